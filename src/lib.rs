@@ -1,0 +1,26 @@
+//! leadgen: find the executives of UK companies.
+//!
+//! The data path, which the module tree mirrors:
+//!
+//! ```text
+//! CSV rows -> input -> resolve (Companies House) -> sources fan out
+//!          -> merge / dedupe / score -> output (csv | json | jsonl)
+//! ```
+//!
+//! Every outbound HTTP call passes through [`gateway`]; [`cache`] keeps what
+//! need not be fetched twice. [`pipeline`] knows the order of the steps and
+//! nothing of any API's JSON; each module under [`sources`] knows one API and
+//! nothing of retries or caching.
+
+pub mod cache;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod fakes;
+pub mod gateway;
+pub mod input;
+pub mod merge;
+pub mod output;
+pub mod pipeline;
+pub mod resolve;
+pub mod sources;

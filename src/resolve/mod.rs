@@ -1,0 +1,2 @@
+//! Resolve an input row to one Companies House company.
+pub mod matcher;

@@ -1,0 +1,3 @@
+//! Companies House public data API.
+pub mod names;
+pub mod types;

@@ -1,0 +1,2 @@
+//! One folder per API.
+pub mod companies_house;
