@@ -1,1 +1,76 @@
-//! (being written)
+//! Command-line flags as parsed. [`crate::config`] turns them into
+//! validated settings.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::output::Format;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    every row processed (matched, not_found or ambiguous)
+  1    any other failure
+  2    usage or input error (nothing written)
+  3    finished, but some rows ended in `error`
+  130  interrupted (Ctrl-C)";
+
+/// Find the executives of UK companies from the Companies House register.
+#[derive(Debug, Parser)]
+#[command(name = "leadgen", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Log more (repeat for more detail); logs go to stderr. `LEADGEN_LOG`
+    /// takes a tracing filter for finer control.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Print nothing on stderr but errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Look up every company of a CSV file and write its executives.
+    ///
+    /// The input needs a header row with a company name column
+    /// (`company_name`, `name` or `company`); optional columns are
+    /// `company_number`, `postcode`, `website` and `id` (echoed back).
+    /// Every input row appears in the output, in input order, with a status:
+    /// matched, not_found, ambiguous or error.
+    #[command(after_help = EXIT_CODES)]
+    Discover(DiscoverArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// CSV file of companies; `-` reads stdin.
+    pub input: PathBuf,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "csv")]
+    pub format: Format,
+
+    /// Write to FILE (replaced only when the run completes) instead of stdout; `-` is stdout.
+    #[arg(short, long, value_name = "FILE", default_value = "-")]
+    pub output: PathBuf,
+
+    /// Also list resigned officers and ceased persons with significant control.
+    #[arg(long)]
+    pub include_resigned: bool,
+
+    /// Output each person's month and year of birth (not shown by default).
+    #[arg(long)]
+    pub include_birth_month: bool,
+
+    /// Companies looked up at once. Output order stays the input order.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub concurrency: usize,
+
+    /// Companies House API base URL (for a proxy or the bundled fake).
+    #[arg(long, env = "LEADGEN_COMPANIES_HOUSE_URL", value_name = "URL")]
+    pub companies_house_url: Option<String>,
+}

@@ -1,1 +1,62 @@
-//! (being written)
+//! Errors a user can see, and the exit code each maps to.
+
+use std::path::PathBuf;
+
+use crate::input::InputError;
+
+/// Exit codes, documented in `--help` and the README.
+pub mod exit {
+    /// Every row processed (matched, not_found or ambiguous).
+    pub const OK: u8 = 0;
+    /// Any other failure.
+    pub const FAILURE: u8 = 1;
+    /// Usage or input error; nothing was written.
+    pub const USAGE: u8 = 2;
+    /// Finished, but some rows ended in `error`.
+    pub const ROW_ERRORS: u8 = 3;
+    /// Interrupted (Ctrl-C).
+    pub const INTERRUPTED: u8 = 130;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{}", missing_key_message())]
+    MissingApiKey,
+    #[error("cannot write {}: {source}", path.display())]
+    Output {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("interrupted")]
+    Interrupted,
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Input(_) | Error::Usage(_) | Error::MissingApiKey => exit::USAGE,
+            Error::Interrupted => exit::INTERRUPTED,
+            Error::Output { .. } | Error::Other(_) => exit::FAILURE,
+        }
+    }
+
+    /// Writing to a closed pipe (`leadgen discover ... | head`) is not a failure.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Output { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
+
+fn missing_key_message() -> String {
+    "no Companies House API key: set COMPANIES_HOUSE_API_KEY in the environment or in a .env file \
+     in the working directory.\n  Get a free key: register at https://developer.company-information.service.gov.uk/, \
+     create an application and add a REST API key to it.\n  To try leadgen without a key, run the demo \
+     against the bundled fake API: ./scripts/demo"
+        .to_string()
+}

@@ -20,6 +20,7 @@ pub mod fakes;
 pub mod gateway;
 pub mod input;
 pub mod merge;
+pub mod model;
 pub mod output;
 pub mod pipeline;
 pub mod resolve;

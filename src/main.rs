@@ -1,1 +1,80 @@
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use leadgen::cli::{Cli, Command};
+use leadgen::config::{self, DiscoverSettings};
+use leadgen::error::{Error, exit};
+use leadgen::output::Status;
+use leadgen::pipeline::{self, RunSummary};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli);
+    match run(&cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) if e.is_broken_pipe() => ExitCode::from(exit::OK),
+        Err(e) => {
+            eprintln!("leadgen: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<u8, Error> {
+    config::load_dotenv()?;
+    match &cli.command {
+        Command::Discover(args) => {
+            let settings = DiscoverSettings::from_args(args, |k| std::env::var(k).ok())?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))?;
+            let summary = runtime.block_on(pipeline::discover(settings))?;
+            if !cli.quiet {
+                report(&summary);
+            }
+            Ok(if summary.count(Status::Error) > 0 {
+                exit::ROW_ERRORS
+            } else {
+                exit::OK
+            })
+        }
+    }
+}
+
+fn report(s: &RunSummary) {
+    if let Some(message) = &s.credential_refused {
+        eprintln!("leadgen: {message}");
+    }
+    eprintln!(
+        "leadgen: {} rows: {} matched, {} not_found, {} ambiguous, {} error; {} executives; \
+         {} API calls, {} answered from cache; {:.1}s",
+        s.rows,
+        s.count(Status::Matched),
+        s.count(Status::NotFound),
+        s.count(Status::Ambiguous),
+        s.count(Status::Error),
+        s.executives,
+        s.cache.misses,
+        s.cache.hits,
+        s.elapsed.as_secs_f64()
+    );
+}
+
+fn init_logging(cli: &Cli) {
+    let default = match (cli.quiet, cli.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "leadgen=info,warn",
+        (false, 2) => "leadgen=debug,info",
+        _ => "leadgen=trace,debug",
+    };
+    let filter = EnvFilter::try_from_env("LEADGEN_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

@@ -1,1 +1,319 @@
-//! (being written)
+//! One executive per real person per company, however many records name them.
+//!
+//! Records are the same person when their family names agree, their
+//! forenames are compatible ("John" vs "John David"), and nothing tells
+//! them apart: a different month/year of birth, or (for two officer
+//! records) different officer ids with no birth date to prove them the
+//! same. When a record fits more than one person, it is kept apart rather
+//! than guessed into one.
+
+pub mod score;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::model::{
+    BirthMonth, Findings, OrganisationRecord, PersonRecord, Registration, SourceKind,
+};
+
+/// What the user asked to see.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MergeOptions {
+    /// Keep resigned officers and ceased PSCs.
+    pub include_resigned: bool,
+    /// Output month/year of birth.
+    pub include_birth: bool,
+}
+
+/// A person with one or more roles at the company.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Executive {
+    /// Display name in normal case: "Elizabeth Mary Stevenson".
+    pub name: String,
+    pub given_name: Option<String>,
+    pub family_name: String,
+    /// Role keys as the register names them; current roles first.
+    pub roles: Vec<String>,
+    /// Earliest appointment among the roles shown (for a PSC only: the date notified).
+    pub appointed_on: Option<String>,
+    /// Pre-1992 appointments carry no date, only the date they were made before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub appointed_before: Option<String>,
+    /// Set when every role shown has ended (only with `--include-resigned`).
+    pub resigned_on: Option<String>,
+    pub occupation: Option<String>,
+    pub nationality: Option<String>,
+    pub country_of_residence: Option<String>,
+    pub natures_of_control: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_of_birth: Option<BirthMonth>,
+    pub sources: Vec<SourceKind>,
+    pub confidence: f64,
+    pub links: BTreeMap<String, String>,
+}
+
+/// A body corporate or legal person holding a role: never output as a person.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Organisation {
+    pub name: String,
+    pub roles: Vec<String>,
+    pub appointed_on: Option<String>,
+    pub resigned_on: Option<String>,
+    pub natures_of_control: Vec<String>,
+    pub identification: Option<Registration>,
+    pub sources: Vec<SourceKind>,
+    pub links: BTreeMap<String, String>,
+}
+
+/// Merge a company's findings. `match_confidence` is how sure leadgen is
+/// that the company is the one the user meant.
+pub fn merge(
+    findings: &Findings,
+    options: MergeOptions,
+    match_confidence: f64,
+) -> (Vec<Executive>, Vec<Organisation>) {
+    let shown = |active: bool| active || options.include_resigned;
+    // Records with a birth date first, so they anchor the people that
+    // undated records (secretaries, some PSCs) then join.
+    let mut people: Vec<&PersonRecord> =
+        findings.people.iter().filter(|p| shown(p.active)).collect();
+    people.sort_by_key(|p| p.birth.is_none());
+    let mut clusters: Vec<Vec<&PersonRecord>> = Vec::new();
+    for record in people {
+        let fits: Vec<usize> = clusters
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| same_person(record, c))
+            .map(|(i, _)| i)
+            .collect();
+        match fits.as_slice() {
+            [one] => clusters[*one].push(record),
+            _ => clusters.push(vec![record]),
+        }
+    }
+    // Present people in the order the register lists them.
+    let position = |r: &PersonRecord| {
+        findings
+            .people
+            .iter()
+            .position(|p| std::ptr::eq(p, r))
+            .unwrap_or(usize::MAX)
+    };
+    clusters.sort_by_key(|c| c.iter().map(|r| position(r)).min());
+    let executives = clusters
+        .iter()
+        .map(|c| executive(c, options, match_confidence))
+        .collect();
+    (executives, organisations(&findings.organisations, options))
+}
+
+fn same_person(record: &PersonRecord, cluster: &[&PersonRecord]) -> bool {
+    if let Some(id) = &record.person_id
+        && cluster.iter().any(|r| r.person_id.as_ref() == Some(id))
+    {
+        return true;
+    }
+    cluster.iter().all(|other| compatible(record, other))
+}
+
+fn compatible(a: &PersonRecord, b: &PersonRecord) -> bool {
+    if fold(&a.family_name) != fold(&b.family_name) || !forenames_compatible(a, b) {
+        return false;
+    }
+    match (a.birth, b.birth) {
+        (Some(x), Some(y)) if x != y => return false,
+        (Some(_), Some(_)) => return true,
+        _ => {}
+    }
+    // Two officer ids and nothing to prove them one person: two people.
+    !matches!((&a.person_id, &b.person_id), (Some(x), Some(y)) if x != y)
+}
+
+/// "John" fits "John David"; "John Peter" does not fit "John David".
+fn forenames_compatible(a: &PersonRecord, b: &PersonRecord) -> bool {
+    let words = |p: &PersonRecord| -> Vec<String> {
+        p.given_name
+            .as_deref()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(fold)
+            .collect()
+    };
+    let (x, y) = (words(a), words(b));
+    let (short, long) = if x.len() <= y.len() { (x, y) } else { (y, x) };
+    if short.is_empty() {
+        return long.is_empty();
+    }
+    if short[0] != long[0] {
+        return false;
+    }
+    // The shorter list is the longer with words left out, in order.
+    let mut rest = long.iter();
+    short.iter().all(|w| rest.any(|l| l == w))
+}
+
+fn fold(s: &str) -> String {
+    deunicode::deunicode(s)
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn executive(records: &[&PersonRecord], options: MergeOptions, match_confidence: f64) -> Executive {
+    let officer_first =
+        |r: &&&PersonRecord| (r.source != SourceKind::CompaniesHouseOfficers, !r.active);
+    let mut ordered: Vec<&PersonRecord> = records.to_vec();
+    ordered.sort_by_key(|r| officer_first(&r));
+    let fullest = ordered
+        .iter()
+        .max_by_key(|r| {
+            (
+                r.given_name
+                    .as_deref()
+                    .map_or(0, |g| g.split_whitespace().count()),
+                r.source == SourceKind::CompaniesHouseOfficers,
+            )
+        })
+        .copied()
+        .unwrap_or(ordered[0]);
+    let any_active = ordered.iter().any(|r| r.active);
+    let shown: Vec<&PersonRecord> = ordered
+        .iter()
+        .copied()
+        .filter(|r| r.active || !any_active)
+        .collect();
+    let mut roles: Vec<String> = Vec::new();
+    for r in ordered
+        .iter()
+        .filter(|r| r.active || options.include_resigned)
+    {
+        if !roles.contains(&r.role) {
+            roles.push(r.role.clone());
+        }
+    }
+    let first =
+        |f: fn(&PersonRecord) -> Option<&String>| ordered.iter().find_map(|r| f(r)).cloned();
+    let mut sources: Vec<SourceKind> = ordered.iter().map(|r| r.source).collect();
+    sources.sort();
+    sources.dedup();
+    let mut links = BTreeMap::new();
+    for r in &ordered {
+        if let Some(link) = &r.link {
+            let key = match r.source {
+                SourceKind::CompaniesHouseOfficers => "companies_house_officer",
+                SourceKind::CompaniesHousePsc => "companies_house_psc",
+            };
+            links.entry(key.to_string()).or_insert_with(|| link.clone());
+        }
+    }
+    let mut natures: Vec<String> = ordered
+        .iter()
+        .flat_map(|r| r.natures_of_control.iter().cloned())
+        .collect();
+    natures.dedup();
+    let name = match &fullest.given_name {
+        Some(g) => format!("{g} {}", fullest.family_name),
+        None => fullest.family_name.clone(),
+    };
+    Executive {
+        name,
+        given_name: fullest.given_name.clone(),
+        family_name: fullest.family_name.clone(),
+        roles,
+        appointed_on: shown.iter().filter_map(|r| r.appointed_on.clone()).min(),
+        appointed_before: shown
+            .iter()
+            .any(|r| r.appointed_on.is_none())
+            .then(|| {
+                shown
+                    .iter()
+                    .filter_map(|r| r.appointed_before.clone())
+                    .min()
+            })
+            .flatten(),
+        resigned_on: if any_active {
+            None
+        } else {
+            ordered.iter().filter_map(|r| r.resigned_on.clone()).max()
+        },
+        occupation: first(|r| r.occupation.as_ref()),
+        nationality: first(|r| r.nationality.as_ref()),
+        country_of_residence: first(|r| r.country_of_residence.as_ref()),
+        natures_of_control: natures,
+        date_of_birth: if options.include_birth {
+            ordered.iter().find_map(|r| r.birth)
+        } else {
+            None
+        },
+        sources,
+        confidence: score::executive_confidence(records, match_confidence),
+        links,
+    }
+}
+
+fn organisations(records: &[OrganisationRecord], options: MergeOptions) -> Vec<Organisation> {
+    let mut out: Vec<Organisation> = Vec::new();
+    let key = |r: &OrganisationRecord| fold(&r.name);
+    let mut keys: Vec<String> = Vec::new();
+    for r in records
+        .iter()
+        .filter(|r| r.active || options.include_resigned)
+    {
+        let k = key(r);
+        let org = match keys.iter().position(|x| *x == k) {
+            Some(i) => &mut out[i],
+            None => {
+                keys.push(k);
+                out.push(Organisation {
+                    name: r.name.clone(),
+                    roles: vec![],
+                    appointed_on: None,
+                    resigned_on: None,
+                    natures_of_control: vec![],
+                    identification: None,
+                    sources: vec![],
+                    links: BTreeMap::new(),
+                });
+                out.last_mut().expect("just pushed")
+            }
+        };
+        if !org.roles.contains(&r.role) {
+            org.roles.push(r.role.clone());
+        }
+        org.appointed_on = [org.appointed_on.take(), r.appointed_on.clone()]
+            .into_iter()
+            .flatten()
+            .min();
+        if !r.active {
+            org.resigned_on = [org.resigned_on.take(), r.resigned_on.clone()]
+                .into_iter()
+                .flatten()
+                .max();
+        }
+        for n in &r.natures_of_control {
+            if !org.natures_of_control.contains(n) {
+                org.natures_of_control.push(n.clone());
+            }
+        }
+        if org.identification.is_none() {
+            org.identification = r.identification.clone();
+        }
+        if !org.sources.contains(&r.source) {
+            org.sources.push(r.source);
+        }
+        if let Some(link) = &r.link {
+            org.links
+                .entry(r.source.as_str().to_string())
+                .or_insert_with(|| link.clone());
+        }
+    }
+    // An organisation still holding any role is not resigned.
+    for (org, k) in out.iter_mut().zip(&keys) {
+        if records.iter().any(|r| r.active && key(r) == *k) {
+            org.resigned_on = None;
+        }
+    }
+    out
+}

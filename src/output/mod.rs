@@ -1,1 +1,295 @@
-//! (being written)
+//! Writing results: one record per input row, in input order, as CSV,
+//! JSON or JSON Lines. The schema is documented in the README.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::merge::{Executive, Organisation};
+use crate::model::Company;
+use crate::resolve::{CandidateSummary, MatchInfo};
+
+/// How a row ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Matched,
+    NotFound,
+    Ambiguous,
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Matched => "matched",
+            Status::NotFound => "not_found",
+            Status::Ambiguous => "ambiguous",
+            Status::Error => "error",
+        }
+    }
+}
+
+/// Why a row ended in `error`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowFailure {
+    /// `invalid_input`, `timeout`, `provider_unavailable`, `credential_refused`, ...
+    pub kind: String,
+    pub message: String,
+}
+
+/// The outcome of one input row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowOutcome {
+    pub row: u64,
+    pub input: Map<String, Value>,
+    pub status: Status,
+    pub company: Option<Company>,
+    #[serde(rename = "match")]
+    pub match_info: Option<MatchInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub candidates: Option<Vec<CandidateSummary>>,
+    pub executives: Vec<Executive>,
+    pub organisations: Vec<Organisation>,
+    pub error: Option<RowFailure>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Csv,
+    Json,
+    Jsonl,
+}
+
+/// Streams outcomes to a writer as they complete.
+pub struct Sink<W: Write> {
+    out: Out<W>,
+    include_birth: bool,
+    written: u64,
+}
+
+enum Out<W: Write> {
+    Csv(csv::Writer<W>),
+    Json(W),
+    Jsonl(W),
+}
+
+/// CSV columns, one row per executive.
+const CSV_COLUMNS: [&str; 26] = [
+    "row",
+    "input_id",
+    "input_company_name",
+    "input_company_number",
+    "status",
+    "company_number",
+    "company_name",
+    "company_status",
+    "match_confidence",
+    "match_method",
+    "name",
+    "given_name",
+    "family_name",
+    "roles",
+    "appointed_on",
+    "resigned_on",
+    "occupation",
+    "nationality",
+    "country_of_residence",
+    "natures_of_control",
+    "sources",
+    "confidence",
+    "link",
+    "candidates",
+    "error_kind",
+    "error_message",
+];
+
+impl<W: Write> Sink<W> {
+    pub fn new(out: W, format: Format, include_birth: bool) -> Sink<W> {
+        let out = match format {
+            Format::Csv => Out::Csv(
+                csv::WriterBuilder::new()
+                    .has_headers(false)
+                    .from_writer(out),
+            ),
+            Format::Json => Out::Json(out),
+            Format::Jsonl => Out::Jsonl(out),
+        };
+        Sink {
+            out,
+            include_birth,
+            written: 0,
+        }
+    }
+
+    pub fn write(&mut self, outcome: &RowOutcome) -> io::Result<()> {
+        let first = self.written == 0;
+        match &mut self.out {
+            Out::Jsonl(out) => {
+                serde_json::to_writer(&mut *out, outcome)?;
+                out.write_all(b"\n")?;
+            }
+            Out::Json(out) => {
+                out.write_all(if first { b"[\n" } else { b",\n" })?;
+                serde_json::to_writer(&mut *out, outcome)?;
+            }
+            Out::Csv(w) => {
+                if first {
+                    write_csv_header(w, self.include_birth)?;
+                }
+                write_csv(w, outcome, self.include_birth)?;
+                // Flush per row so a reader (or `| head`) sees rows as they complete.
+                w.flush()?;
+            }
+        }
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Close the document (JSON's closing bracket) and flush.
+    pub fn finish(self) -> io::Result<W> {
+        let mut out = match self.out {
+            Out::Json(mut out) => {
+                out.write_all(if self.written == 0 { b"[]\n" } else { b"\n]\n" })?;
+                out
+            }
+            Out::Jsonl(out) => out,
+            Out::Csv(mut w) => {
+                if self.written == 0 {
+                    write_csv_header(&mut w, self.include_birth)?;
+                }
+                w.into_inner()
+                    .map_err(|e| io::Error::new(e.error().kind(), e.error().to_string()))?
+            }
+        };
+        out.flush()?;
+        Ok(out)
+    }
+}
+
+fn write_csv_header<W: Write>(w: &mut csv::Writer<W>, include_birth: bool) -> io::Result<()> {
+    let mut header: Vec<&str> = CSV_COLUMNS.to_vec();
+    if include_birth {
+        header.push("birth_month");
+    }
+    w.write_record(&header)?;
+    Ok(())
+}
+
+fn write_csv<W: Write>(
+    w: &mut csv::Writer<W>,
+    o: &RowOutcome,
+    include_birth: bool,
+) -> io::Result<()> {
+    {
+        let input = |k: &[&str]| -> String {
+            o.input
+                .iter()
+                .find(|(h, _)| k.iter().any(|x| h.eq_ignore_ascii_case(x)))
+                .and_then(|(_, v)| v.as_str())
+                .unwrap_or("")
+                .to_string()
+        };
+        let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+        let company = o.company.as_ref();
+        let candidates = o
+            .candidates
+            .iter()
+            .flatten()
+            .map(|c| {
+                format!(
+                    "{} {} ({})",
+                    c.company_number,
+                    c.company_name,
+                    c.company_status.as_deref().unwrap_or("unknown")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        let common = vec![
+            o.row.to_string(),
+            input(&["id"]),
+            input(&["company_name", "name", "company"]),
+            input(&["company_number", "number"]),
+            o.status.as_str().to_string(),
+            company
+                .map(|c| c.company_number.to_string())
+                .unwrap_or_default(),
+            company.map(|c| c.company_name.clone()).unwrap_or_default(),
+            company
+                .and_then(|c| c.company_status.clone())
+                .unwrap_or_default(),
+            o.match_info
+                .map(|m| m.confidence.to_string())
+                .unwrap_or_default(),
+            o.match_info
+                .map(|m| {
+                    serde_json::to_value(m.method)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default()
+                })
+                .unwrap_or_default(),
+        ];
+        let tail = |w: &mut csv::Writer<W>, person: Vec<String>, birth: String| -> io::Result<()> {
+            let mut record = common.clone();
+            record.extend(person);
+            record.push(candidates.clone());
+            record.push(o.error.as_ref().map(|e| e.kind.clone()).unwrap_or_default());
+            record.push(
+                o.error
+                    .as_ref()
+                    .map(|e| e.message.clone())
+                    .unwrap_or_default(),
+            );
+            if include_birth {
+                record.push(birth);
+            }
+            w.write_record(record.iter().map(|f| neutralise_formula(f).into_owned()))?;
+            Ok(())
+        };
+        if o.executives.is_empty() {
+            tail(w, vec![String::new(); 13], String::new())?;
+        }
+        for e in &o.executives {
+            let person = vec![
+                e.name.clone(),
+                opt(&e.given_name),
+                e.family_name.clone(),
+                e.roles.join(";"),
+                e.appointed_on
+                    .clone()
+                    .or_else(|| e.appointed_before.as_ref().map(|d| format!("before {d}")))
+                    .unwrap_or_default(),
+                opt(&e.resigned_on),
+                opt(&e.occupation),
+                opt(&e.nationality),
+                opt(&e.country_of_residence),
+                e.natures_of_control.join(";"),
+                e.sources
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(";"),
+                e.confidence.to_string(),
+                e.links.values().next().cloned().unwrap_or_default(),
+            ];
+            let birth = e
+                .date_of_birth
+                .map(|b| format!("{:04}-{:02}", b.year, b.month))
+                .unwrap_or_default();
+            tail(w, person, birth)?;
+        }
+        Ok(())
+    }
+}
+
+/// Names come from third parties; a cell a spreadsheet would run as a
+/// formula is prefixed with a quote.
+fn neutralise_formula(field: &str) -> std::borrow::Cow<'_, str> {
+    match field.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{field}").into(),
+        _ => field.into(),
+    }
+}

@@ -1,3 +1,196 @@
-//! Companies House public data API.
+//! Companies House public data API: search, company profile, officers and
+//! persons with significant control, turned into [`crate::model`] records.
+
+pub mod client;
 pub mod names;
+pub mod roles;
 pub mod types;
+
+pub use client::{Client, DEFAULT_BASE_URL};
+
+use crate::input::CompanyNumber;
+use crate::model::{
+    BirthMonth, Company, Findings, OrganisationRecord, PSC_ROLE, PersonRecord, Registration,
+    SourceKind,
+};
+use names::{parse_officer_name, parse_psc_name};
+use roles::OfficerRole;
+use types::{CompanyProfile, Identification, OfficerSummary, PartialDate, Psc};
+
+/// The public web pages (not the API) a user can open.
+pub const WEB_BASE_URL: &str = "https://find-and-update.company-information.service.gov.uk";
+
+/// Designators that end the names of bodies corporate. Used only to spot a
+/// company holding a plain role such as `nominee-director`, as real officer
+/// lists show.
+const CORPORATE_ENDINGS: [&str; 12] = [
+    "LIMITED",
+    "LTD",
+    "LTD.",
+    "PLC",
+    "LLP",
+    "L.L.P.",
+    "CYFYNGEDIG",
+    "CYF",
+    "CCC",
+    "PAC",
+    "INC",
+    "LP",
+];
+
+/// The company as the profile describes it.
+pub fn company(profile: &CompanyProfile, fallback_number: &CompanyNumber) -> Company {
+    Company {
+        company_number: CompanyNumber::parse(&profile.company_number)
+            .unwrap_or_else(|_| fallback_number.clone()),
+        company_name: profile.company_name.clone().unwrap_or_default(),
+        company_status: profile.company_status.clone(),
+        company_type: profile.company_type.clone(),
+        date_of_creation: profile.date_of_creation.clone(),
+        registered_office_postcode: profile
+            .registered_office_address
+            .as_ref()
+            .and_then(|a| a.postal_code.clone()),
+        sic_codes: profile.sic_codes.clone(),
+    }
+}
+
+/// Officers and PSCs as people and organisations. Resigned officers and
+/// ceased PSCs are kept, marked inactive; the caller decides what to show.
+pub fn findings(company: &CompanyNumber, officers: &[OfficerSummary], pscs: &[Psc]) -> Findings {
+    let mut out = Findings::default();
+    for officer in officers {
+        let role = OfficerRole::parse(officer.officer_role.as_deref().unwrap_or("unknown"));
+        let active = officer.resigned_on.is_none();
+        let link =
+            officer_id(officer).map(|id| format!("{WEB_BASE_URL}/officers/{id}/appointments"));
+        if role.is_corporate() || officer.identification.is_some() || looks_corporate(&officer.name)
+        {
+            out.organisations.push(OrganisationRecord {
+                source: SourceKind::CompaniesHouseOfficers,
+                name: officer.name.trim().to_string(),
+                role: role.key().to_string(),
+                active,
+                appointed_on: officer
+                    .appointed_on
+                    .clone()
+                    .or_else(|| officer.appointed_before.clone()),
+                resigned_on: officer.resigned_on.clone(),
+                natures_of_control: vec![],
+                identification: officer.identification.as_ref().map(registration),
+                link,
+            });
+            continue;
+        }
+        let name = parse_officer_name(&officer.name);
+        out.people.push(PersonRecord {
+            source: SourceKind::CompaniesHouseOfficers,
+            title: name.title,
+            given_name: name.given_name,
+            family_name: name.family_name,
+            role: role.key().to_string(),
+            active,
+            appointed_on: officer.appointed_on.clone(),
+            appointed_before: officer.appointed_before.clone(),
+            resigned_on: officer.resigned_on.clone(),
+            occupation: officer.occupation.clone(),
+            nationality: officer.nationality.clone(),
+            country_of_residence: officer.country_of_residence.clone(),
+            birth: officer.date_of_birth.and_then(birth_month),
+            natures_of_control: vec![],
+            person_id: officer_id(officer),
+            link,
+        });
+    }
+    for psc in pscs {
+        let kind = psc.kind.as_deref().unwrap_or("");
+        let active = psc.ceased_on.is_none() && psc.ceased != Some(true);
+        let Some(raw_name) = psc.name.as_deref().filter(|n| !n.trim().is_empty()) else {
+            // Super-secure PSCs have no name to report.
+            continue;
+        };
+        let link = Some(format!(
+            "{WEB_BASE_URL}/company/{company}/persons-with-significant-control"
+        ));
+        let is_person =
+            kind.starts_with("individual-") || (kind.is_empty() && psc.name_elements.is_some());
+        if !is_person {
+            out.organisations.push(OrganisationRecord {
+                source: SourceKind::CompaniesHousePsc,
+                name: raw_name.trim().to_string(),
+                role: PSC_ROLE.to_string(),
+                active,
+                appointed_on: psc.notified_on.clone(),
+                resigned_on: psc.ceased_on.clone(),
+                natures_of_control: psc.natures_of_control.clone(),
+                identification: psc.identification.as_ref().map(registration),
+                link,
+            });
+            continue;
+        }
+        let name = parse_psc_name(raw_name, psc.name_elements.as_ref());
+        out.people.push(PersonRecord {
+            source: SourceKind::CompaniesHousePsc,
+            title: name.title,
+            given_name: name.given_name,
+            family_name: name.family_name,
+            role: PSC_ROLE.to_string(),
+            active,
+            appointed_on: psc.notified_on.clone(),
+            appointed_before: None,
+            resigned_on: psc.ceased_on.clone(),
+            occupation: None,
+            nationality: psc.nationality.clone(),
+            country_of_residence: psc.country_of_residence.clone(),
+            birth: psc.date_of_birth.and_then(birth_month),
+            natures_of_control: psc.natures_of_control.clone(),
+            person_id: None,
+            link,
+        });
+    }
+    out
+}
+
+/// The opaque officer id in `links.officer.appointments` (`/officers/{id}/appointments`).
+fn officer_id(officer: &OfficerSummary) -> Option<String> {
+    let path = officer
+        .links
+        .as_ref()?
+        .officer
+        .as_ref()?
+        .appointments
+        .as_deref()?;
+    let id = path.strip_prefix("/officers/")?.split('/').next()?;
+    (!id.is_empty()).then(|| id.to_string())
+}
+
+fn birth_month(d: PartialDate) -> Option<BirthMonth> {
+    match (d.year, d.month) {
+        (Some(year), Some(month)) if (1..=12).contains(&month) => Some(BirthMonth { year, month }),
+        _ => None,
+    }
+}
+
+fn registration(id: &Identification) -> Registration {
+    Registration {
+        registration_number: id.registration_number.clone(),
+        legal_form: id.legal_form.clone(),
+        place_registered: id
+            .place_registered
+            .clone()
+            .or_else(|| id.country_registered.clone()),
+    }
+}
+
+/// A person's name on an officer list has a comma ("SURNAME, Forenames");
+/// a company's name has none and ends with a designator.
+fn looks_corporate(name: &str) -> bool {
+    if name.contains(',') {
+        return false;
+    }
+    let upper = name.trim().to_uppercase();
+    upper
+        .rsplit(char::is_whitespace)
+        .next()
+        .is_some_and(|last| CORPORATE_ENDINGS.contains(&last))
+}

@@ -1,0 +1,212 @@
+//! HTTP calls to the Companies House public data API.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use reqwest::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+
+use super::types::{
+    CompanyProfile, CompanySearch, CompanySearchItem, OfficerList, OfficerSummary, Psc, PscList,
+};
+use crate::cache::{Cache, CacheKey};
+use crate::gateway::{Gateway, Provider};
+use crate::input::CompanyNumber;
+use crate::sources::SourceError;
+
+/// The live API.
+pub const DEFAULT_BASE_URL: &str = "https://api.company-information.service.gov.uk";
+
+const PROVIDER: &str = "Companies House";
+/// The most the list endpoints give per page; paging follows what each
+/// page actually returned, so a smaller server cap still works.
+const PAGE_SIZE: u64 = 100;
+/// A company with more officers than this many pages hold is not a real one.
+const MAX_PAGES: u64 = 200;
+/// Search candidates considered per name (the API's default page).
+const SEARCH_PAGE_SIZE: u64 = 20;
+
+#[derive(Clone)]
+pub struct Client {
+    gateway: Gateway,
+    cache: Cache,
+    base_url: Arc<str>,
+    api_key: SecretString,
+}
+
+impl Client {
+    pub fn new(gateway: Gateway, cache: Cache, base_url: &str, api_key: SecretString) -> Client {
+        Client {
+            gateway,
+            cache,
+            base_url: base_url.trim_end_matches('/').into(),
+            api_key,
+        }
+    }
+
+    /// `/search/companies`: the first page of candidates for `name`.
+    pub async fn search_companies(
+        &self,
+        name: &str,
+    ) -> Result<Vec<CompanySearchItem>, SourceError> {
+        let q = name.split_whitespace().collect::<Vec<_>>().join(" ");
+        let query = [
+            ("q", q.clone()),
+            ("items_per_page", SEARCH_PAGE_SIZE.to_string()),
+        ];
+        let what = format!("the search for {q:?}");
+        let page: Option<CompanySearch> = self
+            .get_json("search", "/search/companies", &query, &what)
+            .await?;
+        Ok(page.map(|p| p.items).unwrap_or_default())
+    }
+
+    /// `/company/{n}`; `None` when the register does not know the number.
+    pub async fn company_profile(
+        &self,
+        number: &CompanyNumber,
+    ) -> Result<Option<CompanyProfile>, SourceError> {
+        let path = format!("/company/{number}");
+        self.get_json("profile", &path, &[], &format!("company {number}"))
+            .await
+    }
+
+    /// Every officer of the company, current and resigned, across all pages.
+    pub async fn officers(
+        &self,
+        number: &CompanyNumber,
+    ) -> Result<Vec<OfficerSummary>, SourceError> {
+        let path = format!("/company/{number}/officers");
+        let what = format!("the officers of {number}");
+        self.all_pages("officers", &path, &what, |page: OfficerList| {
+            (page.items, page.total_results)
+        })
+        .await
+    }
+
+    /// Every person with significant control; none when the API answers 404.
+    pub async fn persons_with_significant_control(
+        &self,
+        number: &CompanyNumber,
+    ) -> Result<Vec<Psc>, SourceError> {
+        let path = format!("/company/{number}/persons-with-significant-control");
+        let what = format!("the persons with significant control of {number}");
+        self.all_pages("psc", &path, &what, |page: PscList| {
+            (page.items, page.total_results)
+        })
+        .await
+    }
+
+    async fn all_pages<P, T>(
+        &self,
+        resource: &'static str,
+        path: &str,
+        what: &str,
+        split: impl Fn(P) -> (Vec<T>, Option<u64>),
+    ) -> Result<Vec<T>, SourceError>
+    where
+        P: DeserializeOwned,
+    {
+        let mut items = Vec::new();
+        let mut start = 0u64;
+        for _ in 0..MAX_PAGES {
+            let query = [
+                ("items_per_page", PAGE_SIZE.to_string()),
+                ("start_index", start.to_string()),
+            ];
+            let Some(page) = self.get_json::<P>(resource, path, &query, what).await? else {
+                break;
+            };
+            let (page_items, total) = split(page);
+            let got = page_items.len() as u64;
+            items.extend(page_items);
+            start += got;
+            let done = match total {
+                Some(total) => start >= total,
+                None => got < PAGE_SIZE,
+            };
+            if done || got == 0 {
+                break;
+            }
+        }
+        Ok(items)
+    }
+
+    /// GET a resource through the cache; `Ok(None)` for 404.
+    async fn get_json<T: DeserializeOwned>(
+        &self,
+        resource: &'static str,
+        path: &str,
+        query: &[(&str, String)],
+        what: &str,
+    ) -> Result<Option<T>, SourceError> {
+        // Search is case-insensitive, so "Acme Ltd" and "ACME LTD" share an entry.
+        let mut params: Vec<String> = query
+            .iter()
+            .map(|(k, v)| match resource {
+                "search" => format!("{k}={}", v.to_lowercase()),
+                _ => format!("{k}={v}"),
+            })
+            .collect();
+        params.sort();
+        let key = CacheKey {
+            provider: Provider::CompaniesHouse.key(),
+            resource,
+            params: format!("{path}?{}", params.join("&")),
+        };
+        let entry = self
+            .cache
+            .get_or_fetch(key, self.fetch(resource, path, query, what))
+            .await
+            .map_err(|e| (*e).clone())?;
+        match &entry.body {
+            None => Ok(None),
+            Some(body) => serde_json::from_slice(body)
+                .map(Some)
+                .map_err(|e| malformed(what, e)),
+        }
+    }
+
+    async fn fetch(
+        &self,
+        resource: &'static str,
+        path: &str,
+        query: &[(&str, String)],
+        what: &str,
+    ) -> Result<Option<Bytes>, SourceError> {
+        let url = format!("{}{}", self.base_url, path);
+        let response = self
+            .gateway
+            .send(Provider::CompaniesHouse, resource, |http| {
+                http.get(&url)
+                    .query(query)
+                    .header(reqwest::header::ACCEPT, "application/json")
+                    // The key is the username; the password is empty.
+                    .basic_auth(self.api_key.expose_secret(), Some(""))
+            })
+            .await?;
+        match response.status {
+            StatusCode::OK => {
+                // Check the body is whole JSON before it is cached.
+                serde_json::from_slice::<serde::de::IgnoredAny>(&response.body)
+                    .map_err(|e| malformed(what, e))?;
+                Ok(Some(response.body))
+            }
+            StatusCode::NOT_FOUND => Ok(None),
+            status => Err(SourceError::Status {
+                provider: PROVIDER,
+                what: what.to_string(),
+                status: status.as_u16(),
+            }),
+        }
+    }
+}
+
+fn malformed(what: &str, e: serde_json::Error) -> SourceError {
+    SourceError::Malformed {
+        provider: PROVIDER,
+        what: what.to_string(),
+        detail: e.to_string(),
+    }
+}
