@@ -317,3 +317,264 @@ fn organisations(records: &[OrganisationRecord], options: MergeOptions) -> Vec<O
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::CompanyNumber;
+    use crate::model::PSC_ROLE;
+    use crate::sources::companies_house::{self as ch, types};
+
+    fn recorded_you_limited() -> Findings {
+        let officers: types::OfficerList = serde_json::from_str(include_str!(
+            "../../fixtures/recorded/companies_house/officers_you_limited.json"
+        ))
+        .unwrap();
+        ch::findings(
+            &CompanyNumber::parse("04475590").unwrap(),
+            &officers.items,
+            &[],
+        )
+    }
+
+    fn officer(
+        given: &str,
+        family: &str,
+        role: &str,
+        birth: Option<(u16, u8)>,
+        id: Option<&str>,
+    ) -> PersonRecord {
+        PersonRecord {
+            source: SourceKind::CompaniesHouseOfficers,
+            title: None,
+            given_name: Some(given.into()),
+            family_name: family.into(),
+            role: role.into(),
+            active: true,
+            appointed_on: Some("2015-01-01".into()),
+            appointed_before: None,
+            resigned_on: None,
+            occupation: Some("Director".into()),
+            nationality: None,
+            country_of_residence: None,
+            birth: birth.map(|(year, month)| BirthMonth { year, month }),
+            natures_of_control: vec![],
+            person_id: id.map(String::from),
+            link: None,
+        }
+    }
+
+    fn psc(given: &str, family: &str, birth: Option<(u16, u8)>) -> PersonRecord {
+        PersonRecord {
+            source: SourceKind::CompaniesHousePsc,
+            role: PSC_ROLE.into(),
+            person_id: None,
+            occupation: None,
+            natures_of_control: vec!["ownership-of-shares-75-to-100-percent".into()],
+            ..officer(given, family, PSC_ROLE, birth, None)
+        }
+    }
+
+    #[test]
+    fn recorded_officer_list_current_people_and_organisations() {
+        let (execs, orgs) = merge(&recorded_you_limited(), MergeOptions::default(), 1.0);
+        let names: Vec<&str> = execs.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["Elizabeth Mary Stevenson", "Benjamin Thomas Stevenson"]
+        );
+        // Secretary (no birth date) and director share one officer id: one person.
+        assert_eq!(execs[0].roles, ["director", "secretary"]);
+        assert_eq!(execs[0].appointed_on.as_deref(), Some("2002-07-02"));
+        assert_eq!(
+            execs[0].date_of_birth, None,
+            "birth month is not output by default"
+        );
+        // The corporate officers both resigned.
+        assert!(orgs.is_empty());
+    }
+
+    #[test]
+    fn recorded_officer_list_with_resigned_keeps_namesakes_apart() {
+        let options = MergeOptions {
+            include_resigned: true,
+            include_birth: true,
+        };
+        let (execs, orgs) = merge(&recorded_you_limited(), options, 1.0);
+        // Two Benjamin Thomas Stevensons: born 1985-07 (current) and 1985-06 (resigned).
+        let benjamins: Vec<&Executive> = execs
+            .iter()
+            .filter(|e| e.name == "Benjamin Thomas Stevenson")
+            .collect();
+        assert_eq!(benjamins.len(), 2);
+        assert_ne!(benjamins[0].date_of_birth, benjamins[1].date_of_birth);
+        assert!(
+            execs.iter().any(|e| e.name == "Leslie Alan Stevenson"
+                && e.resigned_on.as_deref() == Some("2012-08-28"))
+        );
+        // A corporate body in a plain `nominee-director` role is still an organisation.
+        let org_names: Vec<&str> = orgs.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(
+            org_names,
+            [
+                "LONDON LAW SECRETARIAL LIMITED",
+                "LONDON LAW SERVICES LIMITED"
+            ]
+        );
+        assert!(
+            execs
+                .iter()
+                .all(|e| !e.name.to_uppercase().contains("LIMITED"))
+        );
+    }
+
+    #[test]
+    fn recorded_psc_list_splits_people_from_corporate_entities() {
+        let pscs: types::PscList = serde_json::from_str(include_str!(
+            "../../fixtures/recorded/companies_house/persons_yorkshire_air_ambulance.json"
+        ))
+        .unwrap();
+        let findings = ch::findings(&CompanyNumber::parse("04053514").unwrap(), &[], &pscs.items);
+        let (execs, orgs) = merge(&findings, MergeOptions::default(), 1.0);
+        // Every individual PSC has ceased; the corporate one is current.
+        assert!(execs.is_empty());
+        assert_eq!(orgs.len(), 1);
+        assert_eq!(orgs[0].name, "Yorkshire Air Ambulance Ltd");
+        let (execs, _) = merge(
+            &findings,
+            MergeOptions {
+                include_resigned: true,
+                include_birth: false,
+            },
+            1.0,
+        );
+        assert_eq!(execs.len(), 4);
+        assert!(
+            execs
+                .iter()
+                .any(|e| e.name == "John William Young Strachan Samuel")
+        );
+    }
+
+    #[test]
+    fn officer_and_psc_are_one_executive_with_both_sources() {
+        let findings = Findings {
+            people: vec![
+                officer(
+                    "John David",
+                    "Smith",
+                    "director",
+                    Some((1970, 5)),
+                    Some("abc"),
+                ),
+                psc("John David", "Smith", Some((1970, 5))),
+            ],
+            organisations: vec![],
+        };
+        let (execs, _) = merge(&findings, MergeOptions::default(), 1.0);
+        assert_eq!(execs.len(), 1);
+        assert_eq!(execs[0].roles, ["director", PSC_ROLE]);
+        assert_eq!(
+            execs[0].sources,
+            [
+                SourceKind::CompaniesHouseOfficers,
+                SourceKind::CompaniesHousePsc
+            ]
+        );
+        assert_eq!(
+            execs[0].natures_of_control,
+            ["ownership-of-shares-75-to-100-percent"]
+        );
+        assert_eq!(execs[0].confidence, 0.98);
+    }
+
+    #[test]
+    fn a_shorter_psc_name_joins_the_officer() {
+        let findings = Findings {
+            people: vec![
+                officer(
+                    "John David",
+                    "Smith",
+                    "director",
+                    Some((1970, 5)),
+                    Some("abc"),
+                ),
+                psc("John", "Smith", Some((1970, 5))),
+            ],
+            organisations: vec![],
+        };
+        let (execs, _) = merge(&findings, MergeOptions::default(), 1.0);
+        assert_eq!(execs.len(), 1);
+        assert_eq!(execs[0].name, "John David Smith");
+    }
+
+    #[test]
+    fn namesakes_with_different_births_stay_two() {
+        let findings = Findings {
+            people: vec![
+                officer("John", "Smith", "director", Some((1960, 1)), Some("a")),
+                officer("John", "Smith", "director", Some((1988, 9)), Some("b")),
+                psc("John", "Smith", Some((1988, 9))),
+            ],
+            organisations: vec![],
+        };
+        let (execs, _) = merge(&findings, MergeOptions::default(), 1.0);
+        assert_eq!(execs.len(), 2);
+        assert_eq!(
+            execs[1].sources.len(),
+            2,
+            "the PSC joins the namesake born 1988-09"
+        );
+    }
+
+    #[test]
+    fn undated_namesakes_with_different_officer_ids_stay_two() {
+        let findings = Findings {
+            people: vec![
+                officer("Anne", "Jones", "secretary", None, Some("a")),
+                officer("Anne", "Jones", "secretary", None, Some("b")),
+            ],
+            organisations: vec![],
+        };
+        assert_eq!(merge(&findings, MergeOptions::default(), 1.0).0.len(), 2);
+    }
+
+    #[test]
+    fn an_undated_record_that_fits_two_people_is_not_guessed() {
+        let findings = Findings {
+            people: vec![
+                officer("John", "Smith", "director", Some((1960, 1)), Some("a")),
+                officer("John", "Smith", "director", Some((1988, 9)), Some("b")),
+                psc("John", "Smith", None),
+            ],
+            organisations: vec![],
+        };
+        assert_eq!(merge(&findings, MergeOptions::default(), 1.0).0.len(), 3);
+    }
+
+    #[test]
+    fn different_forenames_are_different_people() {
+        let findings = Findings {
+            people: vec![
+                officer("John Peter", "Smith", "director", None, None),
+                psc("John David", "Smith", None),
+            ],
+            organisations: vec![],
+        };
+        assert_eq!(merge(&findings, MergeOptions::default(), 1.0).0.len(), 2);
+    }
+
+    #[test]
+    fn confidence_follows_the_evidence_and_the_match() {
+        let director = officer("A", "B", "director", None, None);
+        let secretary = officer("A", "B", "secretary", None, None);
+        let mut resigned = officer("A", "B", "director", None, None);
+        resigned.active = false;
+        let p = psc("A", "B", None);
+        assert_eq!(score::executive_confidence(&[&director], 1.0), 0.95);
+        assert_eq!(score::executive_confidence(&[&secretary], 1.0), 0.85);
+        assert_eq!(score::executive_confidence(&[&p], 1.0), 0.85);
+        assert_eq!(score::executive_confidence(&[&resigned], 1.0), 0.4);
+        assert_eq!(score::executive_confidence(&[&director], 0.8), 0.76);
+    }
+}
