@@ -1,0 +1,89 @@
+//! Starting the fake API and running the binary against it.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use leadgen::fakes::{FakeConfig, FakeServer, Stats};
+
+pub const KEY: &str = "test-key-4f9c2a";
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    root().join("fixtures").join(rel)
+}
+
+/// A fake Companies House serving the bundled register, kept alive (with
+/// its runtime) for as long as the value lives.
+pub struct Fake {
+    pub server: FakeServer,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Fake {
+    pub fn start() -> Fake {
+        Fake::with(|_| {})
+    }
+
+    pub fn with(adjust: impl FnOnce(&mut FakeConfig)) -> Fake {
+        let mut config = FakeConfig::from_file(&fixture("fake-data/companies_house.json"), KEY)
+            .expect("bundled fake data");
+        config.quota_window = Duration::from_secs(300);
+        config.quota_limit = 100_000;
+        adjust(&mut config);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let server = runtime
+            .block_on(FakeServer::start(config))
+            .expect("fake starts");
+        Fake {
+            server,
+            _runtime: runtime,
+        }
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.server.stats()
+    }
+
+    /// `leadgen` with the environment pointing at this fake.
+    pub fn leadgen(&self) -> assert_cmd::Command {
+        assert_cmd::Command::from_std(self.command())
+    }
+
+    pub fn command(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_leadgen"));
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("LEADGEN_COMPANIES_HOUSE_URL", self.server.base_url())
+            .env("COMPANIES_HOUSE_API_KEY", KEY)
+            .current_dir(root());
+        cmd
+    }
+}
+
+/// Parse JSON Lines output.
+pub fn jsonl(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8(out.stdout.clone())
+        .expect("utf-8 output")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        .collect()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Write `text` to a temporary CSV file.
+pub fn csv_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
