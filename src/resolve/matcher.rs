@@ -30,15 +30,22 @@
 //! "per cent", "pct"), `£`/pound, `€`/euro, `$`/dollar, `¥`/yen, and the
 //! digits 0-9 with their words (zero ... nine).
 //!
-//! [`loose_same_as_key`] also disregards the words that Companies House lets
-//! a company in the same group use, with consent, on a name that is otherwise
-//! the same: "& co", "and company", "co", "company", "biz", "co uk", "com",
-//! "net", "org uk", "uk", "united kingdom", "gb", "great britain", "wales",
-//! "cymru", "services", "international", "group", "holding(s)" at the end of
-//! a name; and two loose keys that differ only by a final "s" count as equal.
-//! Because those names can legitimately belong to different companies
-//! ("Tesco Holdings" and "Tesco"), agreement at this level scores below
-//! agreement at the designator level, never above it.
+//! [`loose_same_as_key`] also disregards the further words the rules
+//! disregard at the end of a name, and which Companies House accepts, with
+//! consent, on the name of another company of the same group: "and
+//! company"/"& co", "company"/"co", "biz", "co uk", "com", "net", "org uk",
+//! "uk", "united kingdom", "gb", "great britain", "wales", "cymru"; and two
+//! loose keys that differ only by a final "s" count as equal. Because such
+//! names can belong to different companies ("Tesco UK Ltd" and "Tesco Ltd"),
+//! agreement at this level scores below agreement at the designator level,
+//! never above it. "Group", "holdings", "international", "services" and
+//! "export" were on the pre-2015 list but were deleted by the 2015
+//! Regulations, so "Tesco Holdings" and "Tesco" are different names and at
+//! most a fuzzy match. (Sources: the 2015 Regulations, Schedules 2 and 3;
+//! Companies House "same as" guidance; the list of deleted words as reported
+//! at the time, e.g. laytons.com, "What's in a name? New regulations on
+//! company names". The plural "s" comes from the guidance, not the
+//! Schedule.)
 //!
 //! # Tiers and confidences
 //!
@@ -167,18 +174,11 @@ pub fn same_as_key(name: &str) -> String {
     designator_level_words(name).concat()
 }
 
-/// The looser "same as" key, which also drops the trailing words a company
-/// of the same group may add ("Acme Holdings UK Ltd" gives `"acme"`).
+/// The looser "same as" key, which also drops the further trailing words a
+/// company of the same group may add ("Acme & Co UK Ltd" gives `"acme"`).
 pub fn loose_same_as_key(name: &str) -> String {
     let mut words = designator_level_words(name);
-    loop {
-        let before = words.len();
-        strip_trailing(&mut words, DESIGNATORS);
-        strip_trailing(&mut words, GROUP_WORDS);
-        if words.len() == before {
-            break;
-        }
-    }
+    strip_trailing(&mut words, &[DESIGNATORS, FURTHER_WORDS]);
     words.concat()
 }
 
@@ -325,9 +325,9 @@ const DESIGNATORS: &[&[&str]] = &[
     &["se"],
 ];
 
-/// Words a company of the same group may add, with consent, to a name that
-/// is otherwise the same (Companies House "same as" guidance).
-const GROUP_WORDS: &[&[&str]] = &[
+/// Further words disregarded at the end of a name, which a company of the
+/// same group may add with consent (see the module docs for the sources).
+const FURTHER_WORDS: &[&[&str]] = &[
     &["and", "co"],
     &["and", "company"],
     &["co"],
@@ -343,11 +343,6 @@ const GROUP_WORDS: &[&[&str]] = &[
     &["great", "britain"],
     &["wales"],
     &["cymru"],
-    &["services"],
-    &["international"],
-    &["group"],
-    &["holding"],
-    &["holdings"],
 ];
 
 /// Signs the rules regard as the same as a word. Spelled out before
@@ -437,30 +432,33 @@ fn designator_level_words(name: &str) -> Vec<String> {
             words.remove(0);
         }
     }
-    strip_trailing(&mut words, DESIGNATORS);
+    strip_trailing(&mut words, &[DESIGNATORS]);
     words
 }
 
-/// Drop trailing word sequences from `list` until none is left at the end,
-/// always keeping at least one word: a company called "Services Ltd" has the
-/// key "services", not an empty one.
-fn strip_trailing(words: &mut Vec<String>, list: &[&[&str]]) {
-    loop {
-        let found = list
-            .iter()
-            .filter(|seq| words.len() > seq.len())
-            .filter(|seq| {
-                words[words.len() - seq.len()..]
+/// Drop the longest trailing run made up wholly of sequences from `lists`,
+/// always keeping at least one word: a company called "Company Ltd" has the
+/// key "company", not an empty one. Longest run rather than greedy
+/// stripping, because sequences overlap: "& Co (UK)" must lose "co" and "uk",
+/// not the domain suffix "co uk" and leave "and" behind.
+fn strip_trailing(words: &mut Vec<String>, lists: &[&[&[&str]]]) {
+    let n = words.len();
+    // ends_in_listed[i]: words[i..] is a run of listed sequences.
+    let mut ends_in_listed = vec![false; n + 1];
+    ends_in_listed[n] = true;
+    for i in (0..n).rev() {
+        ends_in_listed[i] = lists.iter().flat_map(|list| list.iter()).any(|seq| {
+            let end = i + seq.len();
+            end <= n
+                && ends_in_listed[end]
+                && words[i..end]
                     .iter()
                     .map(String::as_str)
                     .eq(seq.iter().copied())
-            })
-            .map(|seq| seq.len())
-            .max();
-        match found {
-            Some(len) => words.truncate(words.len() - len),
-            None => break,
-        }
+        });
+    }
+    if let Some(keep) = (1..n).find(|&i| ends_in_listed[i]) {
+        words.truncate(keep);
     }
 }
 
@@ -946,21 +944,40 @@ mod tests {
     }
 
     #[test]
-    fn group_words_are_a_looser_level() {
-        assert_ne!(same_as_key("Tesco Holdings"), same_as_key("Tesco"));
+    fn further_words_are_a_looser_level() {
+        assert_ne!(same_as_key("Tesco UK"), same_as_key("Tesco"));
+        assert_eq!(loose_same_as_key("Tesco UK"), loose_same_as_key("Tesco"));
+        assert_eq!(loose_same_as_key("Acme & Co. (U.K.) Ltd"), "acme");
         assert_eq!(
-            loose_same_as_key("Tesco Holdings"),
-            loose_same_as_key("Tesco")
+            loose_same_as_key("Acme and Company Great Britain PLC"),
+            "acme"
         );
-        assert_eq!(loose_same_as_key("Acme Holdings UK Ltd"), "acme");
-        assert_eq!(loose_same_as_key("Acme & Co. Limited"), "acme");
-        assert_eq!(loose_same_as_key("Services Ltd"), "services");
+        assert_eq!(loose_same_as_key("Company Ltd"), "company");
     }
 
     #[test]
-    fn group_word_match_does_not_outrank_a_designator_level_match() {
+    fn words_deleted_from_the_rules_in_2015_still_count() {
+        for word in ["Holdings", "Group", "International", "Services", "Export"] {
+            let name = format!("Tesco {word} Limited");
+            assert_ne!(
+                loose_same_as_key(&name),
+                loose_same_as_key("Tesco Ltd"),
+                "{word}"
+            );
+        }
+        let candidates = [candidate(
+            "00000001",
+            "TESCO HOLDINGS LIMITED",
+            "active",
+            "AL7 1GA",
+        )];
+        assert_eq!(choose(&query("Tesco"), &candidates), Choice::NotFound);
+    }
+
+    #[test]
+    fn further_word_match_does_not_outrank_a_designator_level_match() {
         let candidates = [
-            candidate("00000001", "TESCO HOLDINGS LIMITED", "active", "AL7 1GA"),
+            candidate("00000001", "TESCO UK LIMITED", "active", "AL7 1GA"),
             candidate("00000002", "TESCO LIMITED", "dissolved", "EN8 9SL"),
         ];
         let choice = choose(&query("Tesco Ltd."), &candidates);
@@ -972,8 +989,9 @@ mod tests {
         assert_eq!(scored.method, MatchMethod::Normalized);
         assert_eq!(scored.confidence, SAME_AS_CONFIDENCE);
 
-        let only_group = [candidates[0].clone()];
-        let choice = choose(&query("Tesco"), &only_group);
+        let only_further = [candidates[0].clone()];
+        let choice = choose(&query("Tesco"), &only_further);
+        assert_eq!(matched(&choice).method, MatchMethod::Normalized);
         assert_eq!(matched(&choice).confidence, LOOSE_SAME_AS_CONFIDENCE);
     }
 
