@@ -15,7 +15,7 @@
 //!   blank space, so "H & S Ltd" and "Hands Limited" share a key, as the
 //!   registrar's own examples say;
 //! - a leading "The" and a leading "www";
-//! - trailing designators of legal form, repeatedly, in English and Welsh,
+//! - trailing designators of legal form (one or several), in English and Welsh,
 //!   with or without full stops: limited/ltd, unlimited, anghyfyngedig,
 //!   cyfyngedig/cyf, public limited company/plc, cwmni cyfyngedig
 //!   cyhoeddus/ccc, community interest company/cic, cwmni buddiant
@@ -70,9 +70,10 @@
 //! (`active` > anything else). If two or more candidates with different
 //! company numbers remain equally good, the answer is [`Choice::Ambiguous`]:
 //! the matcher never guesses. When a winner's runner-up is close, its
-//! confidence drops by up to [`CLOSE_PENALTY`] = 0.15: fully when the two
-//! names score the same and only the status told them apart, less when the
-//! postcode did or when the runner-up's name scored lower, and not at all
+//! confidence drops by up to [`CLOSE_PENALTY`] = 0.15: by 0.12 when the two
+//! names score the same and only the status told them apart, by 0.09 when
+//! the outward code did, by 0.03 when the full postcode did, in proportion
+//! when the runner-up's name scored a little lower, and not at all
 //! once the gap reaches [`CLOSE_MARGIN`] = 0.10 (the gap between two tiers).
 //! The lowest a Normalized match can fall to, 0.70, is still no lower than
 //! the best unpenalised Fuzzy one.
