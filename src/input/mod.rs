@@ -8,7 +8,7 @@
 pub mod company_number;
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
@@ -71,8 +71,10 @@ struct Columns {
 
 /// Reads rows one at a time, so inputs of any size use little memory.
 pub struct InputReader {
-    reader: csv::Reader<Box<dyn Read + Send>>,
+    reader: csv::Reader<BufReader<Box<dyn Read + Send>>>,
     columns: Columns,
+    /// The csv crate counts the lines of CRLF files one short; this corrects it.
+    line_offset: u64,
     source_name: PathBuf,
     next_row: u64,
     record: csv::ByteRecord,
@@ -111,6 +113,14 @@ impl InputReader {
             source_name: source_name.clone(),
             message,
         };
+        let mut input = BufReader::with_capacity(64 * 1024, input);
+        let head = input
+            .fill_buf()
+            .map_err(|e| err(format!("cannot read: {e}")))?;
+        let crlf = head
+            .iter()
+            .position(|&b| b == b'\n')
+            .is_some_and(|i| i > 0 && head[i - 1] == b'\r');
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)
@@ -161,6 +171,7 @@ impl InputReader {
         Ok(InputReader {
             reader,
             columns,
+            line_offset: u64::from(crlf),
             source_name,
             next_row: 1,
             record: csv::ByteRecord::new(),
@@ -183,7 +194,8 @@ impl InputReader {
                     .record
                     .position()
                     .map(|p| p.line())
-                    .unwrap_or(line_before);
+                    .unwrap_or(line_before)
+                    + self.line_offset;
                 let row = self.next_row;
                 self.next_row += 1;
                 Ok(Some(self.build_row(row, line)))
@@ -348,6 +360,10 @@ mod tests {
         assert_eq!(q.name.as_deref(), Some("Acme Ltd"));
         assert_eq!(q.id.as_deref(), Some("A1"));
         assert_eq!(rs[1].line, 3);
+        let lf = rows(b"company_name\nA\n\"B\nC\"\nD\n");
+        assert_eq!(lf.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 3, 5]);
+        let crlf = rows(b"company_name\r\nA\r\n\"B\r\nC\"\r\nD\r\n");
+        assert_eq!(crlf.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 3, 5]);
         assert_eq!(rs[0].fields["ID"], "A1");
     }
 

@@ -327,7 +327,7 @@ mod tests {
 
     fn recorded_you_limited() -> Findings {
         let officers: types::OfficerList = serde_json::from_str(include_str!(
-            "../../fixtures/recorded/companies_house/officers_you_limited.json"
+            "../../fixtures/recorded/companies_house/herrbert74/officers_you_limited.json"
         ))
         .unwrap();
         ch::findings(
@@ -431,7 +431,7 @@ mod tests {
     #[test]
     fn recorded_psc_list_splits_people_from_corporate_entities() {
         let pscs: types::PscList = serde_json::from_str(include_str!(
-            "../../fixtures/recorded/companies_house/persons_yorkshire_air_ambulance.json"
+            "../../fixtures/recorded/companies_house/herrbert74/persons_yorkshire_air_ambulance.json"
         ))
         .unwrap();
         let findings = ch::findings(&CompanyNumber::parse("04053514").unwrap(), &[], &pscs.items);

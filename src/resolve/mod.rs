@@ -63,15 +63,7 @@ pub async fn resolve(ch: &Client, query: &CompanyQuery) -> Result<Resolution, So
         .iter()
         .filter_map(|item| {
             let number = CompanyNumber::parse(&item.company_number).ok()?;
-            Some((
-                number,
-                Candidate {
-                    company_number: item.company_number.clone(),
-                    name: item.title.clone()?,
-                    status: item.company_status.clone(),
-                    postcode: item.address.as_ref().and_then(|a| a.postal_code.clone()),
-                },
-            ))
+            Some((number, Candidate::from_search_item(item)?))
         })
         .collect();
     let candidates: Vec<Candidate> = usable.iter().map(|(_, c)| c.clone()).collect();

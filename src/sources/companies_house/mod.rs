@@ -13,30 +13,13 @@ use crate::model::{
     BirthMonth, Company, Findings, OrganisationRecord, PSC_ROLE, PersonRecord, Registration,
     SourceKind,
 };
+use crate::resolve::matcher::ends_with_designator;
 use names::{parse_officer_name, parse_psc_name};
 use roles::OfficerRole;
 use types::{CompanyProfile, Identification, OfficerSummary, PartialDate, Psc};
 
 /// The public web pages (not the API) a user can open.
 pub const WEB_BASE_URL: &str = "https://find-and-update.company-information.service.gov.uk";
-
-/// Designators that end the names of bodies corporate. Used only to spot a
-/// company holding a plain role such as `nominee-director`, as real officer
-/// lists show.
-const CORPORATE_ENDINGS: [&str; 12] = [
-    "LIMITED",
-    "LTD",
-    "LTD.",
-    "PLC",
-    "LLP",
-    "L.L.P.",
-    "CYFYNGEDIG",
-    "CYF",
-    "CCC",
-    "PAC",
-    "INC",
-    "LP",
-];
 
 /// The company as the profile describes it.
 pub fn company(profile: &CompanyProfile, fallback_number: &CompanyNumber) -> Company {
@@ -185,12 +168,5 @@ fn registration(id: &Identification) -> Registration {
 /// A person's name on an officer list has a comma ("SURNAME, Forenames");
 /// a company's name has none and ends with a designator.
 fn looks_corporate(name: &str) -> bool {
-    if name.contains(',') {
-        return false;
-    }
-    let upper = name.trim().to_uppercase();
-    upper
-        .rsplit(char::is_whitespace)
-        .next()
-        .is_some_and(|last| CORPORATE_ENDINGS.contains(&last))
+    !name.contains(',') && ends_with_designator(name)
 }

@@ -102,7 +102,9 @@ mod tests {
     /// label is the enumeration's description.
     #[test]
     fn every_enumerated_role_is_known() {
-        let yaml = include_str!("../../../fixtures/recorded/companies_house/officer_roles.txt");
+        let yaml = include_str!(
+            "../../../fixtures/recorded/companies_house/api-enumerations/officer_roles.txt"
+        );
         let mut n = 0;
         for line in yaml.lines().filter(|l| l.contains(':')) {
             let (key, label) = line.split_once(':').unwrap();
