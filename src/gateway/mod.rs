@@ -65,7 +65,8 @@ pub enum Provider {
 }
 
 impl Provider {
-    /// Every provider, for building per-provider state up front.
+    /// Every provider, for building per-provider state up front. A new
+    /// variant must be added here, or the gateway will refuse its calls.
     pub const ALL: [Provider; 1] = [Provider::CompaniesHouse];
 
     /// Human name, used in messages ("Companies House unavailable").
@@ -142,6 +143,29 @@ const RESET_MARGIN: Duration = Duration::from_secs(1);
 const PAUSE_MARGIN: Duration = Duration::from_secs(5);
 
 /// Shared by every concurrent task of a run; cheap to clone.
+///
+/// Build one per run and hand clones to every task; the quota, retry
+/// budget, breaker and counters are shared through it.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), leadgen::gateway::GatewayError> {
+/// use leadgen::gateway::{Gateway, Provider};
+///
+/// // Published defaults, with LEADGEN_COMPANIES_HOUSE_RATE_LIMIT on top.
+/// let gateway = Gateway::from_env()?;
+/// let response = gateway
+///     .send(Provider::CompaniesHouse, "company", |client| {
+///         client
+///             .get("https://api.company-information.service.gov.uk/company/00000006")
+///             .basic_auth("key", Some(""))
+///     })
+///     .await?;
+/// println!("{}", response.status);
+/// let summary = gateway.stats(); // BTreeMap<Provider, ProviderStats>, Serialize
+/// # let _ = summary;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Gateway {
     inner: Arc<Inner>,
@@ -386,7 +410,11 @@ impl ProviderState {
         let rate_limited = verdict == Verdict::RateLimited;
         let server = self.policy.server_window(&response.headers);
         let hold_off = server.and_then(|w| {
-            let wait = w.hold_off(rate_limited, SystemTime::now())?;
+            // "Resume now" (Retry-After: 0, or a date already past) is no
+            // instruction at all; a 429 then falls back on the minimum wait.
+            let wait = w
+                .hold_off(rate_limited, SystemTime::now())
+                .filter(|wait| !wait.is_zero())?;
             // Epoch-second resets get a margin; Retry-After is exact.
             Some(if w.retry_after.is_some() {
                 wait

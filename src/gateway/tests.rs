@@ -583,3 +583,69 @@ fn from_env_reads_the_published_defaults_without_overrides() {
         assert!(gw.stats().contains_key(&CH));
     }
 }
+
+#[tokio::test]
+async fn retry_after_on_503_is_honoured() {
+    let server = MockServer::start().await;
+    let stamps = Arc::new(Mutex::new(Vec::new()));
+    Mock::given(method("GET"))
+        .respond_with(stamping(
+            &stamps,
+            ResponseTemplate::new(503).insert_header("Retry-After", "1"),
+        ))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(stamping(&stamps, ResponseTemplate::new(200)))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let gw = gateway(fast_settings());
+
+    get(&gw, &server, "/x").await.expect("recovers");
+    let stamps = lock(&stamps).clone();
+    assert_eq!(stamps.len(), 2);
+    let gap = stamps[1].0.duration_since(stamps[0].0);
+    assert!(gap >= Duration::from_millis(950), "{gap:?}");
+}
+
+#[tokio::test]
+async fn last_request_of_a_window_pauses_the_next_call() {
+    let server = MockServer::start().await;
+    let now_s = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    let reset_s = now_s + 1;
+    let stamps = Arc::new(Mutex::new(Vec::new()));
+    Mock::given(method("GET"))
+        .respond_with(stamping(
+            &stamps,
+            ResponseTemplate::new(200)
+                .insert_header("X-Ratelimit-Remain", "0")
+                .insert_header("X-Ratelimit-Reset", reset_s.to_string().as_str()),
+        ))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(stamping(&stamps, ResponseTemplate::new(200)))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let gw = gateway(fast_settings());
+
+    let first = get(&gw, &server, "/a").await.expect("answered");
+    assert_eq!(
+        first.status,
+        StatusCode::OK,
+        "the answer itself is delivered"
+    );
+    get(&gw, &server, "/b").await.expect("after the reset");
+    let stamps = lock(&stamps).clone();
+    assert!(stamps[1].1 >= UNIX_EPOCH + Duration::from_secs(reset_s));
+    assert_eq!(stats(&gw).rate_limited, 0);
+}
