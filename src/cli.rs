@@ -70,6 +70,12 @@ pub struct DiscoverArgs {
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub concurrency: usize,
 
+    /// Companies House quota as LIMIT/WINDOW (e.g. `600/5m`, the published
+    /// default; `1200/5m` for a raised limit). Overrides
+    /// LEADGEN_COMPANIES_HOUSE_RATE_LIMIT.
+    #[arg(long, value_name = "LIMIT/WINDOW")]
+    pub companies_house_rate_limit: Option<String>,
+
     /// Companies House API base URL (for a proxy or the bundled fake).
     #[arg(long, env = "LEADGEN_COMPANIES_HOUSE_URL", value_name = "URL")]
     pub companies_house_url: Option<String>,

@@ -1,12 +1,14 @@
 //! Validated run settings, built from the parsed flags and the environment.
 //! Everything here is checked before any input is read or output written.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use secrecy::SecretString;
 
 use crate::cli::DiscoverArgs;
 use crate::error::Error;
+use crate::gateway::{Provider, ProviderSettings, Quota};
 use crate::merge::MergeOptions;
 use crate::output::Format;
 use crate::sources::companies_house::DEFAULT_BASE_URL;
@@ -24,6 +26,8 @@ pub struct DiscoverSettings {
     pub concurrency: usize,
     pub companies_house_url: String,
     pub companies_house_key: SecretString,
+    /// Quotas, timeouts and failure handling per provider.
+    pub providers: HashMap<Provider, ProviderSettings>,
 }
 
 impl DiscoverSettings {
@@ -52,6 +56,12 @@ impl DiscoverSettings {
             .map(|k| k.trim().to_string())
             .filter(|k| !k.is_empty())
             .ok_or(Error::MissingApiKey)?;
+        let mut ch = ProviderSettings::from_lookup(Provider::CompaniesHouse, &env)
+            .map_err(|e| Error::Usage(e.to_string()))?;
+        if let Some(flag) = &args.companies_house_rate_limit {
+            ch.quota = Quota::parse(flag)
+                .map_err(|e| Error::Usage(format!("--companies-house-rate-limit: {e}")))?;
+        }
         let output = (args.output.as_os_str() != "-").then(|| args.output.clone());
         Ok(DiscoverSettings {
             input: args.input.clone(),
@@ -64,6 +74,7 @@ impl DiscoverSettings {
             concurrency: args.concurrency,
             companies_house_url: url,
             companies_house_key: SecretString::from(key),
+            providers: HashMap::from([(Provider::CompaniesHouse, ch)]),
         })
     }
 }

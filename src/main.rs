@@ -49,18 +49,34 @@ fn report(s: &RunSummary) {
         eprintln!("leadgen: {message}");
     }
     eprintln!(
-        "leadgen: {} rows: {} matched, {} not_found, {} ambiguous, {} error; {} executives; \
-         {} API calls, {} answered from cache; {:.1}s",
+        "leadgen: {} rows: {} matched, {} not_found, {} ambiguous, {} error; {} executives in {:.1}s",
         s.rows,
         s.count(Status::Matched),
         s.count(Status::NotFound),
         s.count(Status::Ambiguous),
         s.count(Status::Error),
         s.executives,
-        s.cache.misses,
-        s.cache.hits,
         s.elapsed.as_secs_f64()
     );
+    for (provider, p) in &s.providers {
+        if p.attempts == 0 {
+            continue;
+        }
+        eprintln!(
+            "leadgen: {provider}: {} requests ({} retries, {} answered 429), {} resources answered from memory, \
+             {:.1} task-seconds waiting for quota{}",
+            p.attempts,
+            p.retries,
+            p.rate_limited,
+            s.cache.hits,
+            p.quota_wait_ms as f64 / 1000.0,
+            if p.breaker_openings > 0 {
+                format!(", circuit opened {} times", p.breaker_openings)
+            } else {
+                String::new()
+            }
+        );
+    }
 }
 
 fn init_logging(cli: &Cli) {

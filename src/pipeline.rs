@@ -2,7 +2,7 @@
 //! officers and PSCs, merge, write. Rows are processed concurrently and
 //! written in input order as they complete.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use crate::cache::{Cache, CacheStats};
 use crate::config::DiscoverSettings;
 use crate::error::Error;
-use crate::gateway::{Gateway, Provider, ProviderSettings};
+use crate::gateway::{Gateway, Provider, ProviderStats};
 use crate::input::{InputReader, InputRow};
 use crate::merge::{self, MergeOptions};
 use crate::output::{RowFailure, RowOutcome, Sink, Status};
@@ -34,6 +34,8 @@ pub struct RunSummary {
     pub by_status: BTreeMap<Status, u64>,
     pub executives: u64,
     pub cache: CacheStats,
+    /// Calls, retries, 429s and breaker openings per provider.
+    pub providers: BTreeMap<Provider, ProviderStats>,
     pub elapsed: Duration,
     /// A provider refused its credential; named once for the user.
     pub credential_refused: Option<String>,
@@ -56,15 +58,12 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
     let started = Instant::now();
     // The header is checked before anything is written.
     let reader = InputReader::open(&settings.input)?;
-    let gateway = Gateway::new(HashMap::from([(
-        Provider::CompaniesHouse,
-        ProviderSettings::defaults(Provider::CompaniesHouse),
-    )]))
-    .map_err(|e| Error::Other(e.to_string()))?;
+    let gateway =
+        Gateway::new(settings.providers.clone()).map_err(|e| Error::Usage(e.to_string()))?;
     let cache = Cache::in_memory(MEMORY_CACHE_ENTRIES);
     let ctx = Context {
         ch: Client::new(
-            gateway,
+            gateway.clone(),
             cache.clone(),
             &settings.companies_house_url,
             settings.companies_house_key.clone(),
@@ -137,6 +136,7 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
         })?;
     }
     summary.cache = cache.stats();
+    summary.providers = gateway.stats();
     summary.elapsed = started.elapsed();
     Ok(summary)
 }

@@ -4,23 +4,71 @@
 //! HTTP client, timeouts and, per provider, everything that decides when a
 //! request may go and what to do when it fails. Sources never retry or
 //! sleep on their own.
+//!
+//! Per provider (per endpoint where the provider counts that way) the
+//! gateway keeps, shared by every task of the run:
+//! - a [`limit::RateWindow`]: an evenly spaced GCRA limiter at the quota,
+//!   plus a pause the server can impose through its headers;
+//! - a [`retry::RetryBudget`] so retries cannot multiply an outage;
+//! - a [`breaker::CircuitBreaker`] so a provider that is down costs one
+//!   probe per cooldown instead of every call's timeouts;
+//! - a "credential refused" switch that stops all calls after a 401/403.
+//!
+//! What a provider's answers mean lives in its [`policy::ProviderPolicy`];
+//! this module only acts on verdicts.
+//!
+//! One call ([`Gateway::send`]) runs: refuse at once if disabled or the
+//! breaker is open → per attempt: wait for the pause and a token, send,
+//! read the whole body → classify → success returns, a retriable failure
+//! backs off (or waits for the server's reset) and tries again while
+//! attempts, budget and breaker allow.
 
-use std::collections::HashMap;
+pub mod breaker;
+pub mod limit;
+pub mod policy;
+pub mod quota;
+pub mod retry;
+pub mod settings;
+pub mod stats;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::Arc;
-use std::time::Duration;
+use std::future::Future;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
+use serde::Serialize;
+use tokio::sync::watch;
+use tracing::{debug, error, info, warn};
+
+use breaker::{Admission, CircuitBreaker, Transition};
+use limit::{RateWindow, lock};
+use policy::{ProviderPolicy, Verdict};
+use retry::{RetryBudget, RetryKind};
+use stats::Counters;
+
+pub use quota::{Quota, QuotaParseError};
+pub use settings::{ProviderSettings, SettingsError};
+pub use stats::ProviderStats;
 
 /// An API leadgen calls. Each has its own quota, timeouts and failure state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Provider {
     CompaniesHouse,
 }
 
 impl Provider {
+    /// Every provider, for building per-provider state up front. A new
+    /// variant must be added here, or the gateway will refuse its calls.
+    pub const ALL: [Provider; 1] = [Provider::CompaniesHouse];
+
     /// Human name, used in messages ("Companies House unavailable").
     pub fn label(self) -> &'static str {
         match self {
@@ -47,26 +95,6 @@ impl Provider {
 impl fmt::Display for Provider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.label())
-    }
-}
-
-/// How the gateway treats one provider.
-#[derive(Debug, Clone)]
-pub struct ProviderSettings {
-    pub connect_timeout: Duration,
-    /// Whole request, body included.
-    pub timeout: Duration,
-}
-
-impl ProviderSettings {
-    /// The provider's published behaviour.
-    pub fn defaults(provider: Provider) -> ProviderSettings {
-        match provider {
-            Provider::CompaniesHouse => ProviderSettings {
-                connect_timeout: Duration::from_secs(10),
-                timeout: Duration::from_secs(30),
-            },
-        }
     }
 }
 
@@ -102,32 +130,107 @@ pub enum GatewayError {
     Status { provider: Provider, status: u16 },
     #[error("invalid request to {provider}: {reason}")]
     Request { provider: Provider, reason: String },
+    #[error("invalid gateway settings: {0}")]
+    Settings(#[from] SettingsError),
 }
 
+/// After a reset header's instant, wait this much more: the header has
+/// one-second resolution and the server's clock is not ours.
+const RESET_MARGIN: Duration = Duration::from_secs(1);
+
+/// A server pause may exceed the quota window by this much at most; a
+/// longer one is a skewed clock or a garbage header.
+const PAUSE_MARGIN: Duration = Duration::from_secs(5);
+
 /// Shared by every concurrent task of a run; cheap to clone.
+///
+/// Build one per run and hand clones to every task; the quota, retry
+/// budget, breaker and counters are shared through it.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), leadgen::gateway::GatewayError> {
+/// use leadgen::gateway::{Gateway, Provider};
+///
+/// // Published defaults, with LEADGEN_COMPANIES_HOUSE_RATE_LIMIT on top.
+/// let gateway = Gateway::from_env()?;
+/// let response = gateway
+///     .send(Provider::CompaniesHouse, "company", |client| {
+///         client
+///             .get("https://api.company-information.service.gov.uk/company/00000006")
+///             .basic_auth("key", Some(""))
+///     })
+///     .await?;
+/// println!("{}", response.status);
+/// let summary = gateway.stats(); // BTreeMap<Provider, ProviderStats>, Serialize
+/// # let _ = summary;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Gateway {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    http: reqwest::Client,
-    providers: HashMap<Provider, ProviderSettings>,
+    providers: HashMap<Provider, Arc<ProviderState>>,
+}
+
+/// Everything the gateway knows about one provider during a run.
+struct ProviderState {
+    provider: Provider,
+    settings: ProviderSettings,
+    policy: &'static dyn ProviderPolicy,
+    /// One client per provider, because the connect timeout is a client
+    /// setting in reqwest.
+    client: reqwest::Client,
+    /// Keyed by the policy's limit scope; "" is the whole provider.
+    windows: Mutex<HashMap<&'static str, Arc<RateWindow>>>,
+    budget: RetryBudget,
+    breaker: CircuitBreaker,
+    /// The HTTP status that disabled the provider; 0 while enabled.
+    refused: AtomicU16,
+    /// Bumped when waiting tasks must re-check whether they may go on
+    /// (breaker opened, credential refused), so nobody sleeps through it.
+    halt: watch::Sender<u64>,
+    last_failure: Mutex<Option<String>>,
+    counters: Counters,
 }
 
 impl Gateway {
-    pub fn new(providers: HashMap<Provider, ProviderSettings>) -> Result<Gateway, GatewayError> {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("leadgen/", env!("CARGO_PKG_VERSION")))
-            .gzip(true)
-            .build()
-            .map_err(|e| GatewayError::Request {
-                provider: Provider::CompaniesHouse,
-                reason: e.to_string(),
-            })?;
+    /// A gateway with the given settings; providers not in the map get
+    /// their published defaults.
+    pub fn new(
+        mut providers: HashMap<Provider, ProviderSettings>,
+    ) -> Result<Gateway, GatewayError> {
+        let mut states = HashMap::new();
+        for provider in Provider::ALL {
+            let settings = providers
+                .remove(&provider)
+                .unwrap_or_else(|| ProviderSettings::defaults(provider));
+            states.insert(provider, Arc::new(ProviderState::new(provider, settings)?));
+        }
         Ok(Gateway {
-            inner: Arc::new(Inner { http, providers }),
+            inner: Arc::new(Inner { providers: states }),
         })
+    }
+
+    /// A gateway with every provider's defaults overridden by the
+    /// environment (`LEADGEN_<PROVIDER>_RATE_LIMIT`).
+    pub fn from_env() -> Result<Gateway, GatewayError> {
+        let mut providers = HashMap::new();
+        for provider in Provider::ALL {
+            providers.insert(provider, ProviderSettings::from_env(provider)?);
+        }
+        Gateway::new(providers)
+    }
+
+    /// Counters per provider, for the run summary.
+    pub fn stats(&self) -> BTreeMap<Provider, ProviderStats> {
+        self.inner
+            .providers
+            .iter()
+            .map(|(provider, state)| (*provider, state.counters.snapshot()))
+            .collect()
     }
 
     /// Send the request `build` describes and read the whole answer.
@@ -145,48 +248,422 @@ impl Gateway {
     where
         F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     {
-        let _ = endpoint;
-        let settings = self
+        let state = self
             .inner
             .providers
             .get(&provider)
-            .cloned()
-            .unwrap_or_else(|| ProviderSettings::defaults(provider));
-        let request = build(&self.inner.http)
-            .timeout(settings.timeout)
-            .build()
-            .map_err(|e| GatewayError::Request {
+            .ok_or_else(|| GatewayError::Request {
                 provider,
-                reason: e.to_string(),
+                reason: "provider not configured in this gateway".to_owned(),
             })?;
-        let response = tokio::time::timeout(settings.timeout, self.inner.http.execute(request))
-            .await
-            .map_err(|_| GatewayError::Timeout {
-                provider,
-                timeout: settings.timeout,
-            })?
-            .map_err(|e| classify_transport(provider, &settings, e))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| classify_transport(provider, &settings, e))?;
-        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            return Err(GatewayError::CredentialRefused {
-                provider,
-                var: provider.credential_var(),
-                status: status.as_u16(),
-            });
-        }
-        Ok(HttpResponse {
-            status,
-            headers,
-            body,
-        })
+        state.call(endpoint, &build).await
     }
 }
 
+/// How one failed attempt may be retried.
+struct Failure {
+    error: GatewayError,
+    kind: RetryKind,
+    /// Counts toward opening the breaker if the call ends with it.
+    breaker_failure: bool,
+    /// The retry waits for a server-given instant (a pause already set),
+    /// not for backoff, and does not spend the retry budget.
+    paced_by_server: bool,
+}
+
+impl ProviderState {
+    fn new(provider: Provider, settings: ProviderSettings) -> Result<ProviderState, GatewayError> {
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("leadgen/", env!("CARGO_PKG_VERSION")))
+            .gzip(true)
+            .connect_timeout(settings.connect_timeout)
+            .build()
+            .map_err(|e| GatewayError::Request {
+                provider,
+                reason: error_chain(&e),
+            })?;
+        Ok(ProviderState {
+            provider,
+            policy: policy::policy_for(provider),
+            client,
+            windows: Mutex::new(HashMap::new()),
+            budget: RetryBudget::new(settings.retry_budget),
+            breaker: CircuitBreaker::new(settings.breaker),
+            refused: AtomicU16::new(0),
+            halt: watch::Sender::new(0),
+            last_failure: Mutex::new(None),
+            counters: Counters::default(),
+            settings,
+        })
+    }
+
+    async fn call<F>(&self, endpoint: &'static str, build: &F) -> Result<HttpResponse, GatewayError>
+    where
+        F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    {
+        self.check_enabled()?;
+        let (admission, transition) = self.breaker.admit(Instant::now());
+        self.log_transition(transition);
+        if let Admission::Rejected { retry_in } = admission {
+            Counters::bump(&self.counters.rejected);
+            return Err(self.unavailable(Some(retry_in)));
+        }
+        let mut probe = ProbeGuard {
+            breaker: &self.breaker,
+            armed: admission == Admission::Probe,
+        };
+        // The probe only asks "are you back?": one attempt, no retries.
+        let max_attempts = if probe.armed {
+            1
+        } else {
+            self.settings.max_attempts.max(1)
+        };
+        let window = self.window(endpoint);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let request = build(&self.client)
+                .timeout(self.settings.timeout)
+                .build()
+                .map_err(|e| GatewayError::Request {
+                    provider: self.provider,
+                    reason: error_chain(&e),
+                })?;
+            let waited = self.interruptible(admission, window.acquire()).await?;
+            self.counters.add_wait(waited);
+            Counters::bump(&self.counters.attempts);
+            if attempt > 1 {
+                Counters::bump(&self.counters.retries);
+            }
+            let failure = match self.execute(request).await {
+                Ok(response) => match self.judge(&window, endpoint, attempt, response) {
+                    Ok(response) => {
+                        self.budget.deposit();
+                        let transition = self.breaker.record_success(admission);
+                        probe.armed = false;
+                        self.log_transition(transition);
+                        Counters::bump(&self.counters.successes);
+                        return Ok(response);
+                    }
+                    Err(failure) => failure,
+                },
+                Err(error) => Failure {
+                    kind: match error {
+                        GatewayError::Timeout { .. } => RetryKind::Timeout,
+                        _ => RetryKind::Error,
+                    },
+                    error,
+                    breaker_failure: true,
+                    paced_by_server: false,
+                },
+            };
+            if let GatewayError::CredentialRefused { .. } = failure.error {
+                Counters::bump(&self.counters.failures);
+                return Err(failure.error);
+            }
+            let may_retry = attempt < max_attempts
+                && self.breaker.still_admits(admission)
+                && (failure.paced_by_server || self.budget.try_withdraw(failure.kind));
+            if !may_retry {
+                Counters::bump(&self.counters.failures);
+                if failure.breaker_failure {
+                    *lock(&self.last_failure) = Some(failure.error.to_string());
+                    let transition = self.breaker.record_failure(admission, Instant::now());
+                    probe.armed = false;
+                    self.log_transition(transition);
+                }
+                debug!(
+                    provider = %self.provider,
+                    endpoint,
+                    attempt,
+                    error = %failure.error,
+                    "Giving up on call."
+                );
+                return Err(failure.error);
+            }
+            if !failure.paced_by_server {
+                let delay = self.settings.backoff.delay(attempt, &mut rand::rng());
+                debug!(
+                    provider = %self.provider,
+                    endpoint,
+                    attempt,
+                    delay_ms = delay.as_millis() as u64,
+                    error = %failure.error,
+                    "Retrying after backoff."
+                );
+                self.interruptible(admission, tokio::time::sleep(delay))
+                    .await?;
+            }
+        }
+    }
+
+    /// Reads what the answer means, pausing the scope if the server says
+    /// its window is spent.
+    fn judge(
+        &self,
+        window: &RateWindow,
+        endpoint: &'static str,
+        attempt: u32,
+        response: HttpResponse,
+    ) -> Result<HttpResponse, Failure> {
+        let verdict = self.policy.classify(&response);
+        let rate_limited = verdict == Verdict::RateLimited;
+        let server = self.policy.server_window(&response.headers);
+        let hold_off = server.and_then(|w| {
+            // "Resume now" (Retry-After: 0, or a date already past) is no
+            // instruction at all; a 429 then falls back on the minimum wait.
+            let wait = w
+                .hold_off(rate_limited, SystemTime::now())
+                .filter(|wait| !wait.is_zero())?;
+            // Epoch-second resets get a margin; Retry-After is exact.
+            Some(if w.retry_after.is_some() {
+                wait
+            } else {
+                wait + RESET_MARGIN
+            })
+        });
+        if rate_limited {
+            Counters::bump(&self.counters.rate_limited);
+        }
+        // The server's word binds every task of the scope, whatever the
+        // verdict (a 200 with "remaining 0" included).
+        let server_paced = hold_off.is_some();
+        let pause = match hold_off {
+            Some(wait) => Some(wait),
+            // A bare 429: at least the minimum wait, more as it repeats.
+            None if rate_limited => Some(
+                self.settings
+                    .rate_limited_wait
+                    .max(self.settings.backoff.delay(attempt, &mut rand::rng())),
+            ),
+            None => None,
+        };
+        if let Some(wait) = pause {
+            let cap = self.quota_window(endpoint) + PAUSE_MARGIN;
+            if wait > cap {
+                warn!(
+                    provider = %self.provider,
+                    asked_s = wait.as_secs(),
+                    cap_s = cap.as_secs(),
+                    "Server asked for an implausibly long pause; capping it."
+                );
+            }
+            let wait = wait.min(cap);
+            info!(
+                provider = %self.provider,
+                endpoint,
+                wait_ms = wait.as_millis() as u64,
+                status = response.status.as_u16(),
+                "Quota spent; pausing provider."
+            );
+            window.pause_until(Instant::now() + wait);
+        }
+        let status = response.status.as_u16();
+        match verdict {
+            Verdict::Success | Verdict::Final => Ok(response),
+            Verdict::CredentialRefused => Err(Failure {
+                error: self.disable(status),
+                kind: RetryKind::Error,
+                breaker_failure: false,
+                paced_by_server: false,
+            }),
+            Verdict::RateLimited => Err(Failure {
+                error: GatewayError::Status {
+                    provider: self.provider,
+                    status,
+                },
+                kind: RetryKind::Error,
+                breaker_failure: false,
+                // The pause set above is the wait; budget is only spent
+                // when the server gave no usable instant.
+                paced_by_server: server_paced,
+            }),
+            Verdict::Retry => Err(Failure {
+                error: GatewayError::Status {
+                    provider: self.provider,
+                    status,
+                },
+                kind: RetryKind::Error,
+                breaker_failure: true,
+                // A Retry-After on a 503 sets the pause; backoff on top
+                // would only add delay, and the budget still pays.
+                paced_by_server: false,
+            }),
+        }
+    }
+
+    async fn execute(&self, request: reqwest::Request) -> Result<HttpResponse, GatewayError> {
+        let timeout = self.settings.timeout;
+        let exchange = async {
+            let response = self
+                .client
+                .execute(request)
+                .await
+                .map_err(|e| self.transport_error(e))?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = response
+                .bytes()
+                .await
+                .map_err(|e| self.transport_error(e))?;
+            Ok(HttpResponse {
+                status,
+                headers,
+                body,
+            })
+        };
+        // reqwest's own timeout covers the same span; this one also bounds
+        // anything reqwest might not (a stalled body stream).
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .map_err(|_| GatewayError::Timeout {
+                provider: self.provider,
+                timeout,
+            })?
+    }
+
+    fn window(&self, endpoint: &'static str) -> Arc<RateWindow> {
+        let scope = self.policy.limit_scope(endpoint);
+        let quota = self.settings.quota_for(scope);
+        lock(&self.windows)
+            .entry(scope.unwrap_or(""))
+            .or_insert_with(|| Arc::new(RateWindow::new(&quota)))
+            .clone()
+    }
+
+    fn quota_window(&self, endpoint: &'static str) -> Duration {
+        self.settings
+            .quota_for(self.policy.limit_scope(endpoint))
+            .window
+    }
+
+    /// Runs `fut` unless the provider gets disabled or the breaker opens
+    /// meanwhile, in which case the caller fails at once instead of
+    /// sleeping through it.
+    async fn interruptible<T>(
+        &self,
+        admission: Admission,
+        fut: impl Future<Output = T>,
+    ) -> Result<T, GatewayError> {
+        let mut halted = self.halt.subscribe();
+        let mut fut = std::pin::pin!(fut);
+        loop {
+            // Checked after subscribing, so a change between the check and
+            // the wait still wakes us.
+            self.check_enabled()?;
+            if !self.breaker.still_admits(admission) {
+                return Err(self.unavailable(None));
+            }
+            tokio::select! {
+                out = &mut fut => return Ok(out),
+                changed = halted.changed() => {
+                    if changed.is_err() {
+                        return Ok(fut.await);
+                    }
+                }
+            }
+        }
+    }
+
+    fn check_enabled(&self) -> Result<(), GatewayError> {
+        match self.refused.load(Ordering::Acquire) {
+            0 => Ok(()),
+            status => Err(self.refusal(status)),
+        }
+    }
+
+    fn refusal(&self, status: u16) -> GatewayError {
+        GatewayError::CredentialRefused {
+            provider: self.provider,
+            var: self.provider.credential_var(),
+            status,
+        }
+    }
+
+    /// Switches the provider off for the rest of the run; logs once.
+    fn disable(&self, status: u16) -> GatewayError {
+        let first = self
+            .refused
+            .compare_exchange(0, status, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if first {
+            self.counters
+                .credential_refused
+                .store(true, Ordering::Relaxed);
+            error!(
+                provider = %self.provider,
+                var = self.provider.credential_var(),
+                status,
+                "Credential refused; no further calls to this provider."
+            );
+            self.halt.send_modify(|n| *n += 1);
+        }
+        self.refusal(status)
+    }
+
+    fn unavailable(&self, retry_in: Option<Duration>) -> GatewayError {
+        let last = lock(&self.last_failure)
+            .clone()
+            .unwrap_or_else(|| "unknown".to_owned());
+        let failures = self.settings.breaker.threshold;
+        let next = match retry_in {
+            Some(d) if !d.is_zero() => format!("; next try in {}s", d.as_secs().max(1)),
+            Some(_) => "; a probe is in flight".to_owned(),
+            None => String::new(),
+        };
+        GatewayError::Unavailable {
+            provider: self.provider,
+            reason: format!("circuit open after {failures} failed calls (last: {last}){next}"),
+        }
+    }
+
+    fn log_transition(&self, transition: Option<Transition>) {
+        let provider = self.provider;
+        match transition {
+            None => {}
+            Some(Transition::Opened) => {
+                Counters::bump(&self.counters.breaker_openings);
+                let last = lock(&self.last_failure).clone().unwrap_or_default();
+                warn!(
+                    provider = %provider,
+                    cooldown_s = self.settings.breaker.cooldown.as_secs(),
+                    last_error = %last,
+                    "Circuit opened."
+                );
+                self.halt.send_modify(|n| *n += 1);
+            }
+            Some(Transition::Reopened) => {
+                warn!(provider = %provider, "Probe failed; circuit reopened.");
+            }
+            Some(Transition::HalfOpened) => {
+                info!(provider = %provider, "Circuit half-open; sending a probe.");
+            }
+            Some(Transition::Closed) => {
+                info!(provider = %provider, "Circuit closed.");
+            }
+        }
+    }
+
+    fn transport_error(&self, e: reqwest::Error) -> GatewayError {
+        classify_transport(self.provider, &self.settings, e)
+    }
+}
+
+/// Hands the probe slot on if the probe ends without a verdict (a 429, a
+/// refused key, a build error, or its task being dropped), so the breaker
+/// never stays half-open with nobody probing.
+struct ProbeGuard<'a> {
+    breaker: &'a CircuitBreaker,
+    armed: bool,
+}
+
+impl Drop for ProbeGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.breaker.release_probe();
+        }
+    }
+}
 fn classify_transport(
     provider: Provider,
     settings: &ProviderSettings,

@@ -1,0 +1,166 @@
+//! Client-side pacing of one provider (or one endpoint of a provider that
+//! counts per endpoint): a GCRA limiter plus a "paused until" instant.
+//!
+//! The limiter keeps us under the published quota on our own; the pause
+//! obeys the server when it says its window is spent (another process may
+//! share the key, or the server counts differently). governor cannot be
+//! told "wait until T", hence the separate pause.
+//!
+//! ## Why the burst is 1
+//!
+//! Companies House counts 600 requests in fixed 5-minute windows. A GCRA
+//! limiter with interval `T` and burst `b` admits up to `b - 1 + W/T`
+//! requests in any half-open span of length `W`; starting full, the first
+//! window sees `b` at once plus one per `T` for the rest of it. With the
+//! steady rate at the quota (`T = W / limit`) that is `limit + b - 1`, so
+//! any burst above 1 overshoots the first window (and any window that
+//! follows an idle spell). The burst is therefore 1: requests are evenly
+//! spaced, which is also what lets a herd of tasks resume politely after a
+//! pause.
+//!
+//! ## Why 1 % headroom
+//!
+//! The limiter decides when a request leaves; the server counts when it
+//! arrives. Network and scheduling jitter can move a request across the
+//! server's window boundary, so spacing at exactly `W / limit` can let
+//! `limit + 1` land in one server window. Spacing 1 % wider costs 1 % of
+//! throughput and gives every window 1 % of its length in slack (3 s for
+//! Companies House) against jitter.
+
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use governor::DefaultDirectRateLimiter;
+
+use super::quota::Quota;
+
+/// Extra spacing, in percent, between requests beyond `window / limit`.
+const HEADROOM_PERCENT: u32 = 1;
+
+/// The governor quota that keeps `quota` in every window of the server's.
+pub fn pacing(quota: &Quota) -> governor::Quota {
+    let interval = quota.interval() * (100 + HEADROOM_PERCENT) / 100;
+    // A zero interval cannot come from a parsed quota at realistic limits,
+    // but a nanosecond is the honest floor if it ever does.
+    let interval = interval.max(Duration::from_nanos(1));
+    governor::Quota::with_period(interval)
+        .unwrap_or_else(|| governor::Quota::per_second(NonZeroU32::MIN))
+        .allow_burst(NonZeroU32::MIN)
+}
+
+/// The pacing state every task calling one provider scope shares.
+pub struct RateWindow {
+    limiter: DefaultDirectRateLimiter,
+    paused_until: Mutex<Option<Instant>>,
+}
+
+impl RateWindow {
+    pub fn new(quota: &Quota) -> RateWindow {
+        RateWindow {
+            limiter: DefaultDirectRateLimiter::direct(pacing(quota)),
+            paused_until: Mutex::new(None),
+        }
+    }
+
+    /// Holds every task of this scope back until `until` (never shortens an
+    /// existing pause).
+    pub fn pause_until(&self, until: Instant) {
+        let mut paused = lock(&self.paused_until);
+        if paused.is_none_or(|current| current < until) {
+            *paused = Some(until);
+        }
+    }
+
+    /// The instant the current pause ends, if it is still in the future.
+    pub fn paused_until(&self, now: Instant) -> Option<Instant> {
+        lock(&self.paused_until).filter(|until| *until > now)
+    }
+
+    /// Waits out any pause, then takes one token. Returns the time spent
+    /// waiting. Cancel-safe: a token is only taken when this resolves.
+    pub async fn acquire(&self) -> Duration {
+        let started = Instant::now();
+        loop {
+            if let Some(until) = self.paused_until(Instant::now()) {
+                tokio::time::sleep_until(until.into()).await;
+            }
+            self.limiter.until_ready().await;
+            // A pause may have started while we queued for the token; the
+            // server said no, so the token is forfeit and we wait again.
+            if self.paused_until(Instant::now()).is_none() {
+                return started.elapsed();
+            }
+        }
+    }
+}
+
+/// Poisoning only means another task panicked mid-update of a plain value;
+/// the value itself is still usable.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use governor::RateLimiter;
+    use governor::clock::FakeRelativeClock;
+
+    fn quota(text: &str) -> Quota {
+        Quota::parse(text).expect("valid quota")
+    }
+
+    /// Counts what a full-speed caller gets through in `[0, span)`.
+    fn admitted_within(q: &Quota, span: Duration) -> u32 {
+        let clock = FakeRelativeClock::default();
+        let limiter = RateLimiter::direct_with_clock(pacing(q), clock.clone());
+        let step = Duration::from_millis(1);
+        let mut admitted = 0;
+        let mut elapsed = Duration::ZERO;
+        while elapsed < span {
+            while limiter.check().is_ok() {
+                admitted += 1;
+            }
+            clock.advance(step);
+            elapsed += step;
+        }
+        admitted
+    }
+
+    #[test]
+    fn companies_house_never_exceeds_600_in_a_5_minute_window() {
+        let q = quota("600/5m");
+        // The first window is the one a burst would overshoot.
+        let first = admitted_within(&q, Duration::from_secs(300));
+        assert!(first <= 600, "first window admitted {first}");
+        // And the steady rate stays close to the quota (1 % headroom).
+        assert!(first >= 590, "first window admitted only {first}");
+    }
+
+    #[test]
+    fn pacing_spaces_requests_evenly_with_headroom() {
+        let p = pacing(&quota("600/5m"));
+        assert_eq!(p.burst_size().get(), 1);
+        assert_eq!(p.replenish_interval(), Duration::from_millis(505));
+    }
+
+    #[test]
+    fn pause_only_extends() {
+        let w = RateWindow::new(&quota("10/1s"));
+        let now = Instant::now();
+        assert_eq!(w.paused_until(now), None);
+        w.pause_until(now + Duration::from_secs(5));
+        w.pause_until(now + Duration::from_secs(1));
+        assert_eq!(w.paused_until(now), Some(now + Duration::from_secs(5)));
+        assert_eq!(w.paused_until(now + Duration::from_secs(6)), None);
+    }
+
+    #[tokio::test]
+    async fn acquire_waits_out_a_pause() {
+        let w = RateWindow::new(&quota("100/1s"));
+        w.pause_until(Instant::now() + Duration::from_millis(200));
+        let waited = w.acquire().await;
+        assert!(waited >= Duration::from_millis(190), "{waited:?}");
+    }
+}

@@ -1,0 +1,322 @@
+//! What each provider's answers mean, kept apart from the machinery that
+//! acts on them (after vector's `RetryLogic`).
+//!
+//! A [`ProviderPolicy`] says which answers are worth retrying, how to read
+//! the provider's rate-limit headers, and whether its quota is counted per
+//! endpoint. The gateway's retry, pause and breaker code only sees
+//! [`Verdict`] and [`ServerWindow`]; it knows no header names.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+
+use super::{HttpResponse, Provider};
+
+/// What an answer means for the call that got it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// A usable answer.
+    Success,
+    /// An answer the source must interpret (404, 400, ...); retrying gives
+    /// the same answer, and it proves the server is up.
+    Final,
+    /// The quota is spent (429); wait for the server's window, then retry.
+    RateLimited,
+    /// A transient server failure (5xx); retry with backoff.
+    Retry,
+    /// The key is refused (401/403); stop calling this provider.
+    CredentialRefused,
+}
+
+/// When the server lets us resume, in the form it said it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resume {
+    /// `Retry-After: 120`: relative to when the answer arrived.
+    After(Duration),
+    /// `Retry-After: <HTTP date>`, or an epoch-seconds reset header.
+    At(SystemTime),
+}
+
+impl Resume {
+    /// The wait from `now`; zero when the moment has passed.
+    pub fn wait_from(&self, now: SystemTime) -> Duration {
+        match *self {
+            Resume::After(d) => d,
+            Resume::At(t) => t.duration_since(now).unwrap_or(Duration::ZERO),
+        }
+    }
+}
+
+/// What the provider's headers say about its quota window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ServerWindow {
+    /// Requests left in the current window.
+    pub remaining: Option<u64>,
+    /// When the current window ends.
+    pub reset: Option<SystemTime>,
+    /// An explicit instruction (`Retry-After`), which wins over `reset`.
+    pub retry_after: Option<Resume>,
+}
+
+impl ServerWindow {
+    /// How long the server asks us to hold off, if it does: `Retry-After`
+    /// first, then "window spent (remaining 0, or a 429) → until reset"
+    /// (the order octocrab uses). `None` means the headers give no usable
+    /// instruction; the caller falls back on its own minimum wait.
+    pub fn hold_off(&self, rate_limited: bool, now: SystemTime) -> Option<Duration> {
+        if let Some(resume) = self.retry_after {
+            return Some(resume.wait_from(now));
+        }
+        let spent = rate_limited || self.remaining == Some(0);
+        match self.reset {
+            Some(reset) if spent => {
+                let wait = reset.duration_since(now).ok()?;
+                // A reset already past says nothing about when to resume.
+                (!wait.is_zero()).then_some(wait)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// One provider's reading of its own answers.
+pub trait ProviderPolicy: Send + Sync {
+    /// The meaning of an answer. The default is plain HTTP semantics.
+    fn classify(&self, response: &HttpResponse) -> Verdict {
+        classify_status(response.status)
+    }
+
+    /// The quota state the answer's headers report, if any.
+    fn server_window(&self, headers: &HeaderMap) -> Option<ServerWindow>;
+
+    /// The quota scope of `endpoint`: `None` when the provider counts all
+    /// requests of a key together, `Some(key)` when it counts per endpoint.
+    fn limit_scope(&self, endpoint: &'static str) -> Option<&'static str> {
+        let _ = endpoint;
+        None
+    }
+}
+
+/// The policy of `provider`.
+pub fn policy_for(provider: Provider) -> &'static dyn ProviderPolicy {
+    match provider {
+        Provider::CompaniesHouse => &CompaniesHousePolicy,
+    }
+}
+
+/// Plain HTTP: 2xx/3xx fine, 401/403 refused, 429 throttled, the 5xx that
+/// signal a passing condition retried, every other status final.
+pub fn classify_status(status: StatusCode) -> Verdict {
+    match status.as_u16() {
+        200..=399 => Verdict::Success,
+        401 | 403 => Verdict::CredentialRefused,
+        429 => Verdict::RateLimited,
+        500 | 502 | 503 | 504 => Verdict::Retry,
+        _ => Verdict::Final,
+    }
+}
+
+/// Companies House: one 600-per-5-minutes window per key, reported in
+/// `X-Ratelimit-Remain` and `X-Ratelimit-Reset` (epoch seconds). The
+/// document API spells it `X-Ratelimit-Remaining`; both are read. A 429
+/// comes without `Retry-After`, but it is honoured if it ever appears.
+pub struct CompaniesHousePolicy;
+
+impl ProviderPolicy for CompaniesHousePolicy {
+    fn server_window(&self, headers: &HeaderMap) -> Option<ServerWindow> {
+        window_from(
+            headers,
+            &["x-ratelimit-remain", "x-ratelimit-remaining"],
+            &["x-ratelimit-reset"],
+        )
+    }
+}
+
+/// X API v2: limits per endpoint, reported in `x-rate-limit-remaining` and
+/// `x-rate-limit-reset` (epoch seconds). Ready for when X becomes a
+/// [`Provider`].
+pub struct XPolicy;
+
+impl ProviderPolicy for XPolicy {
+    fn server_window(&self, headers: &HeaderMap) -> Option<ServerWindow> {
+        window_from(
+            headers,
+            &["x-rate-limit-remaining"],
+            &["x-rate-limit-reset"],
+        )
+    }
+
+    fn limit_scope(&self, endpoint: &'static str) -> Option<&'static str> {
+        Some(endpoint)
+    }
+}
+
+/// Reads a window from the given header names (lower case; `HeaderMap`
+/// names are case-insensitive) plus the standard `Retry-After`.
+pub fn window_from(
+    headers: &HeaderMap,
+    remaining_names: &[&str],
+    reset_names: &[&str],
+) -> Option<ServerWindow> {
+    let window = ServerWindow {
+        remaining: first_number(headers, remaining_names),
+        reset: first_number(headers, reset_names).map(epoch_seconds),
+        retry_after: retry_after(headers),
+    };
+    (window != ServerWindow::default()).then_some(window)
+}
+
+fn first_number(headers: &HeaderMap, names: &[&str]) -> Option<u64> {
+    names.iter().find_map(|name| {
+        headers
+            .get(*name)?
+            .to_str()
+            .ok()?
+            .trim()
+            .parse::<u64>()
+            .ok()
+    })
+}
+
+fn epoch_seconds(secs: u64) -> SystemTime {
+    // Saturate rather than overflow on a garbage value; the caller caps
+    // every pause anyway.
+    UNIX_EPOCH
+        .checked_add(Duration::from_secs(secs))
+        .unwrap_or(UNIX_EPOCH + Duration::from_secs(u64::from(u32::MAX)))
+}
+
+/// `Retry-After` as delay-seconds or as an HTTP date (RFC 9110 §10.2.3).
+pub fn retry_after(headers: &HeaderMap) -> Option<Resume> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Resume::After(Duration::from_secs(secs)));
+    }
+    httpdate::parse_http_date(value).ok().map(Resume::At)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderName, HeaderValue};
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(
+                HeaderName::from_bytes(name.as_bytes()).expect("valid name"),
+                HeaderValue::from_str(value).expect("valid value"),
+            );
+        }
+        map
+    }
+
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn companies_house_headers_in_any_case() {
+        let h = headers(&[
+            ("X-RateLimit-Limit", "600"),
+            ("X-Ratelimit-Remain", "599"),
+            ("x-ratelimit-reset", "1730107751"),
+            ("X-RATELIMIT-WINDOW", "5m"),
+        ]);
+        let w = CompaniesHousePolicy.server_window(&h).expect("window");
+        assert_eq!(w.remaining, Some(599));
+        assert_eq!(w.reset, Some(at(1_730_107_751)));
+        assert_eq!(w.retry_after, None);
+    }
+
+    #[test]
+    fn companies_house_document_api_spelling() {
+        let h = headers(&[("X-Ratelimit-Remaining", "0"), ("X-Ratelimit-Reset", "100")]);
+        let w = CompaniesHousePolicy.server_window(&h).expect("window");
+        assert_eq!(w.remaining, Some(0));
+    }
+
+    #[test]
+    fn x_headers_and_per_endpoint_scope() {
+        let h = headers(&[
+            ("x-rate-limit-limit", "300"),
+            ("x-rate-limit-remaining", "0"),
+            ("x-rate-limit-reset", "1700000900"),
+        ]);
+        let w = XPolicy.server_window(&h).expect("window");
+        assert_eq!(w.remaining, Some(0));
+        assert_eq!(w.reset, Some(at(1_700_000_900)));
+        assert_eq!(XPolicy.limit_scope("users/by"), Some("users/by"));
+        assert_eq!(CompaniesHousePolicy.limit_scope("officers"), None);
+        // X's names mean nothing to the Companies House policy.
+        assert_eq!(CompaniesHousePolicy.server_window(&h), None);
+    }
+
+    #[test]
+    fn retry_after_seconds_and_http_date() {
+        assert_eq!(
+            retry_after(&headers(&[("Retry-After", "120")])),
+            Some(Resume::After(Duration::from_secs(120)))
+        );
+        assert_eq!(
+            retry_after(&headers(&[(
+                "retry-after",
+                "Wed, 21 Oct 2015 07:28:00 GMT"
+            )])),
+            Some(Resume::At(at(1_445_412_480)))
+        );
+        assert_eq!(retry_after(&headers(&[("Retry-After", "soon")])), None);
+        assert_eq!(retry_after(&headers(&[])), None);
+    }
+
+    #[test]
+    fn garbage_values_are_ignored() {
+        let h = headers(&[("X-Ratelimit-Remain", "lots"), ("X-Ratelimit-Reset", "-5")]);
+        assert_eq!(CompaniesHousePolicy.server_window(&h), None);
+    }
+
+    #[test]
+    fn hold_off_prefers_retry_after_then_spent_window() {
+        let now = at(1_000);
+        let spent = ServerWindow {
+            remaining: Some(0),
+            reset: Some(at(1_030)),
+            retry_after: None,
+        };
+        assert_eq!(spent.hold_off(false, now), Some(Duration::from_secs(30)));
+        let told = ServerWindow {
+            retry_after: Some(Resume::After(Duration::from_secs(5))),
+            ..spent
+        };
+        assert_eq!(told.hold_off(false, now), Some(Duration::from_secs(5)));
+        let open = ServerWindow {
+            remaining: Some(10),
+            ..spent
+        };
+        assert_eq!(open.hold_off(false, now), None);
+        assert_eq!(open.hold_off(true, now), Some(Duration::from_secs(30)));
+        let stale = ServerWindow {
+            reset: Some(at(900)),
+            ..spent
+        };
+        assert_eq!(stale.hold_off(true, now), None);
+    }
+
+    #[test]
+    fn statuses_classify_by_what_a_retry_can_change() {
+        let v = |code: u16| classify_status(StatusCode::from_u16(code).expect("valid status"));
+        assert_eq!(v(200), Verdict::Success);
+        assert_eq!(v(304), Verdict::Success);
+        for code in [400, 404, 405, 406, 410, 416, 422] {
+            assert_eq!(v(code), Verdict::Final, "{code}");
+        }
+        assert_eq!(v(401), Verdict::CredentialRefused);
+        assert_eq!(v(403), Verdict::CredentialRefused);
+        assert_eq!(v(429), Verdict::RateLimited);
+        for code in [500, 502, 503, 504] {
+            assert_eq!(v(code), Verdict::Retry, "{code}");
+        }
+        assert_eq!(v(501), Verdict::Final);
+    }
+}

@@ -1,0 +1,201 @@
+//! A provider's published request quota, "LIMIT per WINDOW", and its text
+//! form `LIMIT/WINDOW` (`600/5m`, `100/2s`).
+//!
+//! The same parser serves the environment (`LEADGEN_<PROVIDER>_RATE_LIMIT`),
+//! and later the config file and flags, so every place a user can raise a
+//! limit reads and reports it the same way.
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// At most `limit` requests in any `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    pub limit: NonZeroU32,
+    pub window: Duration,
+}
+
+/// Why a `LIMIT/WINDOW` text is not a quota.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QuotaParseError {
+    #[error("rate limit {input:?} is not LIMIT/WINDOW (for example 600/5m or 100/2s)")]
+    Shape { input: String },
+    #[error("rate limit {input:?}: the limit {limit:?} is not a whole number of requests above 0")]
+    Limit { input: String, limit: String },
+    #[error(
+        "rate limit {input:?}: the window {window:?} is not a number followed by ms, s, m or h (for example 5m)"
+    )]
+    Window { input: String, window: String },
+    #[error("rate limit {input:?}: the window must be longer than zero")]
+    ZeroWindow { input: String },
+    #[error("rate limit {input:?}: the window is too long")]
+    WindowTooLong { input: String },
+}
+
+impl Quota {
+    pub fn new(limit: NonZeroU32, window: Duration) -> Quota {
+        Quota { limit, window }
+    }
+
+    /// Reads `LIMIT/WINDOW`: a positive whole number of requests, a slash,
+    /// and a positive whole number with a unit `ms`, `s`, `m` or `h`.
+    /// Spaces around the parts are tolerated (`600 / 5m`).
+    pub fn parse(input: &str) -> Result<Quota, QuotaParseError> {
+        let shape = || QuotaParseError::Shape {
+            input: input.to_owned(),
+        };
+        let (limit_text, window_text) = input.split_once('/').ok_or_else(shape)?;
+        let (limit_text, window_text) = (limit_text.trim(), window_text.trim());
+        if limit_text.is_empty() || window_text.is_empty() {
+            return Err(shape());
+        }
+        let limit = limit_text
+            .parse::<NonZeroU32>()
+            .map_err(|_| QuotaParseError::Limit {
+                input: input.to_owned(),
+                limit: limit_text.to_owned(),
+            })?;
+        let window = parse_window(input, window_text)?;
+        Ok(Quota { limit, window })
+    }
+
+    /// The steady spacing between requests that fills the quota exactly.
+    pub fn interval(&self) -> Duration {
+        self.window / self.limit.get()
+    }
+}
+
+fn parse_window(input: &str, text: &str) -> Result<Duration, QuotaParseError> {
+    let bad = || QuotaParseError::Window {
+        input: input.to_owned(),
+        window: text.to_owned(),
+    };
+    let digits_end = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (number, unit) = text.split_at(digits_end);
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    let millis_per_unit: u64 = match unit.trim() {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return Err(bad()),
+    };
+    if number == 0 {
+        return Err(QuotaParseError::ZeroWindow {
+            input: input.to_owned(),
+        });
+    }
+    let millis =
+        number
+            .checked_mul(millis_per_unit)
+            .ok_or_else(|| QuotaParseError::WindowTooLong {
+                input: input.to_owned(),
+            })?;
+    Ok(Duration::from_millis(millis))
+}
+
+impl FromStr for Quota {
+    type Err = QuotaParseError;
+    fn from_str(s: &str) -> Result<Quota, QuotaParseError> {
+        Quota::parse(s)
+    }
+}
+
+impl fmt::Display for Quota {
+    /// Prints the shortest exact form the parser reads back.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = self.window.as_millis();
+        let (n, unit) = if ms.is_multiple_of(3_600_000) {
+            (ms / 3_600_000, "h")
+        } else if ms.is_multiple_of(60_000) {
+            (ms / 60_000, "m")
+        } else if ms.is_multiple_of(1_000) {
+            (ms / 1_000, "s")
+        } else {
+            (ms, "ms")
+        };
+        write!(f, "{}/{n}{unit}", self.limit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(limit: u32, window: Duration) -> Quota {
+        Quota::new(NonZeroU32::new(limit).expect("test limit above 0"), window)
+    }
+
+    #[test]
+    fn parses_every_unit() {
+        assert_eq!(Quota::parse("600/5m"), Ok(q(600, Duration::from_secs(300))));
+        assert_eq!(Quota::parse("100/2s"), Ok(q(100, Duration::from_secs(2))));
+        assert_eq!(
+            Quota::parse("10/250ms"),
+            Ok(q(10, Duration::from_millis(250)))
+        );
+        assert_eq!(
+            Quota::parse("5000/1h"),
+            Ok(q(5000, Duration::from_secs(3600)))
+        );
+        assert_eq!(
+            Quota::parse(" 600 / 5m "),
+            Ok(q(600, Duration::from_secs(300)))
+        );
+        assert_eq!(
+            "300/15m".parse::<Quota>(),
+            Ok(q(300, Duration::from_secs(900)))
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_text_with_a_specific_reason() {
+        let err = |s: &str| Quota::parse(s).expect_err(s);
+        assert!(matches!(err("600"), QuotaParseError::Shape { .. }));
+        assert!(matches!(err("/5m"), QuotaParseError::Shape { .. }));
+        assert!(matches!(err("600/"), QuotaParseError::Shape { .. }));
+        assert!(matches!(err("0/5m"), QuotaParseError::Limit { .. }));
+        assert!(matches!(err("-1/5m"), QuotaParseError::Limit { .. }));
+        assert!(matches!(err("1.5/5m"), QuotaParseError::Limit { .. }));
+        assert!(matches!(err("600/5"), QuotaParseError::Window { .. }));
+        assert!(matches!(err("600/m"), QuotaParseError::Window { .. }));
+        assert!(matches!(err("600/5d"), QuotaParseError::Window { .. }));
+        assert!(matches!(
+            err("600/5 minutes"),
+            QuotaParseError::Window { .. }
+        ));
+        assert!(matches!(err("600/0s"), QuotaParseError::ZeroWindow { .. }));
+        assert!(matches!(
+            err("1/99999999999999999h"),
+            QuotaParseError::WindowTooLong { .. }
+        ));
+    }
+
+    #[test]
+    fn errors_quote_the_input_and_show_an_example() {
+        let msg = Quota::parse("600 per 5m")
+            .expect_err("no slash")
+            .to_string();
+        assert!(msg.contains("\"600 per 5m\""), "{msg}");
+        assert!(msg.contains("600/5m"), "{msg}");
+    }
+
+    #[test]
+    fn display_round_trips() {
+        for text in ["600/5m", "100/2s", "10/250ms", "5000/1h", "7/90s"] {
+            let quota = Quota::parse(text).expect(text);
+            assert_eq!(quota.to_string(), text);
+            assert_eq!(Quota::parse(&quota.to_string()), Ok(quota));
+        }
+    }
+
+    #[test]
+    fn interval_fills_the_window() {
+        assert_eq!(
+            Quota::parse("600/5m").expect("valid").interval(),
+            Duration::from_millis(500)
+        );
+    }
+}
