@@ -1,1 +1,259 @@
-fn main() {}
+//! `leadgen-fakes`: the fake Companies House as a process, for the demo,
+//! benchmarks and manual testing (`serve`), for wrapping a command (`exec`),
+//! and for generating benchmark registers (`generate`).
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use clap::{Args, Parser, Subcommand};
+use leadgen::fakes::companies_house::Register;
+use leadgen::fakes::{self, DEMO_API_KEY, FakeConfig, FakeServer, Faults};
+
+/// Local fake of the Companies House public data API, speaking its wire format.
+#[derive(Parser)]
+#[command(name = "leadgen-fakes", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve until Ctrl-C or SIGTERM; prints the base URL as the first line of stdout.
+    Serve(ServeArgs),
+    /// Start the fake, run CMD with LEADGEN_COMPANIES_HOUSE_URL and
+    /// COMPANIES_HOUSE_API_KEY set, stop the fake and exit with CMD's code.
+    Exec {
+        #[command(flatten)]
+        serve: ServeArgs,
+        /// Print the fake's counters as JSON to stderr when CMD ends.
+        #[arg(long)]
+        stats: bool,
+        /// The command and its arguments (after `--`).
+        #[arg(required = true, last = true)]
+        cmd: Vec<String>,
+    },
+    /// Write a synthetic register (or an input CSV of its names) to stdout.
+    Generate {
+        /// How many companies.
+        #[arg(long)]
+        companies: usize,
+        /// Same seed, same register; `serve --synthetic N --synthetic-seed S` serves it.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Write `id,company_name,company_number,postcode,website` rows instead of the dataset.
+        #[arg(long)]
+        csv: bool,
+    },
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    addr: std::net::SocketAddr,
+    /// Dataset file (`{"companies":[...]}`) instead of the bundled register.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Add N synthetic companies (numbers from 20000000) to the register.
+    #[arg(long, value_name = "N")]
+    synthetic: Option<usize>,
+    /// Seed of the synthetic companies (as `generate --seed`).
+    #[arg(long, default_value_t = 1)]
+    synthetic_seed: u64,
+    /// The API key accepted as the Basic-auth username.
+    #[arg(long, env = "LEADGEN_FAKES_API_KEY", default_value = DEMO_API_KEY)]
+    api_key: String,
+    /// Requests per window per key, as LIMIT/WINDOW (the real API: 600/5m).
+    #[arg(long, default_value = "600/5m", value_parser = fakes::parse_quota)]
+    quota: (u32, Duration),
+    /// Delay added to every answer, e.g. 80ms.
+    #[arg(long, default_value = "0ms", value_parser = fakes::parse_duration)]
+    latency: Duration,
+    /// Probability (0..=1) of an injected 429.
+    #[arg(long, default_value_t = 0.0, value_parser = rate)]
+    fault_429: f64,
+    /// Probability of a 503 gateway error page.
+    #[arg(long, default_value_t = 0.0, value_parser = rate)]
+    fault_503: f64,
+    /// Probability of answering only after --slow-delay.
+    #[arg(long, default_value_t = 0.0, value_parser = rate)]
+    fault_slow: f64,
+    #[arg(long, default_value = "5s", value_parser = fakes::parse_duration)]
+    slow_delay: Duration,
+    /// Probability of a 200 whose JSON body is cut in half.
+    #[arg(long, default_value_t = 0.0, value_parser = rate)]
+    fault_truncated: f64,
+    /// Probability of closing the connection without an answer.
+    #[arg(long, default_value_t = 0.0, value_parser = rate)]
+    fault_drop: f64,
+    /// Seed of the fault draws.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+fn rate(text: &str) -> Result<f64, String> {
+    let r: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    if (0.0..=1.0).contains(&r) {
+        Ok(r)
+    } else {
+        Err(format!("{text} is not a probability between 0 and 1"))
+    }
+}
+
+impl ServeArgs {
+    fn config(&self) -> Result<FakeConfig> {
+        let mut data = match &self.data {
+            Some(path) => Register::from_path(path)?,
+            None => Register::bundled(),
+        };
+        if let Some(n) = self.synthetic {
+            data = data
+                .merged(&Register::synthetic(n, self.synthetic_seed))
+                .context("the synthetic companies clash with the dataset's numbers")?;
+        }
+        let mut config = FakeConfig::new(data, &self.api_key);
+        (config.quota_limit, config.quota_window) = self.quota;
+        config.latency = self.latency;
+        config.faults = Faults {
+            rate_429: self.fault_429,
+            rate_503: self.fault_503,
+            rate_slow: self.fault_slow,
+            slow_delay: self.slow_delay,
+            rate_truncated: self.fault_truncated,
+            rate_drop: self.fault_drop,
+            seed: self.seed,
+        };
+        Ok(config)
+    }
+}
+
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Serve(args) => {
+            let config = args.config()?;
+            let server = FakeServer::start_on(config, args.addr)
+                .await
+                .with_context(|| format!("cannot listen on {}", args.addr))?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", server.base_url())?;
+            out.flush()?;
+            drop(out);
+            terminated().await;
+            server.shutdown().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Exec { serve, stats, cmd } => {
+            let config = serve.config()?;
+            let key = config.api_key.clone();
+            let server = FakeServer::start_on(config, serve.addr)
+                .await
+                .with_context(|| format!("cannot listen on {}", serve.addr))?;
+            let status = tokio::process::Command::new(&cmd[0])
+                .args(&cmd[1..])
+                .env("LEADGEN_COMPANIES_HOUSE_URL", server.base_url())
+                .env("COMPANIES_HOUSE_API_KEY", &key)
+                .status()
+                .await
+                .with_context(|| format!("cannot run {:?}", cmd[0]))?;
+            if stats {
+                eprintln!("{}", server.stats().to_json());
+            }
+            server.shutdown().await;
+            Ok(ExitCode::from(exit_code(status)))
+        }
+        Command::Generate {
+            companies,
+            seed,
+            csv,
+        } => {
+            let register = Register::synthetic(companies, seed);
+            let mut out = std::io::stdout().lock();
+            if csv {
+                let mut writer = csv::Writer::from_writer(&mut out);
+                writer.write_record([
+                    "id",
+                    "company_name",
+                    "company_number",
+                    "postcode",
+                    "website",
+                ])?;
+                for (i, c) in register.companies().iter().enumerate() {
+                    // Every other row carries the postcode, as real input lists half do.
+                    let postcode = if i % 2 == 0 {
+                        c.profile["registered_office_address"]["postal_code"]
+                            .as_str()
+                            .unwrap_or_default()
+                    } else {
+                        ""
+                    };
+                    writer.write_record([&(i + 1).to_string(), c.name(), "", postcode, ""])?;
+                }
+                writer.flush()?;
+            } else {
+                writeln!(out, "{}", register.to_json())?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// CMD's code, or 128 + signal when a signal ended it (as shells report it).
+fn exit_code(status: std::process::ExitStatus) -> u8 {
+    if let Some(code) = status.code() {
+        return u8::try_from(code).unwrap_or(1);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt as _;
+        if let Some(signal) = status.signal() {
+            return u8::try_from(128 + signal).unwrap_or(1);
+        }
+    }
+    1
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("leadgen-fakes: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("leadgen-fakes: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,6 +1,751 @@
 //! The fake Companies House: `/search/companies`, `/company/{n}`,
 //! `/company/{n}/officers`, `/company/{n}/persons-with-significant-control`.
+//!
+//! The register holds every record as `serde_json::Value` in the API's own
+//! shapes (profile verbatim, officer summaries, PSC list items), so the fake
+//! never depends on the client's Rust types: a client bug in a type cannot be
+//! hidden by the fake sharing it. This module builds the JSON bodies; the HTTP
+//! plumbing (auth, quota, faults) lives in `server.rs`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+/// The bundled dataset, embedded so `leadgen-fakes` works from any directory.
+pub const BUNDLED_DATASET: &str = include_str!("../../fixtures/fake-data/companies_house.json");
+
+/// One company as the fake stores it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Company {
+    /// `companyProfile`, served verbatim by `/company/{n}`.
+    pub profile: Value,
+    /// `officerSummary` items, in the order the officers endpoint pages them.
+    #[serde(default)]
+    pub officers: Vec<Value>,
+    /// PSC list items; empty means the PSC endpoint answers 404.
+    #[serde(default)]
+    pub persons_with_significant_control: Vec<Value>,
+    /// A recorded `CompanySearchItems` to serve instead of one derived from
+    /// the profile (keeps real quirks such as `"YOU  LIMITED"`); `matches`
+    /// and `snippet` are always recomputed for the query.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search_item: Option<Value>,
+}
+
+impl Company {
+    pub fn number(&self) -> &str {
+        self.profile["company_number"].as_str().unwrap_or_default()
+    }
+
+    pub fn name(&self) -> &str {
+        self.profile["company_name"].as_str().unwrap_or_default()
+    }
+}
+
+/// The dataset file: `{"companies": [Company, ...]}`.
+#[derive(Serialize, Deserialize)]
+struct DatasetFile {
+    companies: Vec<Company>,
+}
+
+/// Why a dataset could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    #[error("cannot read the fake dataset {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the fake dataset is not valid JSON of the form {{\"companies\":[...]}}: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("company #{index} of the fake dataset is invalid: {reason}")]
+    Invalid { index: usize, reason: String },
+}
 
 /// The register the fake serves: records in the API's own JSON shapes.
+///
+/// Cheap to clone (shared behind an `Arc`); the search index is built once.
 #[derive(Debug, Clone, Default)]
-pub struct Register {}
+pub struct Register {
+    inner: Arc<RegisterInner>,
+}
+
+#[derive(Debug, Default)]
+struct RegisterInner {
+    companies: Vec<Company>,
+    by_number: HashMap<String, usize>,
+    index: SearchIndex,
+}
+
+impl Register {
+    /// The embedded `fixtures/fake-data/companies_house.json`.
+    pub fn bundled() -> Register {
+        // The bundled file is validated by the tests; failing here is a build defect.
+        Register::from_json(BUNDLED_DATASET).expect("the bundled fake dataset is valid")
+    }
+
+    pub fn from_json(text: &str) -> Result<Register, DatasetError> {
+        let file: DatasetFile = serde_json::from_str(text)?;
+        Register::from_companies(file.companies)
+    }
+
+    pub fn from_path(path: &Path) -> Result<Register, DatasetError> {
+        let text = std::fs::read_to_string(path).map_err(|source| DatasetError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Register::from_json(&text)
+    }
+
+    pub fn from_companies(companies: Vec<Company>) -> Result<Register, DatasetError> {
+        let mut by_number = HashMap::with_capacity(companies.len());
+        for (index, company) in companies.iter().enumerate() {
+            let invalid = |reason: String| DatasetError::Invalid { index, reason };
+            let number = company.profile["company_number"]
+                .as_str()
+                .ok_or_else(|| invalid("profile.company_number is missing".into()))?;
+            if number.len() != 8 || !number.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(invalid(format!(
+                    "company_number {number:?} is not 8 letters or digits"
+                )));
+            }
+            if company.profile["company_name"].as_str().is_none() {
+                return Err(invalid(format!(
+                    "{number}: profile.company_name is missing"
+                )));
+            }
+            if by_number.insert(number.to_owned(), index).is_some() {
+                return Err(invalid(format!("{number} appears twice")));
+            }
+        }
+        let index = SearchIndex::build(&companies);
+        Ok(Register {
+            inner: Arc::new(RegisterInner {
+                companies,
+                by_number,
+                index,
+            }),
+        })
+    }
+
+    /// This register plus `other`'s companies (numbers must not clash).
+    pub fn merged(&self, other: &Register) -> Result<Register, DatasetError> {
+        let mut all = self.inner.companies.clone();
+        all.extend(other.inner.companies.iter().cloned());
+        Register::from_companies(all)
+    }
+
+    pub fn companies(&self) -> &[Company] {
+        &self.inner.companies
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner.companies.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.inner.companies.is_empty()
+    }
+
+    /// Look a company up by its 8-character number (case-insensitive).
+    pub fn company(&self, number: &str) -> Option<&Company> {
+        let upper = number.to_ascii_uppercase();
+        self.inner
+            .by_number
+            .get(&upper)
+            .map(|&i| &self.inner.companies[i])
+    }
+
+    /// The dataset file text for this register.
+    pub fn to_json(&self) -> String {
+        let file = DatasetFile {
+            companies: self.inner.companies.clone(),
+        };
+        // Serialising plain `Value`s cannot fail.
+        serde_json::to_string_pretty(&file).unwrap_or_default()
+    }
+
+    /// A `CompanySearch` body for `q`, paged like the real search.
+    pub fn search(&self, q: &str, start_index: usize, items_per_page: usize) -> Value {
+        let hits = self.inner.index.search(&self.inner.companies, q);
+        let items: Vec<Value> = hits
+            .iter()
+            .skip(start_index)
+            .take(items_per_page)
+            .map(|hit| search_item(&self.inner.companies[hit.company], hit))
+            .collect();
+        json!({
+            "kind": "search#companies",
+            "items_per_page": items_per_page,
+            "start_index": start_index,
+            "total_results": hits.len(),
+            "page_number": start_index / items_per_page.max(1) + 1,
+            "items": items,
+        })
+    }
+
+    /// An `officerList` page, or `None` for an unknown company.
+    pub fn officer_list(
+        &self,
+        number: &str,
+        start_index: usize,
+        items_per_page: usize,
+    ) -> Option<Value> {
+        let company = self.company(number)?;
+        let resigned = company
+            .officers
+            .iter()
+            .filter(|o| o.get("resigned_on").is_some_and(|v| !v.is_null()))
+            .count();
+        let items: Vec<&Value> = company
+            .officers
+            .iter()
+            .skip(start_index)
+            .take(items_per_page)
+            .collect();
+        Some(json!({
+            "kind": "officer-list",
+            "items_per_page": items_per_page,
+            "start_index": start_index,
+            "total_results": company.officers.len(),
+            "active_count": company.officers.len() - resigned,
+            "resigned_count": resigned,
+            "inactive_count": 0,
+            "etag": etag(&["officers", company.number(), &company.officers.len().to_string()]),
+            "links": { "self": format!("/company/{}/officers", company.number()) },
+            "items": items,
+        }))
+    }
+
+    /// A PSC list page, or `None` when the company is unknown or has no PSCs
+    /// (the real API answers 404 to both).
+    pub fn psc_list(
+        &self,
+        number: &str,
+        start_index: usize,
+        items_per_page: usize,
+    ) -> Option<Value> {
+        let company = self.company(number)?;
+        let pscs = &company.persons_with_significant_control;
+        if pscs.is_empty() {
+            return None;
+        }
+        let ceased = pscs
+            .iter()
+            .filter(|p| p.get("ceased_on").is_some_and(|v| !v.is_null()))
+            .count();
+        let items: Vec<&Value> = pscs.iter().skip(start_index).take(items_per_page).collect();
+        Some(json!({
+            "items_per_page": items_per_page,
+            "start_index": start_index,
+            "total_results": pscs.len(),
+            "active_count": pscs.len() - ceased,
+            "ceased_count": ceased,
+            "links": {
+                "self": format!("/company/{}/persons-with-significant-control", company.number())
+            },
+            "items": items,
+        }))
+    }
+}
+
+/// A 40-hex-digit etag like the real ones (SHA-1 sized), stable for the same input.
+pub(crate) fn etag(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(40);
+    for salt in 0u64..3 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ salt;
+        for part in parts {
+            for b in part.bytes().chain(std::iter::once(0xff)) {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        }
+        let _ = write!(out, "{h:016x}");
+    }
+    out.truncate(40);
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Search
+
+/// Words that say what kind of company it is, not which: they rank but never
+/// retrieve on their own (else "X LIMITED" would return the whole register).
+const WEAK_WORDS: &[&str] = &[
+    "LIMITED", "PLC", "LLP", "LP", "THE", "AND", "OF", "CO", "COMPANY", "UK", "CIC", "SE", "EEIG",
+];
+
+/// Upper-case ASCII words; `&` becomes AND, apostrophes and dots join
+/// (`O'NEILL` → ONEILL, `A.B.C.` → ABC), and the legally equivalent
+/// designators fold together (LTD, CYF, CYFYNGEDIG → LIMITED).
+pub(crate) fn tokens(text: &str) -> Vec<String> {
+    let ascii = deunicode::deunicode(text).to_ascii_uppercase();
+    let mut cleaned = String::with_capacity(ascii.len());
+    for c in ascii.chars() {
+        match c {
+            '&' => cleaned.push_str(" AND "),
+            '\'' | '.' | '`' => {}
+            c if c.is_ascii_alphanumeric() => cleaned.push(c),
+            _ => cleaned.push(' '),
+        }
+    }
+    cleaned
+        .split_whitespace()
+        .map(|w| match w {
+            "LTD" | "CYF" | "CYFYNGEDIG" => "LIMITED".to_owned(),
+            "CCC" | "CYFYNGEDIGCCC" => "PLC".to_owned(),
+            other => other.to_owned(),
+        })
+        .collect()
+}
+
+fn is_weak(token: &str) -> bool {
+    WEAK_WORDS.contains(&token)
+}
+
+#[derive(Debug, Default)]
+struct SearchIndex {
+    /// token → (company index, which name: 0 = current, k = previous name k-1)
+    postings: HashMap<String, Vec<(usize, usize)>>,
+    /// Per company, per name: its tokens.
+    names: Vec<Vec<Vec<String>>>,
+}
+
+/// One search result: which company, and which of its names matched.
+#[derive(Debug)]
+struct Hit {
+    company: usize,
+    /// 0 = the current name; k = previous name k-1 (shown as the snippet).
+    name: usize,
+    /// Query tokens matched in that name (for highlighting).
+    matched: HashSet<String>,
+}
+
+impl SearchIndex {
+    fn build(companies: &[Company]) -> SearchIndex {
+        let mut index = SearchIndex::default();
+        for (ci, company) in companies.iter().enumerate() {
+            let mut names = vec![tokens(company.name())];
+            if let Some(previous) = company.profile["previous_company_names"].as_array() {
+                for p in previous {
+                    names.push(tokens(p["name"].as_str().unwrap_or_default()));
+                }
+            }
+            for (ni, name) in names.iter().enumerate() {
+                for t in name.iter().collect::<HashSet<_>>() {
+                    index.postings.entry(t.clone()).or_default().push((ci, ni));
+                }
+            }
+            index.names.push(names);
+        }
+        index
+    }
+
+    /// Name tokens close enough to a query token to count as a match: the
+    /// same word, or one edit away for words of five letters or more (typos).
+    fn similar<'a>(&'a self, token: &str) -> Vec<&'a str> {
+        let mut out: Vec<&str> = Vec::new();
+        if let Some((k, _)) = self.postings.get_key_value(token) {
+            out.push(k);
+        }
+        if token.len() >= 5 {
+            for k in self.postings.keys() {
+                if k != token
+                    && k.len().abs_diff(token.len()) <= 1
+                    && strsim::damerau_levenshtein(k, token) <= 1
+                {
+                    out.push(k);
+                }
+            }
+        }
+        out
+    }
+
+    fn search(&self, companies: &[Company], q: &str) -> Vec<Hit> {
+        let query = tokens(q);
+        let mut seen_query = HashSet::new();
+        let query: Vec<String> = query
+            .into_iter()
+            .filter(|t| seen_query.insert(t.clone()))
+            .collect();
+        if query.is_empty() {
+            return Vec::new();
+        }
+        let retrieving: Vec<&String> = if query.iter().all(|t| is_weak(t)) {
+            query.iter().collect()
+        } else {
+            query.iter().filter(|t| !is_weak(t)).collect()
+        };
+        // Query token → the name tokens it matches.
+        let mut expansions: HashMap<&str, Vec<&str>> = HashMap::new();
+        for t in &query {
+            expansions.insert(t.as_str(), self.similar(t));
+        }
+        let mut candidates: HashSet<(usize, usize)> = HashSet::new();
+        for t in &retrieving {
+            for name_token in &expansions[t.as_str()] {
+                if let Some(list) = self.postings.get(*name_token) {
+                    candidates.extend(list.iter().copied());
+                }
+            }
+        }
+        // The real search also finds a company by its number.
+        let compact: String = q
+            .split_whitespace()
+            .collect::<String>()
+            .to_ascii_uppercase();
+        let by_number = companies
+            .iter()
+            .position(|c| c.number() == compact)
+            .map(|ci| (ci, 0usize));
+        candidates.extend(by_number);
+
+        // Best-scoring name per company.
+        let mut best: BTreeMap<usize, (Score, Hit)> = BTreeMap::new();
+        for (ci, ni) in candidates {
+            let name = &self.names[ci][ni];
+            let name_set: HashSet<&str> = name.iter().map(String::as_str).collect();
+            let mut matched = HashSet::new();
+            let mut exact = 0usize;
+            let mut fuzzy = 0usize;
+            for t in &query {
+                if name_set.contains(t.as_str()) {
+                    exact += 1;
+                    matched.insert(t.clone());
+                } else if let Some(hit) = expansions[t.as_str()]
+                    .iter()
+                    .find(|e| name_set.contains(**e))
+                {
+                    fuzzy += 1;
+                    matched.insert((*hit).to_owned());
+                }
+            }
+            let strong = matched.iter().any(|t| !is_weak(t));
+            if !strong && Some((ci, ni)) != by_number && !retrieving.iter().all(|t| is_weak(t)) {
+                continue;
+            }
+            let score = Score {
+                by_number: Some((ci, ni)) == by_number,
+                words: exact + fuzzy,
+                exact,
+                extra: name.len().saturating_sub(exact + fuzzy),
+                previous_name: ni > 0,
+            };
+            let hit = Hit {
+                company: ci,
+                name: ni,
+                matched,
+            };
+            match best.get(&ci) {
+                Some((s, _)) if !score.better_than(s) => {}
+                _ => {
+                    best.insert(ci, (score, hit));
+                }
+            }
+        }
+        let mut ranked: Vec<(Score, Hit)> = best.into_values().collect();
+        ranked.sort_by(|(a, ha), (b, hb)| {
+            b.rank_key()
+                .cmp(&a.rank_key())
+                .then_with(|| {
+                    companies[ha.company]
+                        .name()
+                        .cmp(companies[hb.company].name())
+                })
+                .then_with(|| {
+                    companies[ha.company]
+                        .number()
+                        .cmp(companies[hb.company].number())
+                })
+        });
+        ranked.into_iter().map(|(_, hit)| hit).collect()
+    }
+}
+
+/// Ranking: a number match first, then more matching words, more of them
+/// exact, fewer words the query did not ask for, current name before a
+/// previous one.
+#[derive(Debug, Clone, Copy)]
+struct Score {
+    by_number: bool,
+    words: usize,
+    exact: usize,
+    extra: usize,
+    previous_name: bool,
+}
+
+impl Score {
+    fn rank_key(&self) -> (bool, usize, usize, std::cmp::Reverse<usize>, bool) {
+        (
+            self.by_number,
+            self.words,
+            self.exact,
+            std::cmp::Reverse(self.extra),
+            !self.previous_name,
+        )
+    }
+
+    fn better_than(&self, other: &Score) -> bool {
+        self.rank_key() > other.rank_key()
+    }
+}
+
+/// 1-based, inclusive character offsets of the words of `text` whose tokens
+/// were matched, flattened as the real `matches` arrays are (`[1, 3]`).
+fn highlight(text: &str, matched: &HashSet<String>) -> Vec<usize> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_whitespace() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && !chars[i].is_whitespace() {
+            i += 1;
+        }
+        // Trim punctuation so "(NORTH)" highlights NORTH.
+        let (mut s, mut e) = (start, i);
+        while s < e && !chars[s].is_alphanumeric() {
+            s += 1;
+        }
+        while e > s && !chars[e - 1].is_alphanumeric() {
+            e -= 1;
+        }
+        if s == e {
+            continue;
+        }
+        let word: String = chars[s..e].iter().collect();
+        if tokens(&word).iter().any(|t| matched.contains(t)) {
+            out.push(s + 1);
+            out.push(e);
+        }
+    }
+    out
+}
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// `2002-07-02` → ` 2 July 2002`: the real descriptions pad the day to two
+/// characters with a space ("Incorporated on  2 July 2002").
+fn long_date(iso: &str) -> Option<String> {
+    let mut parts = iso.splitn(3, '-');
+    let year = parts.next()?;
+    let month: usize = parts.next()?.parse().ok()?;
+    let day: u32 = parts.next()?.get(..2)?.parse().ok()?;
+    let month = MONTHS.get(month.checked_sub(1)?)?;
+    Some(format!("{day:>2} {month} {year}"))
+}
+
+/// The name with its designator dropped, as the real snippet shows a matched
+/// previous name (`"YOU TEC "` for YOU TEC LTD).
+fn snippet_name(name: &str) -> String {
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let keep = match words.last().map(|w| tokens(w)) {
+        Some(t) if t.len() == 1 && (t[0] == "LIMITED" || t[0] == "PLC") => words.len() - 1,
+        _ => words.len(),
+    };
+    let mut out = words[..keep].join(" ");
+    out.push(' ');
+    out
+}
+
+fn address_snippet(address: &Map<String, Value>) -> String {
+    let field = |k: &str| {
+        address
+            .get(k)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .filter(|s| !s.trim().is_empty())
+    };
+    // Recorded snippets join a numbered premises to the street with a space
+    // ("74  Lairgate") and a named one with a comma ("Santok House, Braintree Road").
+    let first = match (field("premises"), field("address_line_1")) {
+        (Some(p), Some(l)) if p.starts_with(|c: char| c.is_ascii_digit()) => {
+            Some(format!("{p} {l}"))
+        }
+        (Some(p), Some(l)) => Some(format!("{p}, {l}")),
+        (p, l) => p.or(l),
+    };
+    let mut parts: Vec<String> = Vec::new();
+    parts.extend(field("care_of"));
+    parts.extend(field("po_box"));
+    parts.extend(first);
+    for k in [
+        "address_line_2",
+        "locality",
+        "region",
+        "country",
+        "postal_code",
+    ] {
+        parts.extend(field(k));
+    }
+    parts.join(", ")
+}
+
+/// `description` and `description_identifier` per search_descriptions_raw.yaml.
+fn description(profile: &Value) -> (String, Vec<&'static str>) {
+    let number = profile["company_number"].as_str().unwrap_or_default();
+    let status = profile["company_status"].as_str().unwrap_or_default();
+    let created = profile["date_of_creation"].as_str().unwrap_or_default();
+    let ceased = profile["date_of_cessation"].as_str().unwrap_or_default();
+    let (ident, label, date) = match status {
+        "dissolved" => ("dissolved-on", "Dissolved on", ceased),
+        "converted-closed" => ("converted-closed-on", "Converted/Closed on", ceased),
+        "removed" => ("removed", "Removed on", ceased),
+        _ if profile["type"] == "registered-overseas-entity" => {
+            ("registered-on", "Registered on", created)
+        }
+        _ => ("incorporated-on", "Incorporated on", created),
+    };
+    let mut text = match long_date(date) {
+        Some(d) => format!("{number} - {label} {d}"),
+        None => number.to_owned(),
+    };
+    let mut idents = vec![ident];
+    let status_label = match status {
+        "liquidation" => Some(("liquidation", "Liquidation")),
+        "receivership" => Some(("receivership", "Receiver Action")),
+        "administration" => Some(("administration", "In Administration")),
+        "voluntary-arrangement" => Some(("voluntary-arrangement", "Voluntary Arrangement")),
+        "insolvency-proceedings" => Some(("insolvency-proceedings", "Insolvency Proceedings")),
+        _ => None,
+    };
+    if let Some((id, label)) = status_label {
+        idents.push(id);
+        let _ = write!(text, " - {label}");
+    }
+    (text, idents)
+}
+
+fn search_item(company: &Company, hit: &Hit) -> Value {
+    let mut item = match &company.search_item {
+        Some(Value::Object(stored)) => stored.clone(),
+        _ => derived_search_item(&company.profile),
+    };
+    let title = item
+        .get("title")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let mut matches = Map::new();
+    if hit.name == 0 {
+        item.insert("snippet".into(), json!(""));
+        matches.insert("snippet".into(), json!([]));
+        matches.insert("title".into(), json!(highlight(&title, &hit.matched)));
+    } else {
+        let previous = company.profile["previous_company_names"][hit.name - 1]["name"]
+            .as_str()
+            .unwrap_or_default();
+        let snippet = snippet_name(previous);
+        matches.insert("snippet".into(), json!(highlight(&snippet, &hit.matched)));
+        item.insert("snippet".into(), json!(snippet));
+    }
+    item.insert("matches".into(), Value::Object(matches));
+    Value::Object(item)
+}
+
+fn derived_search_item(profile: &Value) -> Map<String, Value> {
+    let number = profile["company_number"].as_str().unwrap_or_default();
+    let mut address = Map::new();
+    if let Some(office) = profile["registered_office_address"].as_object() {
+        for (k, v) in office {
+            // Search addresses omit what the profile sends as null.
+            if !v.is_null() {
+                address.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    let (description, identifiers) = description(profile);
+    let mut item = Map::new();
+    item.insert("kind".into(), json!("searchresults#company"));
+    item.insert("title".into(), profile["company_name"].clone());
+    item.insert("company_number".into(), json!(number));
+    item.insert("company_status".into(), profile["company_status"].clone());
+    item.insert("company_type".into(), profile["type"].clone());
+    item.insert(
+        "date_of_creation".into(),
+        profile["date_of_creation"].clone(),
+    );
+    if let Some(ceased) = profile.get("date_of_cessation") {
+        item.insert("date_of_cessation".into(), ceased.clone());
+    }
+    item.insert("address_snippet".into(), json!(address_snippet(&address)));
+    item.insert("address".into(), Value::Object(address));
+    item.insert("description".into(), json!(description));
+    item.insert("description_identifier".into(), json!(identifiers));
+    item.insert(
+        "links".into(),
+        json!({ "self": format!("/company/{number}") }),
+    );
+    item
+}
+
+#[cfg(test)]
+mod unit_tests {
+    use super::*;
+
+    #[test]
+    fn long_dates_pad_one_digit_days_with_a_space() {
+        assert_eq!(long_date("2002-07-02").as_deref(), Some(" 2 July 2002"));
+        assert_eq!(long_date("2018-12-11").as_deref(), Some("11 December 2018"));
+        assert_eq!(long_date("nonsense"), None);
+    }
+
+    #[test]
+    fn tokens_fold_designators_ampersands_and_punctuation() {
+        assert_eq!(
+            tokens("O'Neill & Daughters (Builders) Ltd."),
+            ["ONEILL", "AND", "DAUGHTERS", "BUILDERS", "LIMITED"]
+        );
+        assert_eq!(
+            tokens("A.B.C. Printing Cyf"),
+            ["ABC", "PRINTING", "LIMITED"]
+        );
+        assert_eq!(tokens("Zoë Öztürk"), ["ZOE", "OZTURK"]);
+    }
+
+    #[test]
+    fn highlight_gives_one_based_inclusive_offsets() {
+        let matched: HashSet<String> = ["YOU".to_owned()].into();
+        assert_eq!(highlight("YOU  LIMITED", &matched), vec![1, 3]);
+        let matched: HashSet<String> = ["NORTH".to_owned()].into();
+        assert_eq!(highlight("X (NORTH) LIMITED", &matched), vec![4, 8]);
+    }
+
+    #[test]
+    fn description_matches_the_recorded_format() {
+        let p = json!({"company_number": "05226269", "company_status": "dissolved",
+            "date_of_creation": "2004-09-09", "date_of_cessation": "2010-02-09", "type": "ltd"});
+        assert_eq!(
+            description(&p),
+            (
+                "05226269 - Dissolved on  9 February 2010".to_owned(),
+                vec!["dissolved-on"]
+            )
+        );
+    }
+
+    #[test]
+    fn snippet_name_drops_the_designator_and_keeps_a_trailing_space() {
+        assert_eq!(snippet_name("YOU TEC LTD"), "YOU TEC ");
+    }
+}

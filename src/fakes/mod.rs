@@ -4,12 +4,32 @@
 //! reached from development machines, so tests, the demo and the benchmarks
 //! run against these. They are started in-process by tests
 //! ([`FakeServer::start`]) or as the `leadgen-fakes` binary.
+//!
+//! The fake misbehaves on request, like the real service does on its bad
+//! days: a per-key quota answered with 429s, and seeded random faults (429,
+//! a 503 gateway page, slow answers, truncated bodies, dropped connections).
 
 pub mod companies_house;
+mod server;
+pub mod synthetic;
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use server::Shared;
+
+/// The key `leadgen-fakes` accepts unless told otherwise. Not a secret.
+pub const DEMO_API_KEY: &str = "demo-key-not-secret";
 
 /// What the fake server serves and how it misbehaves.
 #[derive(Debug, Clone)]
@@ -42,9 +62,11 @@ pub struct Faults {
 }
 
 /// Counters of what the fake served.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// `/__fake/...` requests (the stats endpoint itself) are not counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Stats {
-    /// Every request received, whatever it was answered with.
+    /// Every request received, whatever it was answered with (dropped ones too).
     pub requests: u64,
     /// 429s served, whether from the quota or injected.
     pub served_429: u64,
@@ -55,9 +77,20 @@ pub struct Stats {
     pub by_endpoint: std::collections::BTreeMap<String, u64>,
 }
 
-/// A running fake server on a loopback port.
+impl Stats {
+    /// The body of `GET /__fake/stats`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+/// A running fake server on a loopback port. Dropping it stops the server
+/// and closes its open connections.
 pub struct FakeServer {
     addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
 }
 
 impl FakeServer {
@@ -67,9 +100,17 @@ impl FakeServer {
     }
 
     pub async fn start_on(config: FakeConfig, addr: SocketAddr) -> std::io::Result<FakeServer> {
-        let _ = config;
-        let _ = addr;
-        unimplemented!("fakes helper")
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(config));
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared), stopped));
+        Ok(FakeServer {
+            addr,
+            shared,
+            stop: Some(stop),
+            task: Some(task),
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -82,14 +123,134 @@ impl FakeServer {
     }
 
     pub fn stats(&self) -> Stats {
-        unimplemented!("fakes helper")
+        self.shared
+            .stats
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn reset_stats(&self) {
+        *self.shared.stats.lock().unwrap_or_else(|e| e.into_inner()) = Stats::default();
+    }
+
+    /// Stop accepting, close open connections and wait for the server task.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    // Owning the connection tasks here means stopping the loop aborts them all.
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = &mut stopped => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else {
+                    // Out of file descriptors or similar: back off instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                };
+                let shared = Arc::clone(&shared);
+                connections.spawn(async move {
+                    let service = service_fn(move |req| Arc::clone(&shared).handle(req));
+                    // Errors here are client hang-ups or injected drops: nothing to report.
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
     }
 }
 
 impl FakeConfig {
-    /// The bundled register (`fixtures/fake-data/companies_house.json`), real quota, no faults.
+    /// `data` with the real quota (600 per 5 minutes), no latency, no faults.
+    pub fn new(data: companies_house::Register, api_key: &str) -> FakeConfig {
+        FakeConfig {
+            data,
+            api_key: api_key.to_owned(),
+            quota_limit: 600,
+            quota_window: Duration::from_secs(300),
+            latency: Duration::ZERO,
+            faults: Faults::default(),
+        }
+    }
+
+    /// The bundled register (`fixtures/fake-data/companies_house.json`, embedded), real quota, no faults.
+    pub fn bundled(api_key: &str) -> FakeConfig {
+        FakeConfig::new(companies_house::Register::bundled(), api_key)
+    }
+
+    /// A register read from a dataset file, real quota, no faults.
     pub fn from_file(path: &Path, api_key: &str) -> std::io::Result<FakeConfig> {
-        let _ = (path, api_key);
-        unimplemented!("fakes helper")
+        let data = companies_house::Register::from_path(path)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        Ok(FakeConfig::new(data, api_key))
     }
 }
+
+/// `80ms`, `5s`, `2m`, `1h`, or `0`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .ok_or_else(|| format!("{text:?} has no unit: write e.g. 80ms, 5s or 5m"))?;
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} does not start with a number"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => {
+            return Err(format!(
+                "unknown unit {unit:?} in {text:?}: use ms, s, m or h"
+            ));
+        }
+    };
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// `LIMIT/WINDOW`, e.g. `600/5m` (the real quota) or `10/2s`.
+pub fn parse_quota(text: &str) -> Result<(u32, Duration), String> {
+    let (limit, window) = text
+        .split_once('/')
+        .ok_or_else(|| format!("{text:?} is not LIMIT/WINDOW, e.g. 600/5m"))?;
+    let limit: u32 = limit
+        .trim()
+        .parse()
+        .map_err(|_| format!("{limit:?} in {text:?} is not a whole number"))?;
+    let window = parse_duration(window)?;
+    if window.is_zero() {
+        return Err(format!("the window in {text:?} must be longer than zero"));
+    }
+    Ok((limit, window))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,436 @@
+//! HTTP plumbing of the fake: accept loop, auth, the per-key quota, fault
+//! injection and counters.
+//!
+//! Built on hyper directly rather than axum because a "dropped" fault must
+//! close the connection without any response, which a router cannot express:
+//! here the service returns an error and hyper closes the socket unanswered.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::{Value, json};
+
+use super::synthetic::SplitMix64;
+use super::{FakeConfig, Stats};
+
+/// Everything the connection tasks share.
+pub(crate) struct Shared {
+    pub(crate) config: FakeConfig,
+    pub(crate) stats: Mutex<Stats>,
+    quota: Mutex<HashMap<String, QuotaWindow>>,
+    rng: Mutex<SplitMix64>,
+}
+
+/// One key's fixed window.
+struct QuotaWindow {
+    ends: Instant,
+    /// Unix seconds at which the window ends, for `X-Ratelimit-Reset`.
+    reset_epoch: u64,
+    used: u32,
+}
+
+/// The fault draws for one request, all taken up front so the RNG stream
+/// (and thus a seeded run) does not depend on which branch a request takes.
+struct Draws {
+    drop: bool,
+    unavailable: bool,
+    too_many: bool,
+    slow: bool,
+    truncated: bool,
+}
+
+/// Returned to hyper to close the connection without answering.
+#[derive(Debug)]
+pub(crate) struct DroppedConnection;
+
+impl std::fmt::Display for DroppedConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("fault injected: connection dropped")
+    }
+}
+
+impl std::error::Error for DroppedConnection {}
+
+type Body = Full<Bytes>;
+
+/// A counter lock poisoned by a panicking test thread must not take the fake down.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    pub(crate) fn new(config: FakeConfig) -> Shared {
+        let seed = config.faults.seed;
+        Shared {
+            config,
+            stats: Mutex::new(Stats::default()),
+            quota: Mutex::new(HashMap::new()),
+            rng: Mutex::new(SplitMix64::new(seed)),
+        }
+    }
+
+    fn draw(&self) -> Draws {
+        let f = &self.config.faults;
+        let mut rng = lock(&self.rng);
+        // `x < rate` is never true at 0.0 and always true at 1.0.
+        let mut hit = |rate: f64| rng.next_f64() < rate;
+        Draws {
+            drop: hit(f.rate_drop),
+            unavailable: hit(f.rate_503),
+            too_many: hit(f.rate_429),
+            slow: hit(f.rate_slow),
+            truncated: hit(f.rate_truncated),
+        }
+    }
+
+    /// Count the request against `key`'s window; `None` when over the quota.
+    fn take_quota(&self, key: &str) -> (bool, RateHeaders) {
+        let now = Instant::now();
+        let mut windows = lock(&self.quota);
+        let window = windows
+            .entry(key.to_owned())
+            .or_insert_with(|| new_window(now, self.config.quota_window));
+        if now >= window.ends {
+            *window = new_window(now, self.config.quota_window);
+        }
+        let allowed = window.used < self.config.quota_limit;
+        if allowed {
+            window.used += 1;
+        }
+        let headers = RateHeaders {
+            limit: self.config.quota_limit,
+            remain: self.config.quota_limit.saturating_sub(window.used),
+            reset: window.reset_epoch,
+            window: window_label(self.config.quota_window),
+        };
+        (allowed, headers)
+    }
+
+    pub(crate) async fn handle(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+    ) -> Result<Response<Body>, DroppedConnection> {
+        let path = req.uri().path().to_owned();
+        if let Some(admin) = path.strip_prefix("/__fake/") {
+            // Not a Companies House path: never delayed, faulted or counted.
+            return Ok(self.admin(admin, req.method()).into_response());
+        }
+        let route = Route::parse(&path);
+        {
+            let mut stats = lock(&self.stats);
+            stats.requests += 1;
+            *stats
+                .by_endpoint
+                .entry(route.endpoint().to_owned())
+                .or_default() += 1;
+        }
+        let draws = self.draw();
+        if !self.config.latency.is_zero() {
+            tokio::time::sleep(self.config.latency).await;
+        }
+        if draws.drop {
+            return Err(DroppedConnection);
+        }
+        if draws.slow {
+            tokio::time::sleep(self.config.faults.slow_delay).await;
+        }
+        let response = if draws.unavailable {
+            gateway_error().into_response()
+        } else {
+            self.answer(&req, &route, &draws)
+        };
+        self.count(response.status());
+        Ok(response)
+    }
+
+    fn answer(&self, req: &Request<Incoming>, route: &Route, draws: &Draws) -> Response<Body> {
+        let Some(key) = authorised_key(req, &self.config.api_key) else {
+            return json_response(
+                StatusCode::UNAUTHORIZED,
+                &json!({"error": "Invalid Authorization", "type": "ch:service"}),
+            )
+            .into_response();
+        };
+        let (allowed, rate) = self.take_quota(&key);
+        let reply = if !allowed || draws.too_many {
+            // The real 429 body is undocumented; send none rather than invent one.
+            empty(StatusCode::TOO_MANY_REQUESTS)
+        } else if req.method() != Method::GET {
+            empty(StatusCode::METHOD_NOT_ALLOWED)
+        } else {
+            let query = Query::parse(req.uri().query());
+            let reply = self.route(route, &query);
+            if draws.truncated && reply.status == StatusCode::OK {
+                truncate(reply)
+            } else {
+                reply
+            }
+        };
+        let mut response = reply.into_response();
+        rate.apply(&mut response);
+        response
+    }
+
+    fn route(&self, route: &Route, query: &Query) -> Reply {
+        let data = &self.config.data;
+        match route {
+            Route::Search => {
+                let Some(q) = query.get("q").filter(|q| !q.trim().is_empty()) else {
+                    // `q` is required; the real error body for its absence is undocumented.
+                    return empty(StatusCode::BAD_REQUEST);
+                };
+                let (start, per_page) = query.paging(20);
+                json_response(StatusCode::OK, &data.search(q, start, per_page))
+            }
+            Route::Profile(number) => {
+                if number.chars().count() != 8 {
+                    // What the real API does for a 9-character number (forum 8468).
+                    return json_response(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        &json!({"exception_id": exception_id(number), "error": "Internal server error"}),
+                    );
+                }
+                match data.company(number) {
+                    Some(c) => json_response(StatusCode::OK, &c.profile),
+                    None => json_response(
+                        StatusCode::NOT_FOUND,
+                        &json!({"errors": [{"type": "ch:service", "error": "company-profile-not-found"}]}),
+                    ),
+                }
+            }
+            Route::Officers(number) => {
+                let (start, per_page) = query.paging(35);
+                match data.officer_list(number, start, per_page) {
+                    Some(body) => json_response(StatusCode::OK, &body),
+                    None => empty(StatusCode::NOT_FOUND),
+                }
+            }
+            Route::Psc(number) => {
+                let (start, per_page) = query.paging(25);
+                match data.psc_list(number, start, per_page) {
+                    Some(body) => json_response(StatusCode::OK, &body),
+                    None => empty(StatusCode::NOT_FOUND),
+                }
+            }
+            Route::Other => empty(StatusCode::NOT_FOUND),
+        }
+    }
+
+    fn admin(&self, path: &str, method: &Method) -> Reply {
+        match (method, path) {
+            (&Method::GET, "stats") => {
+                let stats = lock(&self.stats).clone();
+                json_response(StatusCode::OK, &stats.to_json())
+            }
+            (&Method::POST, "stats/reset") => {
+                *lock(&self.stats) = Stats::default();
+                empty(StatusCode::NO_CONTENT)
+            }
+            _ => empty(StatusCode::NOT_FOUND),
+        }
+    }
+
+    fn count(&self, status: StatusCode) {
+        let mut stats = lock(&self.stats);
+        match status.as_u16() {
+            401 => stats.served_401 += 1,
+            404 => stats.served_404 += 1,
+            429 => stats.served_429 += 1,
+            500..=599 => stats.served_5xx += 1,
+            _ => {}
+        }
+    }
+}
+
+fn new_window(now: Instant, length: Duration) -> QuotaWindow {
+    let end = SystemTime::now() + length;
+    let secs = end
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
+        .unwrap_or_default();
+    QuotaWindow {
+        ends: now + length,
+        reset_epoch: secs,
+        used: 0,
+    }
+}
+
+/// `5m`, `2s` or `500ms`, as `X-Ratelimit-Window` shows the window.
+pub(crate) fn window_label(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms > 0 && ms.is_multiple_of(60_000) {
+        format!("{}m", ms / 60_000)
+    } else if ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+struct RateHeaders {
+    limit: u32,
+    remain: u32,
+    reset: u64,
+    window: String,
+}
+
+impl RateHeaders {
+    fn apply(&self, response: &mut Response<Body>) {
+        let headers = response.headers_mut();
+        let mut set = |name: &'static str, value: String| {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                headers.insert(name, v);
+            }
+        };
+        set("x-ratelimit-limit", self.limit.to_string());
+        set("x-ratelimit-remain", self.remain.to_string());
+        set("x-ratelimit-reset", self.reset.to_string());
+        set("x-ratelimit-window", self.window.clone());
+    }
+}
+
+/// The key when the request carries `Basic base64(KEY:...)` with our key.
+/// The real API ignores the password, so this does too.
+fn authorised_key(req: &Request<Incoming>, api_key: &str) -> Option<String> {
+    let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (user, _password) = decoded.split_once(':')?;
+    (user == api_key && !user.is_empty()).then(|| user.to_owned())
+}
+
+enum Route {
+    Search,
+    Profile(String),
+    Officers(String),
+    Psc(String),
+    Other,
+}
+
+impl Route {
+    fn parse(path: &str) -> Route {
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        match parts.as_slice() {
+            ["search", "companies"] => Route::Search,
+            ["company", n] if !n.is_empty() => Route::Profile((*n).to_owned()),
+            ["company", n, "officers"] => Route::Officers((*n).to_owned()),
+            ["company", n, "persons-with-significant-control"] => Route::Psc((*n).to_owned()),
+            _ => Route::Other,
+        }
+    }
+
+    fn endpoint(&self) -> &'static str {
+        match self {
+            Route::Search => "search",
+            Route::Profile(_) => "profile",
+            Route::Officers(_) => "officers",
+            Route::Psc(_) => "psc",
+            Route::Other => "other",
+        }
+    }
+}
+
+struct Query(Vec<(String, String)>);
+
+impl Query {
+    fn parse(raw: Option<&str>) -> Query {
+        Query(
+            url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+                .into_owned()
+                .collect(),
+        )
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `(start_index, items_per_page)`; a missing, unparsable or zero page
+    /// size gives the endpoint's default, and no page exceeds 100.
+    fn paging(&self, default_per_page: usize) -> (usize, usize) {
+        let number = |k: &str| self.get(k).and_then(|v| v.trim().parse::<usize>().ok());
+        let per_page = number("items_per_page")
+            .filter(|&n| n > 0)
+            .unwrap_or(default_per_page)
+            .min(100);
+        (number("start_index").unwrap_or(0), per_page)
+    }
+}
+
+fn exception_id(seed: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    super::companies_house::etag(&[seed, &nanos.to_string()])[..24].to_owned()
+}
+
+/// A response before it becomes hyper's, so faults can still rewrite the body.
+struct Reply {
+    status: StatusCode,
+    body: Bytes,
+    content_type: Option<&'static str>,
+}
+
+impl Reply {
+    fn into_response(self) -> Response<Body> {
+        let mut response = Response::new(Full::new(self.body));
+        *response.status_mut() = self.status;
+        if let Some(ct) = self.content_type {
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static(ct));
+        }
+        response
+    }
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Reply {
+    Reply {
+        status,
+        body: Bytes::from(serde_json::to_vec(body).unwrap_or_default()),
+        content_type: Some("application/json"),
+    }
+}
+
+fn empty(status: StatusCode) -> Reply {
+    Reply {
+        status,
+        body: Bytes::new(),
+        content_type: None,
+    }
+}
+
+/// What a load balancer in front of the API sends when the backend is down:
+/// an HTML page, not JSON, so the client must not try to parse it.
+fn gateway_error() -> Reply {
+    const PAGE: &str = "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n</body>\r\n</html>\r\n";
+    Reply {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        body: Bytes::from_static(PAGE.as_bytes()),
+        content_type: Some("text/html"),
+    }
+}
+
+/// The same answer with its body cut in half; Content-Length follows the
+/// cut body, so the client sees a complete transfer of invalid JSON.
+fn truncate(mut reply: Reply) -> Reply {
+    reply.body = reply.body.slice(..reply.body.len() / 2);
+    reply
+}

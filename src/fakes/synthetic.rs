@@ -1,0 +1,579 @@
+//! A deterministic generator of registers of any size, for benchmarks.
+//!
+//! Same `(n, seed)`, same register, on every machine and Rust version: the
+//! RNG is a hand-rolled SplitMix64 rather than a crate whose streams may
+//! change between releases. Records follow the same spec shapes as the
+//! bundled dataset; numbers start at `20000000` so they never clash with it.
+
+use std::collections::HashSet;
+
+use serde_json::{Value, json};
+
+use super::companies_house::{Company, Register, etag};
+
+/// SplitMix64: tiny, fast, and good enough for test data and fault draws.
+#[derive(Debug, Clone)]
+pub(crate) struct SplitMix64(u64);
+
+impl SplitMix64 {
+    pub(crate) fn new(seed: u64) -> SplitMix64 {
+        SplitMix64(seed)
+    }
+
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `[0, 1)`.
+    pub(crate) fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+
+    fn range(&mut self, lo: u32, hi: u32) -> u32 {
+        lo + self.below((hi - lo + 1) as usize) as u32
+    }
+}
+
+/// The first synthetic company number.
+pub const FIRST_SYNTHETIC_NUMBER: u32 = 20_000_000;
+
+const NAME_A: &[&str] = &[
+    "ALDER",
+    "BIRCH",
+    "CEDAR",
+    "ELM",
+    "HAZEL",
+    "HOLLY",
+    "LARCH",
+    "MAPLE",
+    "OAK",
+    "ROWAN",
+    "WILLOW",
+    "YEW",
+    "ASPEN",
+    "BRACKEN",
+    "HEATHER",
+    "THISTLE",
+    "SAFFRON",
+    "INDIGO",
+    "AMBER",
+    "COBALT",
+    "CRIMSON",
+    "SILVER",
+    "GOLDEN",
+    "EMERALD",
+    "SAPPHIRE",
+    "GRANITE",
+    "SLATE",
+    "FLINT",
+    "QUARTZ",
+    "HARBOUR",
+    "RIVERSIDE",
+    "MEADOW",
+    "VALLEY",
+    "SUMMIT",
+    "COASTAL",
+    "HIGHLAND",
+    "NORTHERN",
+    "SOUTHERN",
+    "EASTERN",
+    "WESTERN",
+    "CENTRAL",
+    "PIONEER",
+    "BEACON",
+    "ANCHOR",
+    "COMPASS",
+    "KESTREL",
+    "FALCON",
+    "HERON",
+    "OSPREY",
+    "PHOENIX",
+    "ORION",
+    "VEGA",
+    "NOVA",
+    "ZENITH",
+    "APEX",
+    "VERTEX",
+    "PINNACLE",
+    "HORIZON",
+    "MERIDIAN",
+    "CASCADE",
+];
+const NAME_B: &[&str] = &[
+    "ACCOUNTING",
+    "ARCHITECTS",
+    "BAKERY",
+    "BUILDERS",
+    "CARE",
+    "CATERING",
+    "CONSULTING",
+    "CONSTRUCTION",
+    "DATA",
+    "DENTAL",
+    "DESIGN",
+    "DIGITAL",
+    "ELECTRICAL",
+    "ENERGY",
+    "ENGINEERING",
+    "ESTATES",
+    "EVENTS",
+    "FABRICATION",
+    "FINANCE",
+    "FITNESS",
+    "FOODS",
+    "FREIGHT",
+    "FURNITURE",
+    "GARDENS",
+    "HEALTHCARE",
+    "HOMES",
+    "INTERIORS",
+    "INVESTMENTS",
+    "JOINERY",
+    "LANDSCAPES",
+    "LEISURE",
+    "LOGISTICS",
+    "MARKETING",
+    "MEDIA",
+    "MOTORS",
+    "PACKAGING",
+    "PLUMBING",
+    "PRINTING",
+    "PROPERTIES",
+    "RECRUITMENT",
+    "RENEWABLES",
+    "RETAIL",
+    "ROOFING",
+    "SECURITY",
+    "SOFTWARE",
+    "SOLUTIONS",
+    "SURVEYORS",
+    "SYSTEMS",
+    "TECHNOLOGIES",
+    "TEXTILES",
+    "TRADING",
+    "TRAINING",
+    "TRANSPORT",
+    "TRAVEL",
+    "VENTURES",
+    "VETERINARY",
+    "WHOLESALE",
+    "WORKS",
+    "ANALYTICS",
+    "STUDIOS",
+];
+const NAME_C: &[&str] = &[
+    "",
+    "",
+    "",
+    "",
+    "GROUP",
+    "HOLDINGS",
+    "SERVICES",
+    "PARTNERS",
+    "UK",
+    "INTERNATIONAL",
+    "(NORTH)",
+    "(SOUTH)",
+    "& CO",
+    "AND SONS",
+    "SUPPLIES",
+    "MANAGEMENT",
+];
+const FORENAMES: &[&str] = &[
+    "James",
+    "Oliver",
+    "Amelia",
+    "Isla",
+    "Harry",
+    "Sophie",
+    "Mohammed",
+    "Aisha",
+    "Thomas",
+    "Eleanor",
+    "Gareth",
+    "Rhiannon",
+    "Fiona",
+    "Callum",
+    "Siobhán",
+    "Niamh",
+    "Patrick",
+    "Priya",
+    "Rajesh",
+    "Wei",
+    "Agnieszka",
+    "Tomasz",
+    "José",
+    "María",
+    "Björn",
+    "Zoë",
+    "Chukwuemeka",
+    "Adaeze",
+    "Hamish",
+    "Catriona",
+    "Dylan",
+    "Megan",
+    "Kwame",
+    "Yusuf",
+    "Hannah",
+    "Rebecca",
+    "Daniel",
+    "Matthew",
+    "Lucy",
+    "Grace",
+    "Ewan",
+    "Seren",
+    "Aled",
+    "Bethan",
+    "Declan",
+    "Orla",
+];
+const MIDDLES: &[&str] = &[
+    "",
+    "",
+    "",
+    "John",
+    "Anne",
+    "Elizabeth",
+    "David",
+    "Louise",
+    "Marie",
+];
+const SURNAMES: &[&str] = &[
+    "Smith",
+    "Jones",
+    "Williams",
+    "Taylor",
+    "Brown",
+    "Davies",
+    "Evans",
+    "Wilson",
+    "Thomas",
+    "Roberts",
+    "Johnson",
+    "Lewis",
+    "Walker",
+    "Robinson",
+    "Wood",
+    "Thompson",
+    "White",
+    "Watson",
+    "Jackson",
+    "Wright",
+    "Green",
+    "Harris",
+    "Cooper",
+    "King",
+    "Lee",
+    "Martin",
+    "Clarke",
+    "Morgan",
+    "Hughes",
+    "McAllister",
+    "McDonald",
+    "MacLeod",
+    "O'Brien",
+    "O'Sullivan",
+    "Smythe-Walker",
+    "Forbes-Hamilton",
+    "Núñez",
+    "Müller",
+    "Zhang",
+    "Okafor",
+    "Patel",
+    "Nguyen",
+    "Kowalski",
+    "Ahmed",
+    "Khan",
+    "Singh",
+    "Öztürk",
+    "Fitzgerald",
+    "Llewellyn",
+    "Campbell",
+];
+const TOWNS: &[(&str, &str, &str)] = &[
+    ("Leeds", "West Yorkshire", "LS1"),
+    ("Manchester", "Greater Manchester", "M1"),
+    ("Bristol", "", "BS1"),
+    ("Cardiff", "South Glamorgan", "CF10"),
+    ("Glasgow", "", "G1"),
+    ("Norwich", "Norfolk", "NR1"),
+    ("Exeter", "Devon", "EX1"),
+    ("York", "North Yorkshire", "YO1"),
+    ("Nottingham", "Nottinghamshire", "NG1"),
+    ("Brighton", "East Sussex", "BN1"),
+    ("Belfast", "County Antrim", "BT1"),
+    ("London", "", "EC1A"),
+];
+const STREETS: &[&str] = &[
+    "High Street",
+    "Station Road",
+    "Church Lane",
+    "Mill Road",
+    "Victoria Street",
+    "Park Avenue",
+    "Market Place",
+    "King Street",
+    "Queen Street",
+    "Bridge Street",
+];
+const OCCUPATIONS: &[&str] = &[
+    "Director",
+    "Company Director",
+    "Accountant",
+    "Engineer",
+    "Managing Director",
+    "Consultant",
+    "Finance Director",
+    "Sales Director",
+];
+
+fn date(rng: &mut SplitMix64, from_year: u32, to_year: u32) -> String {
+    format!(
+        "{}-{:02}-{:02}",
+        rng.range(from_year, to_year),
+        rng.range(1, 12),
+        rng.range(1, 28)
+    )
+}
+
+/// Opaque 27-character ids like the real officer and PSC ids.
+fn opaque_id(rng: &mut SplitMix64) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    (0..27)
+        .map(|_| ALPHABET[rng.below(ALPHABET.len())] as char)
+        .collect()
+}
+
+struct Person {
+    forename: &'static str,
+    middle: &'static str,
+    surname: &'static str,
+    dob: (u32, u32),
+}
+
+impl Person {
+    fn officer_name(&self) -> String {
+        let mut name = format!("{}, {}", self.surname.to_uppercase(), self.forename);
+        if !self.middle.is_empty() {
+            name.push(' ');
+            name.push_str(self.middle);
+        }
+        name
+    }
+}
+
+impl Register {
+    /// `n` synthetic companies with officers and PSCs, unique names, numbers
+    /// from [`FIRST_SYNTHETIC_NUMBER`]; the same `(n, seed)` gives the same register.
+    pub fn synthetic(n: usize, seed: u64) -> Register {
+        let mut rng = SplitMix64::new(seed ^ 0x5eed_c0de);
+        let mut names = HashSet::with_capacity(n);
+        let mut companies = Vec::with_capacity(n);
+        for i in 0..n {
+            let number = format!("{:08}", FIRST_SYNTHETIC_NUMBER as usize + i);
+            let mut base = String::new();
+            for attempt in 0.. {
+                let a = rng.pick(NAME_A);
+                let b = rng.pick(NAME_B);
+                let c = rng.pick(NAME_C);
+                base = [a, b, c]
+                    .iter()
+                    .filter(|w| !w.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                if attempt > 8 {
+                    // The word lists run out near 60k names; a second first word keeps them unique.
+                    base = format!("{} {base}", rng.pick(NAME_A));
+                }
+                if !names.contains(&base) {
+                    break;
+                }
+            }
+            names.insert(base.clone());
+            companies.push(synthetic_company(&mut rng, &number, &base));
+        }
+        // Unique numbers and non-empty names by construction.
+        Register::from_companies(companies).unwrap_or_default()
+    }
+}
+
+fn synthetic_company(rng: &mut SplitMix64, number: &str, base: &str) -> Company {
+    let roll = rng.below(100);
+    let (designator, kind) = match roll {
+        0..=59 => ("LIMITED", "ltd"),
+        60..=89 => ("LTD", "ltd"),
+        90..=94 => ("PLC", "plc"),
+        _ => ("LLP", "llp"),
+    };
+    let name = format!("{base} {designator}");
+    let created = date(rng, 1995, 2023);
+    let dissolved = rng.below(10) == 0;
+    let ceased = dissolved.then(|| date(rng, created[..4].parse().unwrap_or(2023) + 1, 2025));
+    let (town, region, outward) = TOWNS[rng.below(TOWNS.len())];
+    let postcode = format!(
+        "{outward} {}{}{}",
+        rng.range(1, 9),
+        (b'A' + rng.below(26) as u8) as char,
+        (b'A' + rng.below(26) as u8) as char
+    );
+    let country = match outward {
+        "BT1" => "Northern Ireland",
+        "G1" => "Scotland",
+        "CF10" => "Wales",
+        _ => "England",
+    };
+    let mut office = json!({
+        "premises": rng.range(1, 250).to_string(),
+        "address_line_1": rng.pick(STREETS),
+        "locality": town,
+        "postal_code": postcode,
+        "country": country,
+    });
+    if !region.is_empty() {
+        office["region"] = json!(region);
+    }
+    let status = if dissolved { "dissolved" } else { "active" };
+    let sic = [
+        "62020", "70229", "41202", "56101", "68209", "47910", "43210", "86900",
+    ][rng.below(8)];
+    let mut profile = json!({
+        "company_name": name,
+        "company_number": number,
+        "type": kind,
+        "company_status": status,
+        "date_of_creation": created,
+        "jurisdiction": "england-wales",
+        "registered_office_address": office,
+        "sic_codes": [sic],
+        "can_file": !dissolved,
+        "has_charges": false,
+        "has_insolvency_history": false,
+        "etag": etag(&["profile", number]),
+        "links": {
+            "self": format!("/company/{number}"),
+            "officers": format!("/company/{number}/officers"),
+            "filing_history": format!("/company/{number}/filing-history"),
+        },
+    });
+    if let Some(ceased) = &ceased {
+        profile["date_of_cessation"] = json!(ceased);
+    }
+
+    let llp = kind == "llp";
+    let people: Vec<Person> = (0..rng.range(1, 6))
+        .map(|_| Person {
+            forename: rng.pick(FORENAMES),
+            middle: rng.pick(MIDDLES),
+            surname: rng.pick(SURNAMES),
+            dob: (rng.range(1945, 1998), rng.range(1, 12)),
+        })
+        .collect();
+    let created_year: u32 = created[..4].parse().unwrap_or(2000);
+    let mut officers: Vec<Value> = Vec::new();
+    for (k, p) in people.iter().enumerate() {
+        let role = match (llp, k) {
+            (true, 0 | 1) => "llp-designated-member",
+            (true, _) => "llp-member",
+            (false, _) if k > 0 && rng.below(6) == 0 => "secretary",
+            _ => "director",
+        };
+        let appointed = if k == 0 {
+            created.clone()
+        } else {
+            date(rng, created_year, 2024.max(created_year))
+        };
+        let resigned = match &ceased {
+            Some(c) => Some(c.clone()),
+            None if k > 0 && rng.below(4) == 0 => Some(date(rng, 2024, 2025)),
+            None => None,
+        };
+        let id = opaque_id(rng);
+        let mut o = json!({
+            "name": p.officer_name(),
+            "officer_role": role,
+            "appointed_on": appointed,
+            "nationality": "British",
+            "address": office,
+            "links": {
+                "self": format!("/company/{number}/appointments/{}", opaque_id(rng)),
+                "officer": { "appointments": format!("/officers/{id}/appointments") },
+            },
+        });
+        if role != "secretary" {
+            o["date_of_birth"] = json!({ "month": p.dob.1, "year": p.dob.0 });
+            o["country_of_residence"] = json!("United Kingdom");
+            if !llp {
+                o["occupation"] = json!(rng.pick(OCCUPATIONS));
+            }
+        }
+        if let Some(r) = resigned {
+            o["resigned_on"] = json!(r);
+        }
+        officers.push(o);
+    }
+
+    let mut pscs: Vec<Value> = Vec::new();
+    if !dissolved && rng.below(4) != 0 {
+        // Usually the first director is also the PSC, as in small companies.
+        for p in people.iter().take(rng.range(1, 2) as usize) {
+            let title = ["Mr", "Mrs", "Ms", "Dr", "Miss"][rng.below(5)];
+            let mut elements =
+                json!({ "title": title, "forename": p.forename, "surname": p.surname });
+            let mut full = format!("{title} {}", p.forename);
+            if !p.middle.is_empty() {
+                elements["middle_name"] = json!(p.middle);
+                full.push(' ');
+                full.push_str(p.middle);
+            }
+            full.push(' ');
+            full.push_str(p.surname);
+            let natures = if llp {
+                json!([
+                    "right-to-share-surplus-assets-25-to-50-percent-limited-liability-partnership"
+                ])
+            } else {
+                json!([
+                    "ownership-of-shares-25-to-50-percent",
+                    "voting-rights-25-to-50-percent"
+                ])
+            };
+            pscs.push(json!({
+                "kind": "individual-person-with-significant-control",
+                "name": full,
+                "name_elements": elements,
+                "date_of_birth": { "month": p.dob.1, "year": p.dob.0 },
+                "nationality": "British",
+                "country_of_residence": "United Kingdom",
+                "address": office,
+                "natures_of_control": natures,
+                "notified_on": created.clone().max("2016-04-06".to_owned()),
+                "etag": etag(&["psc", number, &full]),
+                "links": {
+                    "self": format!("/company/{number}/persons-with-significant-control/individual/{}", opaque_id(rng))
+                },
+            }));
+        }
+        profile["links"]["persons_with_significant_control"] = json!(format!(
+            "/company/{number}/persons-with-significant-control"
+        ));
+    }
+    Company {
+        profile,
+        officers,
+        persons_with_significant_control: pscs,
+        search_item: None,
+    }
+}

@@ -1,0 +1,706 @@
+//! Behaviour of the fake as a client sees it over HTTP, and validity of the
+//! bundled dataset against the official spec and enumerations.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::companies_house::Register;
+use super::*;
+
+const KEY: &str = "test-key";
+
+async fn serve(config: FakeConfig) -> FakeServer {
+    FakeServer::start(config).await.expect("fake starts")
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client builds")
+}
+
+async fn get(server: &FakeServer, path: &str) -> reqwest::Response {
+    client()
+        .get(format!("{}{path}", server.base_url()))
+        .basic_auth(KEY, Some(""))
+        .send()
+        .await
+        .expect("request succeeds")
+}
+
+async fn get_json(server: &FakeServer, path: &str) -> Value {
+    let response = get(server, path).await;
+    assert_eq!(response.status(), 200, "{path}");
+    response.json().await.expect("JSON body")
+}
+
+fn header(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn unauthorised_requests_get_the_real_401_body() {
+    let server = serve(FakeConfig::bundled(KEY)).await;
+    let url = format!("{}/company/04475590", server.base_url());
+    let attempts = [
+        client().get(&url),
+        client().get(&url).bearer_auth(KEY),
+        client().get(&url).basic_auth("wrong-key", Some("")),
+    ];
+    for attempt in attempts {
+        let response = attempt.send().await.unwrap();
+        assert_eq!(response.status(), 401);
+        assert!(header(&response, "x-ratelimit-remain").is_none());
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"error": "Invalid Authorization", "type": "ch:service"})
+        );
+    }
+    assert_eq!(server.stats().served_401, 3);
+}
+
+#[tokio::test]
+async fn profile_is_served_verbatim_with_rate_limit_headers() {
+    let server = serve(FakeConfig::bundled(KEY)).await;
+    let response = get(&server, "/company/08957400").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        header(&response, "x-ratelimit-limit").as_deref(),
+        Some("600")
+    );
+    assert_eq!(
+        header(&response, "x-ratelimit-remain").as_deref(),
+        Some("599")
+    );
+    assert_eq!(
+        header(&response, "x-ratelimit-window").as_deref(),
+        Some("5m")
+    );
+    let reset: u64 = header(&response, "x-ratelimit-reset")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(reset > now && reset <= now + 301, "reset {reset} now {now}");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["company_name"], "CANDOUR GROUP LIMITED");
+    assert_eq!(body["registered_office_address"]["region"], Value::Null);
+    assert_eq!(body["accounts"]["accounting_reference_date"]["day"], "31");
+}
+
+#[tokio::test]
+async fn paging_the_big_company_returns_every_officer_exactly_once() {
+    let server = serve(FakeConfig::bundled(KEY)).await;
+    let mut seen = HashSet::new();
+    let mut start = 0;
+    let mut total;
+    loop {
+        let page = get_json(
+            &server,
+            &format!("/company/01987654/officers?items_per_page=100&start_index={start}"),
+        )
+        .await;
+        assert_eq!(page["kind"], "officer-list");
+        assert_eq!(page["items_per_page"], 100);
+        let items = page["items"].as_array().unwrap();
+        total = Some(page["total_results"].as_u64().unwrap());
+        if items.is_empty() {
+            break;
+        }
+        for item in items {
+            let link = item["links"]["self"].as_str().unwrap().to_owned();
+            assert!(seen.insert(link), "an officer came twice");
+        }
+        start += items.len();
+    }
+    assert_eq!(total, Some(230));
+    assert_eq!(seen.len(), 230);
+    // The default page is 35, as observed on the real API; more than 100 is capped.
+    let page = get_json(&server, "/company/01987654/officers").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 35);
+    let page = get_json(&server, "/company/01987654/officers?items_per_page=500").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 100);
+    let counts = page["active_count"].as_u64().unwrap() + page["resigned_count"].as_u64().unwrap();
+    assert_eq!(counts, 230);
+}
+
+#[tokio::test]
+async fn search_returns_the_target_among_noise() {
+    let server = serve(FakeConfig::bundled(KEY)).await;
+    let body = get_json(&server, "/search/companies?q=you%20limited").await;
+    assert_eq!(body["kind"], "search#companies");
+    assert_eq!(body["items_per_page"], 20);
+    assert_eq!(body["page_number"], 1);
+    let items = body["items"].as_array().unwrap();
+    assert!(items.len() > 5, "noise is part of the answer");
+    assert_eq!(items[0]["company_number"], "04475590");
+    assert_eq!(items[0]["title"], "YOU  LIMITED", "recorded title kept");
+    assert_eq!(
+        items[0]["description"],
+        "04475590 - Incorporated on  2 July 2002"
+    );
+    assert_eq!(
+        items[0]["matches"]["title"],
+        serde_json::json!([1, 3, 6, 12])
+    );
+    assert_eq!(items[0]["kind"], "searchresults#company");
+
+    // Previous names are searched too and shown as the snippet.
+    let body = get_json(&server, "/search/companies?q=you%20tec").await;
+    let clever = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["company_number"] == "11722385")
+        .expect("found by its previous name");
+    assert_eq!(clever["snippet"], "YOU TEC ");
+
+    // Dissolved namesakes come back alongside the active company.
+    let body = get_json(
+        &server,
+        "/search/companies?q=PYTHON%20LIMITED&items_per_page=100",
+    )
+    .await;
+    let items = body["items"].as_array().unwrap();
+    let statuses: HashMap<&str, &str> = items
+        .iter()
+        .map(|i| {
+            (
+                i["company_number"].as_str().unwrap(),
+                i["company_status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(statuses["07359966"], "active");
+    assert_eq!(statuses["02054368"], "dissolved");
+    assert_eq!(statuses["05226269"], "dissolved");
+    let dissolved = items
+        .iter()
+        .find(|i| i["company_number"] == "05226269")
+        .unwrap();
+    assert_eq!(
+        dissolved["description"],
+        "05226269 - Dissolved on  9 February 2010"
+    );
+    assert_eq!(dissolved["date_of_cessation"], "2010-02-09");
+
+    // A typo still finds the company; paging moves through the same ranking.
+    let body = get_json(
+        &server,
+        "/search/companies?q=hargreaves%20precission%20engineering",
+    )
+    .await;
+    assert_eq!(body["items"][0]["company_number"], "05678123");
+    let page2 = get_json(
+        &server,
+        "/search/companies?q=python&items_per_page=5&start_index=5",
+    )
+    .await;
+    assert_eq!(page2["page_number"], 2);
+    assert_eq!(page2["items"].as_array().unwrap().len(), 5);
+
+    // Every item carries the spec's required members.
+    for item in items {
+        for field in [
+            "kind",
+            "title",
+            "address_snippet",
+            "links",
+            "company_number",
+            "date_of_creation",
+            "company_type",
+            "company_status",
+            "address",
+        ] {
+            assert!(item.get(field).is_some(), "{field} missing in {item}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn missing_things_get_the_real_error_answers() {
+    let server = serve(FakeConfig::bundled(KEY)).await;
+    let response = get(&server, "/company/99999999").await;
+    assert_eq!(response.status(), 404);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"errors": [{"type": "ch:service", "error": "company-profile-not-found"}]})
+    );
+    for path in [
+        "/company/99999999/officers",
+        "/company/99999999/persons-with-significant-control",
+        // A company without PSCs answers 404 too.
+        "/company/GE000152/persons-with-significant-control",
+    ] {
+        let response = get(&server, path).await;
+        assert_eq!(response.status(), 404, "{path}");
+        assert!(response.bytes().await.unwrap().is_empty());
+    }
+
+    let response = get(&server, "/company/044755901").await;
+    assert_eq!(response.status(), 500);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "Internal server error");
+    assert!(
+        body["exception_id"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .all(|c| c.is_ascii_hexdigit())
+    );
+    assert_eq!(server.stats().served_404, 4);
+    assert_eq!(server.stats().served_5xx, 1);
+}
+
+#[tokio::test]
+async fn psc_list_has_the_spec_shape() {
+    let server = serve(FakeConfig::bundled(KEY)).await;
+    let body = get_json(
+        &server,
+        "/company/04053514/persons-with-significant-control",
+    )
+    .await;
+    assert_eq!(body["items_per_page"], 25);
+    assert_eq!(body["total_results"], 5);
+    assert_eq!(body["active_count"], 1);
+    assert_eq!(body["ceased_count"], 4);
+    assert_eq!(
+        body["links"]["self"],
+        "/company/04053514/persons-with-significant-control"
+    );
+    assert_eq!(
+        body["items"][4]["kind"],
+        "corporate-entity-person-with-significant-control"
+    );
+}
+
+#[tokio::test]
+async fn quota_gives_429_with_headers_until_the_window_ends() {
+    let mut config = FakeConfig::bundled(KEY);
+    config.quota_limit = 3;
+    config.quota_window = Duration::from_secs(1);
+    let server = serve(config).await;
+    for remain in ["2", "1", "0"] {
+        let response = get(&server, "/company/04475590").await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            header(&response, "x-ratelimit-remain").as_deref(),
+            Some(remain)
+        );
+        assert_eq!(
+            header(&response, "x-ratelimit-window").as_deref(),
+            Some("1s")
+        );
+    }
+    let response = get(&server, "/company/04475590").await;
+    assert_eq!(response.status(), 429);
+    assert_eq!(header(&response, "x-ratelimit-limit").as_deref(), Some("3"));
+    assert_eq!(
+        header(&response, "x-ratelimit-remain").as_deref(),
+        Some("0")
+    );
+    assert!(header(&response, "x-ratelimit-reset").is_some());
+    assert!(header(&response, "retry-after").is_none());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let response = get(&server, "/company/04475590").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        header(&response, "x-ratelimit-remain").as_deref(),
+        Some("2")
+    );
+    assert_eq!(server.stats().served_429, 1);
+}
+
+fn with_faults(faults: Faults) -> FakeConfig {
+    let mut config = FakeConfig::bundled(KEY);
+    config.faults = faults;
+    config
+}
+
+#[tokio::test]
+async fn each_fault_happens_at_rate_one() {
+    let server = serve(with_faults(Faults {
+        rate_429: 1.0,
+        ..Faults::default()
+    }))
+    .await;
+    let response = get(&server, "/company/04475590").await;
+    assert_eq!(response.status(), 429);
+    assert!(header(&response, "x-ratelimit-reset").is_some());
+
+    let server = serve(with_faults(Faults {
+        rate_503: 1.0,
+        ..Faults::default()
+    }))
+    .await;
+    let response = get(&server, "/company/04475590").await;
+    assert_eq!(response.status(), 503);
+    let body = response.text().await.unwrap();
+    assert!(
+        serde_json::from_str::<Value>(&body).is_err(),
+        "a gateway page, not JSON"
+    );
+
+    let server = serve(with_faults(Faults {
+        rate_slow: 1.0,
+        slow_delay: Duration::from_millis(300),
+        ..Faults::default()
+    }))
+    .await;
+    let started = Instant::now();
+    assert_eq!(get(&server, "/company/04475590").await.status(), 200);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+
+    let server = serve(with_faults(Faults {
+        rate_truncated: 1.0,
+        ..Faults::default()
+    }))
+    .await;
+    let response = get(&server, "/company/04475590/officers").await;
+    assert_eq!(response.status(), 200);
+    let length: usize = header(&response, "content-length")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let body = response.bytes().await.unwrap();
+    assert_eq!(body.len(), length);
+    assert!(serde_json::from_slice::<Value>(&body).is_err());
+
+    let server = serve(with_faults(Faults {
+        rate_drop: 1.0,
+        ..Faults::default()
+    }))
+    .await;
+    let result = client()
+        .get(format!("{}/company/04475590", server.base_url()))
+        .basic_auth(KEY, Some(""))
+        .send()
+        .await;
+    assert!(result.is_err(), "the connection closes without an answer");
+    assert_eq!(server.stats().requests, 1);
+}
+
+#[tokio::test]
+async fn no_fault_happens_at_rate_zero() {
+    let server = serve(with_faults(Faults {
+        slow_delay: Duration::from_secs(30),
+        seed: 7,
+        ..Faults::default()
+    }))
+    .await;
+    for _ in 0..30 {
+        let response = get(&server, "/company/04475590/officers").await;
+        assert_eq!(response.status(), 200);
+        let _: Value = response.json().await.expect("complete JSON");
+    }
+}
+
+#[tokio::test]
+async fn stats_count_what_was_served_and_are_readable_over_http() {
+    let server = serve(FakeConfig::bundled(KEY)).await;
+    get(&server, "/search/companies?q=candour").await;
+    get(&server, "/company/08957400").await;
+    get(&server, "/company/08957400/officers").await;
+    get(
+        &server,
+        "/company/08957400/persons-with-significant-control",
+    )
+    .await;
+    get(&server, "/company/00000000").await;
+    get(&server, "/nowhere").await;
+    client()
+        .get(format!("{}/company/08957400", server.base_url()))
+        .send()
+        .await
+        .unwrap();
+    let stats = server.stats();
+    assert_eq!(stats.requests, 7);
+    assert_eq!(stats.served_401, 1);
+    assert_eq!(stats.served_404, 2);
+    assert_eq!(stats.by_endpoint["search"], 1);
+    assert_eq!(stats.by_endpoint["profile"], 3);
+    assert_eq!(stats.by_endpoint["officers"], 1);
+    assert_eq!(stats.by_endpoint["psc"], 1);
+    assert_eq!(stats.by_endpoint["other"], 1);
+
+    let over_http: Value = client()
+        .get(format!("{}/__fake/stats", server.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(over_http, stats.to_json());
+    assert_eq!(
+        server.stats().requests,
+        7,
+        "reading the stats is not counted"
+    );
+    server.reset_stats();
+    assert_eq!(server.stats(), Stats::default());
+}
+
+#[tokio::test]
+async fn many_concurrent_requests_are_served_with_latency_overlapping() {
+    let mut config = FakeConfig::bundled(KEY);
+    config.latency = Duration::from_millis(200);
+    let server = serve(config).await;
+    let started = Instant::now();
+    let requests = (0..50).map(|_| get(&server, "/company/04475590"));
+    let responses = futures::future::join_all(requests).await;
+    assert!(responses.iter().all(|r| r.status() == 200));
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "latency is not serialised"
+    );
+    server.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------
+// The dataset
+
+const OFFICER_ROLES: &[&str] = &[
+    "cic-manager",
+    "corporate-director",
+    "corporate-llp-designated-member",
+    "corporate-llp-member",
+    "corporate-manager-of-an-eeig",
+    "corporate-managing-officer",
+    "corporate-member-of-a-management-organ",
+    "corporate-member-of-a-supervisory-organ",
+    "corporate-member-of-an-administrative-organ",
+    "corporate-nominee-director",
+    "corporate-nominee-secretary",
+    "corporate-secretary",
+    "director",
+    "general-partner-in-a-limited-partnership",
+    "corporate-general-partner-in-a-limited-partnership",
+    "limited-partner-in-a-limited-partnership",
+    "corporate-limited-partner-in-a-limited-partnership",
+    "judicial-factor",
+    "llp-designated-member",
+    "llp-member",
+    "manager-of-an-eeig",
+    "managing-officer",
+    "member-of-a-management-organ",
+    "member-of-a-supervisory-organ",
+    "member-of-an-administrative-organ",
+    "nominee-director",
+    "nominee-secretary",
+    "person-authorised-to-accept",
+    "person-authorised-to-represent",
+    "person-authorised-to-represent-and-accept",
+    "receiver-and-manager",
+    "secretary",
+];
+
+const COMPANY_STATUSES: &[&str] = &[
+    "active",
+    "dissolved",
+    "liquidation",
+    "receivership",
+    "converted-closed",
+    "voluntary-arrangement",
+    "insolvency-proceedings",
+    "administration",
+    "open",
+    "closed",
+    "registered",
+    "removed",
+];
+
+const PSC_KINDS: &[&str] = &[
+    "individual-person-with-significant-control",
+    "corporate-entity-person-with-significant-control",
+    "legal-person-with-significant-control",
+    "super-secure-person-with-significant-control",
+];
+
+fn validate(register: &Register) -> Vec<String> {
+    let mut problems = Vec::new();
+    for c in register.companies() {
+        let n = c.number().to_owned();
+        let p = &c.profile;
+        for field in [
+            "company_name",
+            "company_number",
+            "type",
+            "can_file",
+            "links",
+        ] {
+            if p.get(field).is_none() {
+                problems.push(format!("{n}: profile lacks {field}"));
+            }
+        }
+        if p["links"]["self"] != format!("/company/{n}") {
+            problems.push(format!("{n}: links.self"));
+        }
+        if n.len() != 8 {
+            problems.push(format!("{n}: number is not 8 characters"));
+        }
+        let status = p["company_status"].as_str().unwrap_or_default();
+        if !COMPANY_STATUSES.contains(&status) {
+            problems.push(format!("{n}: status {status:?}"));
+        }
+        if status == "dissolved" && p.get("date_of_cessation").is_none() {
+            problems.push(format!("{n}: dissolved without date_of_cessation"));
+        }
+        for o in &c.officers {
+            for field in ["links", "name", "officer_role"] {
+                if o.get(field).is_none() {
+                    problems.push(format!("{n}: officer lacks {field}: {o}"));
+                }
+            }
+            let role = o["officer_role"].as_str().unwrap_or_default();
+            if !OFFICER_ROLES.contains(&role) {
+                problems.push(format!("{n}: officer role {role:?}"));
+            }
+            if o["links"]["officer"]["appointments"].as_str().is_none() {
+                problems.push(format!("{n}: officer lacks links.officer.appointments"));
+            }
+            if o["is_pre_1992_appointment"] == true
+                && (o.get("appointed_before").is_none() || o.get("appointed_on").is_some())
+            {
+                problems.push(format!("{n}: pre-1992 appointment shape: {o}"));
+            }
+            if let Some(dob) = o.get("date_of_birth")
+                && (!dob["month"].is_u64() || !dob["year"].is_u64())
+            {
+                problems.push(format!("{n}: officer date_of_birth {dob}"));
+            }
+        }
+        for psc in &c.persons_with_significant_control {
+            for field in [
+                "etag",
+                "name",
+                "links",
+                "address",
+                "notified_on",
+                "natures_of_control",
+            ] {
+                if psc.get(field).is_none_or(Value::is_null) {
+                    problems.push(format!("{n}: PSC lacks {field}: {psc}"));
+                }
+            }
+            let kind = psc["kind"].as_str().unwrap_or_default();
+            if !PSC_KINDS.contains(&kind) {
+                problems.push(format!("{n}: PSC kind {kind:?}"));
+            }
+            if kind == "individual-person-with-significant-control"
+                && psc["name_elements"]["surname"].as_str().is_none()
+            {
+                problems.push(format!("{n}: individual PSC without name_elements.surname"));
+            }
+            if kind != "individual-person-with-significant-control"
+                && (psc["identification"]["legal_authority"].as_str().is_none()
+                    || psc["identification"]["legal_form"].as_str().is_none())
+            {
+                problems.push(format!("{n}: corporate PSC without identification"));
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn bundled_dataset_follows_the_spec() {
+    let register = Register::bundled();
+    assert!(
+        (60..=120).contains(&register.len()),
+        "{} companies",
+        register.len()
+    );
+    assert_eq!(validate(&register), Vec::<String>::new());
+    // The role enumeration is covered, so the client meets every role.
+    let roles: HashSet<&str> = register
+        .companies()
+        .iter()
+        .flat_map(|c| c.officers.iter())
+        .filter_map(|o| o["officer_role"].as_str())
+        .collect();
+    let missing: Vec<&&str> = OFFICER_ROLES
+        .iter()
+        .filter(|r| !roles.contains(**r))
+        .collect();
+    assert!(missing.is_empty(), "roles not in the dataset: {missing:?}");
+}
+
+#[test]
+fn synthetic_registers_are_deterministic_valid_and_uniquely_named() {
+    let a = Register::synthetic(500, 42);
+    let b = Register::synthetic(500, 42);
+    assert_eq!(a.to_json(), b.to_json());
+    assert_ne!(a.to_json(), Register::synthetic(500, 43).to_json());
+    assert_eq!(validate(&a), Vec::<String>::new());
+    let names: HashSet<&str> = a.companies().iter().map(|c| c.name()).collect();
+    assert_eq!(names.len(), 500);
+    let merged = Register::bundled()
+        .merged(&a)
+        .expect("numbers do not clash");
+    assert_eq!(merged.len(), Register::bundled().len() + 500);
+}
+
+#[test]
+fn quotas_and_durations_parse() {
+    assert_eq!(parse_quota("600/5m"), Ok((600, Duration::from_secs(300))));
+    assert_eq!(
+        parse_quota("10/500ms"),
+        Ok((10, Duration::from_millis(500)))
+    );
+    assert_eq!(parse_duration("80ms"), Ok(Duration::from_millis(80)));
+    assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+    assert!(parse_quota("600").is_err());
+    assert!(parse_quota("600/0s").is_err());
+    assert!(parse_duration("5 parsecs").is_err());
+    assert_eq!(server::window_label(Duration::from_secs(300)), "5m");
+    assert_eq!(server::window_label(Duration::from_secs(2)), "2s");
+    assert_eq!(server::window_label(Duration::from_millis(500)), "500ms");
+}
+
+/// The labelled cases only make sense if the search offers the right company
+/// on its first page, and every expected number is on the register.
+#[test]
+fn labelled_cases_are_answerable_from_the_first_search_page() {
+    let register = Register::bundled();
+    let cases = include_str!("../../fixtures/labelled/resolve_cases.csv");
+    let mut reader = csv::Reader::from_reader(cases.as_bytes());
+    let mut rows = 0;
+    for row in reader.records() {
+        let row = row.expect("well-formed CSV");
+        rows += 1;
+        let (name, number, status, expected) = (&row[0], &row[2], &row[3], &row[4]);
+        assert!(
+            ["matched", "not_found", "ambiguous"].contains(&status),
+            "{row:?}"
+        );
+        if !expected.is_empty() {
+            assert!(
+                register.company(expected).is_some(),
+                "{expected} not on the register"
+            );
+        }
+        if status == "matched" && number.is_empty() {
+            let page = register.search(name, 0, 20);
+            let found = page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["company_number"] == expected);
+            assert!(found, "search for {name:?} does not offer {expected}");
+        }
+    }
+    assert!(rows >= 60);
+}
