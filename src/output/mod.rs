@@ -70,7 +70,7 @@ pub struct Sink<W: Write> {
 }
 
 enum Out<W: Write> {
-    Csv(csv::Writer<W>),
+    Csv(Box<csv::Writer<W>>),
     Json(W),
     Jsonl(W),
 }
@@ -108,11 +108,11 @@ const CSV_COLUMNS: [&str; 26] = [
 impl<W: Write> Sink<W> {
     pub fn new(out: W, format: Format, include_birth: bool) -> Sink<W> {
         let out = match format {
-            Format::Csv => Out::Csv(
+            Format::Csv => Out::Csv(Box::new(
                 csv::WriterBuilder::new()
                     .has_headers(false)
                     .from_writer(out),
-            ),
+            )),
             Format::Json => Out::Json(out),
             Format::Jsonl => Out::Jsonl(out),
         };

@@ -62,16 +62,27 @@
 //! Jaro-Winkler's prefix bonus would forgive: "Python" against "Python Cars"
 //! scores 0.76, a one-letter typo in a ten-letter name about 0.93).
 //!
+//! A name that is the query plus a parenthesised qualifier ("Pennine Care
+//! Services (North) Ltd" for "Pennine Care Services Ltd") is a fuzzy match
+//! of similarity [`QUALIFIED_SIMILARITY`] = 0.90: each qualified sibling
+//! fits equally, so two of them are ambiguous until a postcode decides. A
+//! previous name the search matched (the item's `snippet`) that is the same
+//! as the query counts as a loose same-as match (0.85): the user may be using
+//! an old name, but another company may have taken it since.
+//!
 //! # Choosing
 //!
-//! Candidates are ranked by tier (then similarity), then by postcode when
-//! the query has one (same full postcode > same outward code > anything
-//! else; postcodes compared uppercase without spaces), then by status
-//! (`active` > anything else). If two or more candidates with different
+//! Candidates are ranked by tier (Exact and same-as share the top tier: a
+//! user writing "Ltd" for "Limited" means nothing by it), then similarity,
+//! then by postcode when the query has one (same full postcode > same
+//! outward code > anything else; postcodes compared uppercase without
+//! spaces), then by status (`active` > anything else), and only then by
+//! exactness. So "Python Ltd" finds the active PYTHON LIMITED rather than a
+//! dissolved PYTHON LTD. If two or more candidates with different
 //! company numbers remain equally good, the answer is [`Choice::Ambiguous`]:
 //! the matcher never guesses. When a winner's runner-up is close, its
 //! confidence drops by up to [`CLOSE_PENALTY`] = 0.15: by 0.12 when the two
-//! names score the same and only the status told them apart, by 0.09 when
+//! names rank the same and only the status told them apart, by 0.09 when
 //! the outward code did, by 0.03 when the full postcode did, in proportion
 //! when the runner-up's name scored a little lower, and not at all
 //! once the gap reaches [`CLOSE_MARGIN`] = 0.10 (the gap between two tiers).
@@ -90,6 +101,10 @@ pub const SAME_AS_CONFIDENCE: f64 = 0.95;
 pub const LOOSE_SAME_AS_CONFIDENCE: f64 = 0.85;
 /// A fuzzy match's confidence is this times its similarity.
 pub const FUZZY_MAX_CONFIDENCE: f64 = 0.70;
+/// The similarity given to a name that is the query plus a parenthesised
+/// qualifier ("Pennine Care Services (North) Ltd" for "Pennine Care
+/// Services Ltd"): a fuzzy match, since each qualified sibling fits equally.
+pub const QUALIFIED_SIMILARITY: f64 = 0.90;
 /// Least [`name_similarity`] that counts as a fuzzy match.
 pub const FUZZY_THRESHOLD: f64 = 0.88;
 /// Keys shorter than this are never fuzzy-matched: one letter in three is
@@ -122,6 +137,9 @@ pub struct Candidate {
     /// `company_status` as the register spells it (`active`, `dissolved`, ...).
     pub status: Option<String>,
     pub postcode: Option<String>,
+    /// What the search matched besides the title: a previous name of the
+    /// company (the API's `snippet`), or sometimes an address.
+    pub snippet: Option<String>,
 }
 
 impl Candidate {
@@ -137,6 +155,12 @@ impl Candidate {
             name: name.to_owned(),
             status: item.company_status.clone(),
             postcode: item.address.as_ref().and_then(|a| a.postal_code.clone()),
+            snippet: item
+                .snippet
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
         })
     }
 }
@@ -231,7 +255,7 @@ pub fn choose(query: &NameQuery<'_>, candidates: &[Candidate]) -> Choice {
         .iter()
         .enumerate()
         .filter_map(|(index, candidate)| {
-            let name = query_name.score(&candidate.name)?;
+            let name = query_name.score_candidate(candidate)?;
             Some(Ranked {
                 index,
                 name,
@@ -488,6 +512,31 @@ impl QueryName {
         }
     }
 
+    /// The candidate's best score: its name, else its name without a
+    /// parenthesised qualifier ("(NORTH)") as a fuzzy match, else a previous
+    /// name the search matched as a loose same-as match. The last two are
+    /// weaker because another company may have the plain name, or have taken
+    /// the old one since.
+    fn score_candidate(&self, candidate: &Candidate) -> Option<NameScore> {
+        let direct = self.score(&candidate.name);
+        let same_level = |s: Option<NameScore>| s.filter(|s| !matches!(s, NameScore::Fuzzy(_)));
+        let qualified = without_qualifiers(&candidate.name)
+            .and_then(|plain| same_level(self.score(&plain)))
+            .map(|_| NameScore::Fuzzy(QUALIFIED_SIMILARITY));
+        let previous = candidate
+            .snippet
+            .as_deref()
+            .and_then(|old| same_level(self.score(old)))
+            .map(|_| NameScore::LooseSameAs);
+        [direct, qualified, previous]
+            .into_iter()
+            .flatten()
+            .max_by(|a, b| {
+                let (a, b) = (a.rank(), b.rank());
+                a.0.cmp(&b.0).then(a.1.total_cmp(&b.1))
+            })
+    }
+
     fn score(&self, candidate_name: &str) -> Option<NameScore> {
         let key = same_as_key(candidate_name);
         if key.is_empty() {
@@ -508,6 +557,32 @@ impl QueryName {
         let similarity = key_similarity(&key, &self.key);
         (similarity >= FUZZY_THRESHOLD).then_some(NameScore::Fuzzy(similarity))
     }
+}
+
+/// The name with parenthesised parts removed ("PENNINE CARE SERVICES
+/// (NORTH) LIMITED" gives "PENNINE CARE SERVICES LIMITED"); `None` when it
+/// has none.
+fn without_qualifiers(name: &str) -> Option<String> {
+    if !name.contains('(') {
+        return None;
+    }
+    let mut depth = 0usize;
+    let plain: String = name
+        .chars()
+        .filter(|&c| match c {
+            '(' => {
+                depth += 1;
+                false
+            }
+            ')' => {
+                depth = depth.saturating_sub(1);
+                false
+            }
+            _ => depth == 0,
+        })
+        .collect();
+    let plain = plain.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!plain.is_empty()).then_some(plain)
 }
 
 /// Case-folded, with each run of blank space one space: what "letter for
@@ -540,6 +615,17 @@ impl NameScore {
             Self::SameAs => SAME_AS_CONFIDENCE,
             Self::LooseSameAs => LOOSE_SAME_AS_CONFIDENCE,
             Self::Fuzzy(similarity) => FUZZY_MAX_CONFIDENCE * similarity,
+        }
+    }
+
+    /// Tier and similarity. Exact and same-as share the top tier: a user
+    /// writing "Ltd" for "Limited" means nothing by it, so the postcode and
+    /// the status decide between such names before exactness does.
+    fn rank(self) -> (u8, f64) {
+        match self {
+            Self::Exact | Self::SameAs => (2, 1.0),
+            Self::LooseSameAs => (1, 1.0),
+            Self::Fuzzy(s) => (0, s),
         }
     }
 
@@ -608,6 +694,7 @@ struct RankKey {
     similarity: f64,
     postcode: PostcodeAgreement,
     active: bool,
+    exact: bool,
 }
 
 impl RankKey {
@@ -617,22 +704,19 @@ impl RankKey {
             .then(self.similarity.total_cmp(&other.similarity))
             .then(self.postcode.cmp(&other.postcode))
             .then(self.active.cmp(&other.active))
+            .then(self.exact.cmp(&other.exact))
     }
 }
 
 impl Ranked {
     fn cmp_key(&self) -> RankKey {
-        let (tier, similarity) = match self.name {
-            NameScore::Exact => (3, 1.0),
-            NameScore::SameAs => (2, 1.0),
-            NameScore::LooseSameAs => (1, 1.0),
-            NameScore::Fuzzy(s) => (0, s),
-        };
+        let (tier, similarity) = self.name.rank();
         RankKey {
             tier,
             similarity,
             postcode: self.postcode,
             active: self.active,
+            exact: self.name == NameScore::Exact,
         }
     }
 }
@@ -641,7 +725,12 @@ impl Ranked {
 /// difference in name confidence or, when the names score the same, a
 /// stand-in for how strong the deciding tie-break was.
 fn close_penalty(best: &Ranked, runner_up: &Ranked) -> f64 {
-    let name_gap = best.name.confidence() - runner_up.name.confidence();
+    // Exact and SameAs share a rank: exactness alone is no gap.
+    let name_gap = if best.name.rank() == runner_up.name.rank() {
+        0.0
+    } else {
+        best.name.confidence() - runner_up.name.confidence()
+    };
     let gap = if name_gap > f64::EPSILON {
         name_gap
     } else if best.postcode > runner_up.postcode {
@@ -691,6 +780,7 @@ mod tests {
             name: name.to_owned(),
             status: Some(status.to_owned()),
             postcode: Some(postcode.to_owned()),
+            snippet: None,
         }
     }
 
@@ -754,15 +844,78 @@ mod tests {
     }
 
     #[test]
-    fn python_ltd_is_exact_but_its_limited_namesakes_lower_the_confidence() {
+    fn python_ltd_means_the_active_python_limited_not_the_dissolved_exact_title() {
+        // "Ltd" and "Limited" are the same name to the register; the user
+        // most likely means the company still trading.
         let candidates = recorded(SEARCH_PYTHON);
         let choice = choose(&query("Python Ltd"), &candidates);
         let scored = matched(&choice);
-        assert_eq!(candidates[scored.index].name, "PYTHON LTD");
-        assert_eq!(candidates[scored.index].company_number, "05226269");
-        assert_eq!(scored.method, MatchMethod::Exact);
-        assert!(scored.confidence < EXACT_CONFIDENCE);
-        assert!(scored.confidence > SAME_AS_CONFIDENCE - CLOSE_PENALTY);
+        assert_eq!(candidates[scored.index].company_number, "07359966");
+        assert_eq!(scored.method, MatchMethod::Normalized);
+        assert!(scored.confidence < SAME_AS_CONFIDENCE);
+        assert!(scored.confidence >= SAME_AS_CONFIDENCE - CLOSE_PENALTY);
+        // Among the dissolved ones alone, the exact title decides.
+        let dissolved: Vec<Candidate> = candidates
+            .into_iter()
+            .filter(|c| c.company_number != "07359966")
+            .collect();
+        let choice = choose(&query("Python Ltd"), &dissolved);
+        assert_eq!(matched_number(&choice, &dissolved), "05226269");
+        assert_eq!(matched(&choice).method, MatchMethod::Exact);
+    }
+
+    #[test]
+    fn a_parenthesised_qualifier_is_a_fuzzy_match_and_siblings_tie() {
+        let candidates = [
+            candidate(
+                "07111222",
+                "PENNINE CARE SERVICES (NORTH) LIMITED",
+                "active",
+                "HX1 1AA",
+            ),
+            candidate(
+                "07111333",
+                "PENNINE CARE SERVICES (SOUTH) LIMITED",
+                "active",
+                "S1 2BB",
+            ),
+        ];
+        let Choice::Ambiguous(tied) = choose(&query("Pennine Care Services Ltd"), &candidates)
+        else {
+            panic!("expected ambiguity");
+        };
+        assert_eq!(tied.len(), 2);
+        let q = NameQuery {
+            name: "Pennine Care Services Ltd",
+            postcode: Some("S1 2BB"),
+        };
+        let choice = choose(&q, &candidates);
+        assert_eq!(matched_number(&choice, &candidates), "07111333");
+        assert_eq!(matched(&choice).method, MatchMethod::Fuzzy);
+        // The qualified name itself is still exact.
+        let choice = choose(&query("Pennine Care Services (North) Limited"), &candidates);
+        assert_eq!(matched_number(&choice, &candidates), "07111222");
+        assert_eq!(matched(&choice).method, MatchMethod::Exact);
+    }
+
+    #[test]
+    fn a_previous_name_in_the_snippet_matches_loosely() {
+        let mut renamed = candidate("08957400", "CANDOUR GROUP LIMITED", "active", "CT1 3DZ");
+        renamed.snippet = Some("LONDON & KENT ESTATES LIMITED".into());
+        let candidates = [
+            renamed,
+            candidate("00000009", "KENT ESTATES LIMITED", "active", "ME1 1AA"),
+        ];
+        let choice = choose(&query("London and Kent Estates Ltd"), &candidates);
+        assert_eq!(matched_number(&choice, &candidates), "08957400");
+        assert_eq!(matched(&choice).confidence, LOOSE_SAME_AS_CONFIDENCE);
+        // An address in the snippet matches nothing.
+        let mut addressed = candidate("05226269", "PYTHON LTD", "dissolved", "B49 6QU");
+        addressed.snippet = Some("8 Alne Bank Road, Alcester, B49 6QU".into());
+        assert_eq!(
+            choose(&query("Alne Bank Road"), &[addressed]),
+            Choice::NotFound
+        );
     }
 
     #[test]
@@ -1080,6 +1233,7 @@ mod tests {
                     name: name.clone(),
                     status: Some(if active[i] { "active" } else { "dissolved" }.to_owned()),
                     postcode: Some(format!("AB{i} 1CD")),
+                    snippet: None,
                 })
                 .collect();
             let q = NameQuery { name: &query_name, postcode: postcode.as_deref() };
@@ -1108,6 +1262,7 @@ mod tests {
                 name: name.clone(),
                 status: status.clone(),
                 postcode: postcode.clone(),
+                snippet: None,
             };
             let candidates = [twin("00000001"), twin("00000002")];
             let q = NameQuery { name: &query_name, postcode: query_postcode.as_deref() };

@@ -63,6 +63,8 @@ impl Fake {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("LEADGEN_COMPANIES_HOUSE_URL", self.server.base_url())
             .env("COMPANIES_HOUSE_API_KEY", KEY)
+            // The fake's quota is raised to match; tests are not about pacing.
+            .env("LEADGEN_COMPANIES_HOUSE_RATE_LIMIT", "100000/5m")
             .current_dir(root());
         cmd
     }

@@ -202,7 +202,7 @@ fn stdin_input_and_json_array_output() {
     let out = fake
         .leadgen()
         .args(["discover", "-", "-f", "json"])
-        .write_stdin("company_number\n04475590\n")
+        .write_stdin("company_name,company_number\n,04475590\n")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
@@ -328,7 +328,11 @@ fn the_key_is_read_from_a_dotenv_file() {
         format!("COMPANIES_HOUSE_API_KEY={KEY}\n"),
     )
     .unwrap();
-    csv_file(dir.path(), "in.csv", "company_number\n04475590\n");
+    csv_file(
+        dir.path(),
+        "in.csv",
+        "company_name,company_number\n,04475590\n",
+    );
     let out = fake
         .leadgen()
         .env_remove("COMPANIES_HOUSE_API_KEY")
@@ -345,9 +349,9 @@ fn a_closed_pipe_exits_quietly() {
     use std::io::{BufRead, BufReader};
     let fake = Fake::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut text = String::from("company_number\n");
+    let mut text = String::from("company_name,company_number\n");
     for _ in 0..300 {
-        text.push_str("04475590\n");
+        text.push_str(",04475590\n");
     }
     let input = csv_file(dir.path(), "in.csv", &text);
     let mut cmd = fake.command();

@@ -29,6 +29,8 @@ pub struct CompanySearchItem {
     pub date_of_creation: Option<String>,
     pub address: Option<Address>,
     pub address_snippet: Option<String>,
+    /// The text the search matched besides the title, e.g. a previous name.
+    pub snippet: Option<String>,
 }
 
 /// `companyProfile` (`/company/{company_number}`).
