@@ -478,6 +478,15 @@ impl ProviderState {
                 // when the server gave no usable instant.
                 paced_by_server: server_paced,
             }),
+            Verdict::Incomplete => Err(Failure {
+                error: GatewayError::Body {
+                    provider: self.provider,
+                    reason: format!("HTTP {status} with JSON that ends early or is malformed"),
+                },
+                kind: RetryKind::Error,
+                breaker_failure: true,
+                paced_by_server: false,
+            }),
             Verdict::Retry => Err(Failure {
                 error: GatewayError::Status {
                     provider: self.provider,

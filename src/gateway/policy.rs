@@ -25,6 +25,9 @@ pub enum Verdict {
     RateLimited,
     /// A transient server failure (5xx); retry with backoff.
     Retry,
+    /// A success status whose body says it is JSON but is not whole JSON:
+    /// the transfer was cut short somewhere. Retry with backoff.
+    Incomplete,
     /// The key is refused (401/403); stop calling this provider.
     CredentialRefused,
 }
@@ -82,9 +85,17 @@ impl ServerWindow {
 
 /// One provider's reading of its own answers.
 pub trait ProviderPolicy: Send + Sync {
-    /// The meaning of an answer. The default is plain HTTP semantics.
+    /// The meaning of an answer. The default is plain HTTP semantics, plus
+    /// a check that a successful JSON answer arrived whole.
     fn classify(&self, response: &HttpResponse) -> Verdict {
-        classify_status(response.status)
+        match classify_status(response.status) {
+            Verdict::Success
+                if declares_json(&response.headers) && !is_whole_json(&response.body) =>
+            {
+                Verdict::Incomplete
+            }
+            verdict => verdict,
+        }
     }
 
     /// The quota state the answer's headers report, if any.
@@ -103,6 +114,17 @@ pub fn policy_for(provider: Provider) -> &'static dyn ProviderPolicy {
     match provider {
         Provider::CompaniesHouse => &CompaniesHousePolicy,
     }
+}
+
+fn declares_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("json"))
+}
+
+fn is_whole_json(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
 }
 
 /// Plain HTTP: 2xx/3xx fine, 401/403 refused, 429 throttled, the 5xx that

@@ -104,6 +104,40 @@ async fn retries_503_then_succeeds() {
 }
 
 #[tokio::test]
+async fn a_cut_off_json_body_is_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(&b"{\"items\":[{\"na"[..], "application/json"),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(&b"{\"items\":[]}"[..], "application/json"),
+        )
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let gw = gateway(fast_settings());
+    let response = get(&gw, &server, "/company/00000006/officers")
+        .await
+        .expect("recovers");
+    assert_eq!(&response.body[..], b"{\"items\":[]}");
+    assert_eq!(request_count(&server).await, 2);
+    // A body that never claimed to be JSON is the source's business.
+    let plain = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(&b"{\"cut"[..], "text/plain"))
+        .mount(&plain)
+        .await;
+    assert!(get(&gw, &plain, "/x").await.is_ok());
+    assert_eq!(request_count(&plain).await, 1);
+}
+
+#[tokio::test]
 async fn gives_up_after_max_attempts_with_the_last_status() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
