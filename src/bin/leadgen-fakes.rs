@@ -10,7 +10,9 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use clap::{Args, Parser, Subcommand};
 use leadgen::fakes::companies_house::Register;
-use leadgen::fakes::{self, DEMO_API_KEY, FakeConfig, FakeServer, Faults};
+use leadgen::fakes::{DEMO_API_KEY, FakeConfig, FakeServer, Faults};
+use leadgen::gateway::Quota;
+use leadgen::gateway::quota::parse_duration;
 
 /// Local fake of the Companies House public data API, speaking its wire format.
 #[derive(Parser)]
@@ -68,10 +70,10 @@ struct ServeArgs {
     #[arg(long, env = "LEADGEN_FAKES_API_KEY", default_value = DEMO_API_KEY)]
     api_key: String,
     /// Requests per window per key, as LIMIT/WINDOW (the real API: 600/5m).
-    #[arg(long, default_value = "600/5m", value_parser = fakes::parse_quota)]
-    quota: (u32, Duration),
+    #[arg(long, default_value = "600/5m", value_parser = Quota::parse)]
+    quota: Quota,
     /// Delay added to every answer, e.g. 80ms.
-    #[arg(long, default_value = "0ms", value_parser = fakes::parse_duration)]
+    #[arg(long, default_value = "0ms", value_parser = parse_duration)]
     latency: Duration,
     /// Probability (0..=1) of an injected 429.
     #[arg(long, default_value_t = 0.0, value_parser = rate)]
@@ -82,7 +84,7 @@ struct ServeArgs {
     /// Probability of answering only after --slow-delay.
     #[arg(long, default_value_t = 0.0, value_parser = rate)]
     fault_slow: f64,
-    #[arg(long, default_value = "5s", value_parser = fakes::parse_duration)]
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
     slow_delay: Duration,
     /// Probability of a 200 whose JSON body is cut in half.
     #[arg(long, default_value_t = 0.0, value_parser = rate)]
@@ -118,7 +120,8 @@ impl ServeArgs {
                 .context("the synthetic companies clash with the dataset's numbers")?;
         }
         let mut config = FakeConfig::new(data, &self.api_key);
-        (config.quota_limit, config.quota_window) = self.quota;
+        config.quota_limit = self.quota.limit.get();
+        config.quota_window = self.quota.window;
         config.latency = self.latency;
         config.faults = Faults {
             rate_429: self.fault_429,

@@ -209,48 +209,5 @@ impl FakeConfig {
     }
 }
 
-/// `80ms`, `5s`, `2m`, `1h`, or `0`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    if text == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let split = text
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .ok_or_else(|| format!("{text:?} has no unit: write e.g. 80ms, 5s or 5m"))?;
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} does not start with a number"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "s" => value,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => {
-            return Err(format!(
-                "unknown unit {unit:?} in {text:?}: use ms, s, m or h"
-            ));
-        }
-    };
-    Ok(Duration::from_secs_f64(seconds))
-}
-
-/// `LIMIT/WINDOW`, e.g. `600/5m` (the real quota) or `10/2s`.
-pub fn parse_quota(text: &str) -> Result<(u32, Duration), String> {
-    let (limit, window) = text
-        .split_once('/')
-        .ok_or_else(|| format!("{text:?} is not LIMIT/WINDOW, e.g. 600/5m"))?;
-    let limit: u32 = limit
-        .trim()
-        .parse()
-        .map_err(|_| format!("{limit:?} in {text:?} is not a whole number"))?;
-    let window = parse_duration(window)?;
-    if window.is_zero() {
-        return Err(format!("the window in {text:?} must be longer than zero"));
-    }
-    Ok((limit, window))
-}
-
 #[cfg(test)]
 mod tests;

@@ -68,32 +68,46 @@ impl Quota {
 }
 
 fn parse_window(input: &str, text: &str) -> Result<Duration, QuotaParseError> {
-    let bad = || QuotaParseError::Window {
+    let window = parse_duration(text).map_err(|_| QuotaParseError::Window {
         input: input.to_owned(),
         window: text.to_owned(),
-    };
-    let digits_end = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-    let (number, unit) = text.split_at(digits_end);
-    let number: u64 = number.parse().map_err(|_| bad())?;
-    let millis_per_unit: u64 = match unit.trim() {
-        "ms" => 1,
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        _ => return Err(bad()),
-    };
-    if number == 0 {
+    })?;
+    if window.is_zero() {
         return Err(QuotaParseError::ZeroWindow {
             input: input.to_owned(),
         });
     }
-    let millis =
-        number
-            .checked_mul(millis_per_unit)
-            .ok_or_else(|| QuotaParseError::WindowTooLong {
-                input: input.to_owned(),
-            })?;
-    Ok(Duration::from_millis(millis))
+    Ok(window)
+}
+
+/// Reads a duration written as a number and a unit: `80ms`, `2s`, `1.5s`,
+/// `5m`, `1h`; a bare `0` is zero. Used for every duration a user writes
+/// (quotas, timeouts, latencies), so they all read the same way.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .ok_or_else(|| format!("{text:?} has no unit: write e.g. 80ms, 5s or 5m"))?;
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} does not start with a number"))?;
+    let seconds_per_unit = match unit.trim() {
+        "ms" => 0.001,
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => {
+            return Err(format!(
+                "unknown unit {unit:?} in {text:?}: use ms, s, m or h"
+            ));
+        }
+    };
+    Duration::try_from_secs_f64(value * seconds_per_unit)
+        .map_err(|_| format!("{text:?} is too long"))
 }
 
 impl FromStr for Quota {
@@ -122,6 +136,18 @@ impl fmt::Display for Quota {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn durations_read_like_quota_windows() {
+        assert_eq!(parse_duration("80ms"), Ok(Duration::from_millis(80)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("ms").is_err());
+    }
+
     use super::*;
 
     fn q(limit: u32, window: Duration) -> Quota {
