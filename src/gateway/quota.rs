@@ -68,9 +68,14 @@ impl Quota {
 }
 
 fn parse_window(input: &str, text: &str) -> Result<Duration, QuotaParseError> {
-    let window = parse_duration(text).map_err(|_| QuotaParseError::Window {
-        input: input.to_owned(),
-        window: text.to_owned(),
+    let window = parse_duration(text).map_err(|e| match e {
+        DurationParseError::TooLong(_) => QuotaParseError::WindowTooLong {
+            input: input.to_owned(),
+        },
+        DurationParseError::Malformed(_) => QuotaParseError::Window {
+            input: input.to_owned(),
+            window: text.to_owned(),
+        },
     })?;
     if window.is_zero() {
         return Err(QuotaParseError::ZeroWindow {
@@ -83,31 +88,41 @@ fn parse_window(input: &str, text: &str) -> Result<Duration, QuotaParseError> {
 /// Reads a duration written as a number and a unit: `80ms`, `2s`, `1.5s`,
 /// `5m`, `1h`; a bare `0` is zero. Used for every duration a user writes
 /// (quotas, timeouts, latencies), so they all read the same way.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, DurationParseError> {
+    use DurationParseError::Malformed;
     let text = text.trim();
     if text == "0" {
         return Ok(Duration::ZERO);
     }
     let split = text
         .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .ok_or_else(|| format!("{text:?} has no unit: write e.g. 80ms, 5s or 5m"))?;
+        .ok_or_else(|| Malformed(format!("{text:?} has no unit: write e.g. 80ms, 5s or 5m")))?;
     let (number, unit) = text.split_at(split);
     let value: f64 = number
         .parse()
-        .map_err(|_| format!("{text:?} does not start with a number"))?;
+        .map_err(|_| Malformed(format!("{text:?} does not start with a number")))?;
     let seconds_per_unit = match unit.trim() {
         "ms" => 0.001,
         "s" => 1.0,
         "m" => 60.0,
         "h" => 3600.0,
         _ => {
-            return Err(format!(
+            return Err(Malformed(format!(
                 "unknown unit {unit:?} in {text:?}: use ms, s, m or h"
-            ));
+            )));
         }
     };
     Duration::try_from_secs_f64(value * seconds_per_unit)
-        .map_err(|_| format!("{text:?} is too long"))
+        .map_err(|_| DurationParseError::TooLong(format!("{text:?} is too long")))
+}
+
+/// Why a duration could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationParseError {
+    #[error("{0}")]
+    Malformed(String),
+    #[error("{0}")]
+    TooLong(String),
 }
 
 impl FromStr for Quota {
