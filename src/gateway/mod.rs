@@ -673,13 +673,15 @@ impl Drop for ProbeGuard<'_> {
         }
     }
 }
+
 fn classify_transport(
     provider: Provider,
     settings: &ProviderSettings,
     e: reqwest::Error,
 ) -> GatewayError {
-    // reqwest's Display includes the URL, which never carries a secret here
-    // (Companies House keys travel in the Authorization header).
+    // reqwest's Display includes the URL, and some APIs take a token in the
+    // query string: errors never carry the URL.
+    let e = e.without_url();
     if e.is_timeout() {
         GatewayError::Timeout {
             provider,
