@@ -327,7 +327,7 @@ impl ProviderState {
                 .build()
                 .map_err(|e| GatewayError::Request {
                     provider: self.provider,
-                    reason: error_chain(&e),
+                    reason: error_chain(&e.without_url()),
                 })?;
             let waited = self.interruptible(admission, window.acquire()).await?;
             self.counters.add_wait(waited);
