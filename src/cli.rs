@@ -30,6 +30,11 @@ pub struct Cli {
     /// Print nothing on stderr but errors.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+
+    /// Configuration file (TOML; see config/leadgen.example.toml). Default:
+    /// ~/.config/leadgen/config.toml if it exists.
+    #[arg(long, global = true, env = "LEADGEN_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,9 +55,9 @@ pub struct DiscoverArgs {
     /// CSV file of companies; `-` reads stdin.
     pub input: PathBuf,
 
-    /// Output format.
-    #[arg(short, long, value_enum, default_value = "csv")]
-    pub format: Format,
+    /// Output format [default: csv].
+    #[arg(short, long, value_enum)]
+    pub format: Option<Format>,
 
     /// Write to FILE (replaced only when the run completes) instead of stdout; `-` is stdout.
     #[arg(short, long, value_name = "FILE", default_value = "-")]
@@ -66,9 +71,9 @@ pub struct DiscoverArgs {
     #[arg(long)]
     pub include_birth_month: bool,
 
-    /// Companies looked up at once. Output order stays the input order.
-    #[arg(long, default_value_t = 8, value_name = "N")]
-    pub concurrency: usize,
+    /// Companies looked up at once; output order stays the input order [default: 8].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
 
     /// Companies House quota as LIMIT/WINDOW (e.g. `600/5m`, the published
     /// default; `1200/5m` for a raised limit). Overrides

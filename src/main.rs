@@ -26,7 +26,8 @@ fn run(cli: &Cli) -> Result<u8, Error> {
     config::load_dotenv()?;
     match &cli.command {
         Command::Discover(args) => {
-            let settings = DiscoverSettings::from_args(args, |k| std::env::var(k).ok())?;
+            let config = config::file::load(cli.config.as_deref())?;
+            let settings = DiscoverSettings::resolve(args, &config, |k| std::env::var(k).ok())?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()

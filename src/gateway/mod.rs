@@ -54,7 +54,7 @@ use retry::{RetryBudget, RetryKind};
 use stats::Counters;
 
 pub use quota::{Quota, QuotaParseError};
-pub use settings::{ProviderSettings, SettingsError};
+pub use settings::ProviderSettings;
 pub use stats::ProviderStats;
 
 /// An API leadgen calls. Each has its own quota, timeouts and failure state.
@@ -130,8 +130,6 @@ pub enum GatewayError {
     Status { provider: Provider, status: u16 },
     #[error("invalid request to {provider}: {reason}")]
     Request { provider: Provider, reason: String },
-    #[error("invalid gateway settings: {0}")]
-    Settings(#[from] SettingsError),
 }
 
 /// After a reset header's instant, wait this much more: the header has
@@ -212,16 +210,6 @@ impl Gateway {
         Ok(Gateway {
             inner: Arc::new(Inner { providers: states }),
         })
-    }
-
-    /// A gateway with every provider's defaults overridden by the
-    /// environment (`LEADGEN_<PROVIDER>_RATE_LIMIT`).
-    pub fn from_env() -> Result<Gateway, GatewayError> {
-        let mut providers = HashMap::new();
-        for provider in Provider::ALL {
-            providers.insert(provider, ProviderSettings::from_env(provider)?);
-        }
-        Gateway::new(providers)
     }
 
     /// Counters per provider, for the run summary.

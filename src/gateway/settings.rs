@@ -1,6 +1,6 @@
-//! How the gateway treats each provider, and where those settings come from:
-//! the provider's published behaviour, overridden by the environment (a
-//! config file and flags will layer on top later with the same parsers).
+//! How the gateway treats each provider. Defaults are the provider's
+//! published behaviour; `crate::config` layers the config file, the
+//! environment and flags on top.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::Provider;
 use super::breaker::BreakerSettings;
-use super::quota::{Quota, QuotaParseError};
+use super::quota::Quota;
 use super::retry::{Backoff, BudgetSettings};
 
 /// Companies House's published limit: 600 requests per 5 minutes per key.
@@ -34,17 +34,6 @@ pub struct ProviderSettings {
     pub breaker: BreakerSettings,
 }
 
-/// A setting from the environment that cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SettingsError {
-    #[error("{var}: {source}")]
-    RateLimit {
-        var: String,
-        #[source]
-        source: QuotaParseError,
-    },
-}
-
 impl ProviderSettings {
     /// The provider's published behaviour.
     pub fn defaults(provider: Provider) -> ProviderSettings {
@@ -66,26 +55,6 @@ impl ProviderSettings {
                 breaker: BreakerSettings::default(),
             },
         }
-    }
-
-    /// The defaults with the process environment on top.
-    pub fn from_env(provider: Provider) -> Result<ProviderSettings, SettingsError> {
-        ProviderSettings::from_lookup(provider, |name| std::env::var(name).ok())
-    }
-
-    /// The defaults with `lookup` (an environment) on top. Reads
-    /// `LEADGEN_<PROVIDER>_RATE_LIMIT=LIMIT/WINDOW`.
-    pub fn from_lookup(
-        provider: Provider,
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<ProviderSettings, SettingsError> {
-        let mut settings = ProviderSettings::defaults(provider);
-        let var = rate_limit_var(provider);
-        if let Some(value) = lookup(&var).filter(|v| !v.trim().is_empty()) {
-            settings.quota =
-                Quota::parse(&value).map_err(|source| SettingsError::RateLimit { var, source })?;
-        }
-        Ok(settings)
     }
 
     /// The quota that applies to `scope` (an endpoint, or `None` for the
@@ -111,36 +80,6 @@ mod tests {
         let s = ProviderSettings::defaults(Provider::CompaniesHouse);
         assert_eq!(s.quota.to_string(), "600/5m");
         assert_eq!(s.max_attempts, 5);
-    }
-
-    #[test]
-    fn environment_overrides_the_quota() {
-        let s = ProviderSettings::from_lookup(Provider::CompaniesHouse, |name| {
-            (name == "LEADGEN_COMPANIES_HOUSE_RATE_LIMIT").then(|| "1200/5m".to_owned())
-        })
-        .expect("valid");
-        assert_eq!(s.quota.to_string(), "1200/5m");
-    }
-
-    #[test]
-    fn unset_or_blank_keeps_the_default() {
-        let s = ProviderSettings::from_lookup(Provider::CompaniesHouse, |_| Some("  ".into()))
-            .expect("blank ignored");
-        assert_eq!(s.quota.to_string(), "600/5m");
-        let s = ProviderSettings::from_lookup(Provider::CompaniesHouse, |_| None).expect("unset");
-        assert_eq!(s.quota.to_string(), "600/5m");
-    }
-
-    #[test]
-    fn a_bad_value_names_the_variable() {
-        let err = ProviderSettings::from_lookup(Provider::CompaniesHouse, |_| Some("600".into()))
-            .expect_err("invalid");
-        let msg = err.to_string();
-        assert!(
-            msg.starts_with("LEADGEN_COMPANIES_HOUSE_RATE_LIMIT: "),
-            "{msg}"
-        );
-        assert!(msg.contains("LIMIT/WINDOW"), "{msg}");
     }
 
     #[test]

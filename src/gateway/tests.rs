@@ -608,16 +608,6 @@ async fn build_is_called_per_attempt_and_stats_serialize() {
     assert_eq!(json["companies_house"]["retries"], 1);
 }
 
-#[test]
-fn from_env_reads_the_published_defaults_without_overrides() {
-    // Only asserts that building works; the override path is covered by
-    // `ProviderSettings::from_lookup` tests, which need no process env.
-    if std::env::var_os("LEADGEN_COMPANIES_HOUSE_RATE_LIMIT").is_none() {
-        let gw = Gateway::from_env().expect("defaults are valid");
-        assert!(gw.stats().contains_key(&CH));
-    }
-}
-
 #[tokio::test]
 async fn retry_after_on_503_is_honoured() {
     let server = MockServer::start().await;

@@ -36,7 +36,7 @@ impl SourceError {
             SourceError::Gateway(G::Connect { .. }) => "connection",
             SourceError::Gateway(G::Body { .. }) => "truncated_response",
             SourceError::Gateway(G::Status { .. }) | SourceError::Status { .. } => "http_status",
-            SourceError::Gateway(G::Request { .. } | G::Settings(_)) => "request",
+            SourceError::Gateway(G::Request { .. }) => "request",
             SourceError::Malformed { .. } => "malformed_response",
         }
     }

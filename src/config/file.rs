@@ -1,0 +1,151 @@
+//! The TOML configuration file (`config/leadgen.example.toml` documents
+//! every key). Values here sit below flags and the environment.
+
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::error::Error;
+use crate::output::Format;
+
+/// The whole file. Unknown keys are an error: a misspelt key would
+/// otherwise be silently ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub discover: DiscoverFile,
+    #[serde(default)]
+    pub companies_house: ProviderFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscoverFile {
+    pub format: Option<Format>,
+    pub concurrency: Option<usize>,
+    pub include_resigned: Option<bool>,
+    pub include_birth_month: Option<bool>,
+}
+
+/// Settings of one API.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderFile {
+    pub url: Option<String>,
+    pub api_key: Option<SecretString>,
+    /// `LIMIT/WINDOW`, e.g. `600/5m`.
+    pub rate_limit: Option<String>,
+    /// e.g. `30s`.
+    pub timeout: Option<String>,
+    pub connect_timeout: Option<String>,
+    pub max_attempts: Option<u32>,
+}
+
+/// The file in force and what it says.
+#[derive(Debug, Default)]
+pub struct LoadedConfig {
+    /// `None`: no file (defaults only).
+    pub path: Option<PathBuf>,
+    pub file: FileConfig,
+}
+
+/// `<config dir>/leadgen/config.toml` (e.g. `~/.config/leadgen/config.toml`).
+pub fn default_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "leadgen").map(|d| d.config_dir().join("config.toml"))
+}
+
+/// Load `explicit` (from `--config` / `LEADGEN_CONFIG`; it must exist), or
+/// the default file if there is one.
+pub fn load(explicit: Option<&Path>) -> Result<LoadedConfig, Error> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => match default_path().filter(|p| p.is_file()) {
+            Some(p) => p,
+            None => return Ok(LoadedConfig::default()),
+        },
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Error::Usage(format!("config file {}: cannot read: {e}", path.display())))?;
+    let file: FileConfig = toml::from_str(&text).map_err(|e| {
+        Error::Usage(format!(
+            "config file {}: {}",
+            path.display(),
+            e.to_string().trim_end()
+        ))
+    })?;
+    if file.companies_house.api_key.is_some() {
+        warn_if_readable_by_others(&path);
+    }
+    Ok(LoadedConfig {
+        path: Some(path),
+        file,
+    })
+}
+
+#[cfg(unix)]
+fn warn_if_readable_by_others(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(
+            path = %path.display(),
+            "Config file holds an API key and is readable by other users; run chmod 600 on it."
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_readable_by_others(_path: &Path) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn the_example_file_parses_and_documents_the_defaults() {
+        let text = include_str!("../../config/leadgen.example.toml");
+        let file: FileConfig = toml::from_str(text).expect("example parses");
+        assert_eq!(file.discover.format, Some(Format::Csv));
+        assert_eq!(
+            file.discover.concurrency,
+            Some(super::super::DEFAULT_CONCURRENCY)
+        );
+        assert_eq!(file.companies_house.rate_limit.as_deref(), Some("600/5m"));
+        assert!(
+            file.companies_house.api_key.is_none(),
+            "the example holds no key"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_file_and_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "[discover]\nconcurency = 4\n").unwrap();
+        let e = load(Some(&p)).unwrap_err().to_string();
+        assert!(e.contains("c.toml") && e.contains("concurency"), "{e}");
+        std::fs::write(&p, "[discover]\nformat = \"xml\"\n").unwrap();
+        let e = load(Some(&p)).unwrap_err().to_string();
+        assert!(e.contains("line 2"), "{e}");
+        let e = load(Some(&dir.path().join("missing.toml")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("missing.toml") && e.contains("cannot read"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_key_in_the_file_is_a_secret() {
+        let file: FileConfig =
+            toml::from_str("[companies_house]\napi_key = \"abc-123\"\n").unwrap();
+        let key = file.companies_house.api_key.as_ref().unwrap();
+        assert_eq!(key.expose_secret(), "abc-123");
+        assert!(!format!("{file:?}").contains("abc-123"));
+    }
+}

@@ -1,0 +1,323 @@
+//! Validated run settings, built from the parsed flags, the environment
+//! and the config file, in that order of precedence, over the defaults.
+//! Everything here is checked before any input is read or output written.
+
+pub mod file;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use secrecy::SecretString;
+
+use crate::cli::DiscoverArgs;
+use crate::error::Error;
+use crate::gateway::quota::parse_duration;
+use crate::gateway::{Provider, ProviderSettings, Quota, settings::rate_limit_var};
+use crate::merge::MergeOptions;
+use crate::output::Format;
+use crate::sources::companies_house::DEFAULT_BASE_URL;
+use file::{LoadedConfig, ProviderFile};
+
+/// Companies looked up at once unless configured.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// The variable holding the Companies House key.
+pub const COMPANIES_HOUSE_KEY_VAR: &str = "COMPANIES_HOUSE_API_KEY";
+
+#[derive(Debug)]
+pub struct DiscoverSettings {
+    pub input: PathBuf,
+    /// `None`: stdout.
+    pub output: Option<PathBuf>,
+    pub format: Format,
+    pub merge: MergeOptions,
+    pub concurrency: usize,
+    pub companies_house_url: String,
+    pub companies_house_key: SecretString,
+    /// Quotas, timeouts and failure handling per provider.
+    pub providers: HashMap<Provider, ProviderSettings>,
+}
+
+impl DiscoverSettings {
+    /// `env` looks a variable up (the process environment, after `.env`).
+    pub fn resolve(
+        args: &DiscoverArgs,
+        config: &LoadedConfig,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<DiscoverSettings, Error> {
+        let file = &config.file;
+        let in_file = |key: &str| match &config.path {
+            Some(p) => format!("{key} in {}", p.display()),
+            None => key.to_string(),
+        };
+        let concurrency = args
+            .concurrency
+            .or(file.discover.concurrency)
+            .unwrap_or(DEFAULT_CONCURRENCY);
+        if concurrency == 0 {
+            return Err(Error::Usage("concurrency must be at least 1".into()));
+        }
+        let url = args
+            .companies_house_url
+            .clone()
+            .filter(|u| !u.trim().is_empty())
+            .or_else(|| file.companies_house.url.clone())
+            .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
+        match url::Url::parse(&url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+            _ => {
+                return Err(Error::Usage(format!(
+                    "Companies House URL (--companies-house-url, LEADGEN_COMPANIES_HOUSE_URL or {}): {url:?} is not an http(s) URL",
+                    in_file("companies_house.url")
+                )));
+            }
+        }
+        let key = env(COMPANIES_HOUSE_KEY_VAR)
+            .map(|k| k.trim().to_string())
+            .filter(|k| !k.is_empty())
+            .map(SecretString::from)
+            .or_else(|| file.companies_house.api_key.clone())
+            .ok_or(Error::MissingApiKey)?;
+        let ch = provider_settings(
+            Provider::CompaniesHouse,
+            &file.companies_house,
+            args.companies_house_rate_limit.as_deref(),
+            &env,
+            &in_file,
+        )?;
+        let output = (args.output.as_os_str() != "-").then(|| args.output.clone());
+        Ok(DiscoverSettings {
+            input: args.input.clone(),
+            output,
+            format: args.format.or(file.discover.format).unwrap_or(Format::Csv),
+            merge: MergeOptions {
+                include_resigned: args.include_resigned
+                    || file.discover.include_resigned.unwrap_or(false),
+                include_birth: args.include_birth_month
+                    || file.discover.include_birth_month.unwrap_or(false),
+            },
+            concurrency,
+            companies_house_url: url,
+            companies_house_key: key,
+            providers: HashMap::from([(Provider::CompaniesHouse, ch)]),
+        })
+    }
+}
+
+/// A provider's settings: defaults, then the file, then the environment,
+/// then the flag.
+fn provider_settings(
+    provider: Provider,
+    file: &ProviderFile,
+    flag_rate_limit: Option<&str>,
+    env: &impl Fn(&str) -> Option<String>,
+    in_file: &impl Fn(&str) -> String,
+) -> Result<ProviderSettings, Error> {
+    let section = provider.key();
+    let mut s = ProviderSettings::defaults(provider);
+    let duration = |key: &str, v: &str| {
+        parse_duration(v)
+            .map_err(|e| Error::Usage(format!("{}: {e}", in_file(&format!("{section}.{key}")))))
+    };
+    if let Some(v) = &file.timeout {
+        s.timeout = duration("timeout", v)?;
+    }
+    if let Some(v) = &file.connect_timeout {
+        s.connect_timeout = duration("connect_timeout", v)?;
+    }
+    if let Some(n) = file.max_attempts {
+        if n == 0 {
+            return Err(Error::Usage(format!(
+                "{}: must be at least 1",
+                in_file(&format!("{section}.max_attempts"))
+            )));
+        }
+        s.max_attempts = n;
+    }
+    let var = rate_limit_var(provider);
+    let sources = [
+        (
+            flag_rate_limit.map(str::to_string),
+            format!("--{}-rate-limit", section.replace('_', "-")),
+        ),
+        (env(&var).filter(|v| !v.trim().is_empty()), var.clone()),
+        (
+            file.rate_limit.clone(),
+            in_file(&format!("{section}.rate_limit")),
+        ),
+    ];
+    if let Some((value, origin)) = sources
+        .into_iter()
+        .find_map(|(v, origin)| v.map(|v| (v, origin)))
+    {
+        s.quota = Quota::parse(&value).map_err(|e| Error::Usage(format!("{origin}: {e}")))?;
+    }
+    Ok(s)
+}
+
+/// Load `.env` from the working directory (not from parents), without
+/// overriding variables already set.
+pub fn load_dotenv() -> Result<(), Error> {
+    match dotenvy::from_path(".env") {
+        Ok(()) => Ok(()),
+        Err(dotenvy::Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        // The message names the line, never a value.
+        Err(e) => Err(Error::Usage(format!(".env: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+    use secrecy::ExposeSecret;
+
+    fn args(extra: &[&str]) -> DiscoverArgs {
+        let mut argv = vec!["leadgen", "discover", "in.csv"];
+        argv.extend_from_slice(extra);
+        match Cli::parse_from(argv).command {
+            Command::Discover(a) => a,
+        }
+    }
+
+    fn file(toml_text: &str) -> LoadedConfig {
+        LoadedConfig {
+            path: Some(PathBuf::from("/etc/leadgen.toml")),
+            file: toml::from_str(toml_text).unwrap(),
+        }
+    }
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    const KEY: &[(&str, &str)] = &[("COMPANIES_HOUSE_API_KEY", "k")];
+
+    #[test]
+    fn defaults_apply_without_flags_env_or_file() {
+        let s = DiscoverSettings::resolve(&args(&[]), &LoadedConfig::default(), env(KEY)).unwrap();
+        assert_eq!(s.format, Format::Csv);
+        assert_eq!(s.concurrency, DEFAULT_CONCURRENCY);
+        assert_eq!(s.companies_house_url, DEFAULT_BASE_URL);
+        assert_eq!(
+            s.providers[&Provider::CompaniesHouse].quota.to_string(),
+            "600/5m"
+        );
+        assert!(!s.merge.include_resigned);
+    }
+
+    #[test]
+    fn flags_beat_environment_beats_file() {
+        let cfg = file(
+            "[discover]\nformat = \"json\"\nconcurrency = 3\ninclude_resigned = true\n\
+             [companies_house]\nrate_limit = \"100/1m\"\ntimeout = \"5s\"\napi_key = \"from-file\"\n",
+        );
+        let s = DiscoverSettings::resolve(&args(&[]), &cfg, env(&[])).unwrap();
+        assert_eq!((s.format, s.concurrency), (Format::Json, 3));
+        assert!(s.merge.include_resigned);
+        assert_eq!(s.companies_house_key.expose_secret(), "from-file");
+        let ch = &s.providers[&Provider::CompaniesHouse];
+        assert_eq!(
+            (ch.quota.to_string().as_str(), ch.timeout),
+            ("100/1m", std::time::Duration::from_secs(5))
+        );
+
+        const ENV: &[(&str, &str)] = &[
+            ("COMPANIES_HOUSE_API_KEY", "from-env"),
+            ("LEADGEN_COMPANIES_HOUSE_RATE_LIMIT", "200/1m"),
+        ];
+        let s = DiscoverSettings::resolve(&args(&[]), &cfg, env(ENV)).unwrap();
+        assert_eq!(s.companies_house_key.expose_secret(), "from-env");
+        assert_eq!(
+            s.providers[&Provider::CompaniesHouse].quota.to_string(),
+            "200/1m"
+        );
+
+        let s = DiscoverSettings::resolve(
+            &args(&[
+                "-f",
+                "jsonl",
+                "--concurrency",
+                "2",
+                "--companies-house-rate-limit",
+                "300/1m",
+            ]),
+            &cfg,
+            env(ENV),
+        )
+        .unwrap();
+        assert_eq!((s.format, s.concurrency), (Format::Jsonl, 2));
+        assert_eq!(
+            s.providers[&Provider::CompaniesHouse].quota.to_string(),
+            "300/1m"
+        );
+    }
+
+    #[test]
+    fn a_blank_environment_value_is_unset() {
+        const ENV: &[(&str, &str)] = &[
+            ("COMPANIES_HOUSE_API_KEY", "k"),
+            ("LEADGEN_COMPANIES_HOUSE_RATE_LIMIT", "  "),
+        ];
+        let s = DiscoverSettings::resolve(&args(&[]), &LoadedConfig::default(), env(ENV)).unwrap();
+        assert_eq!(
+            s.providers[&Provider::CompaniesHouse].quota.to_string(),
+            "600/5m"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_where_they_came_from() {
+        const ENV: &[(&str, &str)] = &[
+            ("COMPANIES_HOUSE_API_KEY", "k"),
+            ("LEADGEN_COMPANIES_HOUSE_RATE_LIMIT", "600"),
+        ];
+        let e = DiscoverSettings::resolve(&args(&[]), &LoadedConfig::default(), env(ENV))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("LEADGEN_COMPANIES_HOUSE_RATE_LIMIT: ") && e.contains("LIMIT/WINDOW"),
+            "{e}"
+        );
+        let e = DiscoverSettings::resolve(
+            &args(&["--companies-house-rate-limit", "x/1s"]),
+            &LoadedConfig::default(),
+            env(KEY),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("--companies-house-rate-limit: "), "{e}");
+        let e = DiscoverSettings::resolve(
+            &args(&[]),
+            &file("[companies_house]\ntimeout = \"soon\"\n"),
+            env(KEY),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("companies_house.timeout in /etc/leadgen.toml: "),
+            "{e}"
+        );
+        let e = DiscoverSettings::resolve(
+            &args(&["--concurrency", "0"]),
+            &LoadedConfig::default(),
+            env(KEY),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("at least 1"), "{e}");
+    }
+
+    #[test]
+    fn no_key_anywhere_is_the_missing_key_error() {
+        let e =
+            DiscoverSettings::resolve(&args(&[]), &LoadedConfig::default(), env(&[])).unwrap_err();
+        assert!(matches!(e, Error::MissingApiKey));
+    }
+}
