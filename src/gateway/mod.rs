@@ -147,10 +147,11 @@ const PAUSE_MARGIN: Duration = Duration::from_secs(5);
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), leadgen::gateway::GatewayError> {
+/// use std::collections::HashMap;
 /// use leadgen::gateway::{Gateway, Provider};
 ///
-/// // Published defaults, with LEADGEN_COMPANIES_HOUSE_RATE_LIMIT on top.
-/// let gateway = Gateway::from_env()?;
+/// // Every provider with its published defaults.
+/// let gateway = Gateway::new(HashMap::new())?;
 /// let response = gateway
 ///     .send(Provider::CompaniesHouse, "company", |client| {
 ///         client
