@@ -1,16 +1,17 @@
 //! A circuit breaker per provider: stop calling a provider that keeps
 //! failing, and find out cheaply when it is back.
 //!
-//! What counts: one *call* (a `Gateway::send`) that ended failed after its
-//! retries — 5xx, timeout, connection or body error. Attempts inside a call
-//! do not count on their own: the retry budget already bounds them, and one
-//! unlucky call's transient 503s should not stop every other task. Answers
-//! that prove the server is alive (2xx, 404, other 4xx) reset the count;
-//! 429 is neutral (the quota logic deals with it); 401/403 are handled by
-//! disabling the provider, not here.
+//! What counts: every failed *attempt* — 5xx, timeout, connection or body
+//! error — retries included, so a provider that is down sees about
+//! `threshold` requests (plus those already in flight) before leadgen stops
+//! calling it, however many attempts each call may make. A passing fault
+//! rarely fails `threshold` attempts in a row across all traffic, since any
+//! answer that proves the server is alive (2xx, 404, other 4xx) resets the
+//! count; 429 is neutral (the quota logic deals with it); 401/403 are
+//! handled by disabling the provider, not here.
 //!
 //! States: `Closed` (calls flow) → after `threshold` consecutive failed
-//! calls, `Open` (calls fail at once) → after `cooldown`, the first caller
+//! attempts, `Open` (calls fail at once) → after `cooldown`, the first caller
 //! becomes the single probe (`HalfOpen`; everyone else still fails fast) →
 //! the probe's success closes the breaker, its failure reopens it for
 //! another cooldown. A probe that ends without a verdict (429, or its task
@@ -27,7 +28,7 @@ use super::limit::lock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BreakerSettings {
-    /// Consecutive failed calls that open the breaker.
+    /// Consecutive failed attempts that open the breaker.
     pub threshold: u32,
     /// How long an open breaker rejects calls before letting a probe through.
     pub cooldown: Duration,
@@ -146,7 +147,7 @@ impl CircuitBreaker {
         }
     }
 
-    /// A call ended failed after its retries.
+    /// An attempt failed in a way that suggests the provider is down.
     pub fn record_failure(&self, admission: Admission, now: Instant) -> Option<Transition> {
         let mut state = lock(&self.state);
         let until = now + self.settings.cooldown;

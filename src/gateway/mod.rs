@@ -350,17 +350,19 @@ impl ProviderState {
                 Counters::bump(&self.counters.failures);
                 return Err(failure.error);
             }
+            // Every failed attempt counts toward the breaker, so an outage
+            // is noticed after `threshold` requests, not threshold x attempts.
+            if failure.breaker_failure {
+                *lock(&self.last_failure) = Some(failure.error.to_string());
+                let transition = self.breaker.record_failure(admission, Instant::now());
+                probe.armed = false;
+                self.log_transition(transition);
+            }
             let may_retry = attempt < max_attempts
                 && self.breaker.still_admits(admission)
                 && (failure.paced_by_server || self.budget.try_withdraw(failure.kind));
             if !may_retry {
                 Counters::bump(&self.counters.failures);
-                if failure.breaker_failure {
-                    *lock(&self.last_failure) = Some(failure.error.to_string());
-                    let transition = self.breaker.record_failure(admission, Instant::now());
-                    probe.armed = false;
-                    self.log_transition(transition);
-                }
                 debug!(
                     provider = %self.provider,
                     endpoint,

@@ -144,7 +144,9 @@ async fn gives_up_after_max_attempts_with_the_last_status() {
         .respond_with(ResponseTemplate::new(502))
         .mount(&server)
         .await;
-    let gw = gateway(fast_settings());
+    let mut settings = fast_settings();
+    settings.breaker.threshold = 10;
+    let gw = gateway(settings);
 
     let err = get(&gw, &server, "/x").await.expect_err("stays failed");
     assert!(
@@ -152,6 +154,26 @@ async fn gives_up_after_max_attempts_with_the_last_status() {
         "{err}"
     );
     assert_eq!(request_count(&server).await, 4);
+}
+
+#[tokio::test]
+async fn the_breaker_cuts_a_call_s_retries_short() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(502))
+        .mount(&server)
+        .await;
+    // Threshold 3 < 4 attempts: the breaker opens on the third failure.
+    let gw = gateway(fast_settings());
+    let err = get(&gw, &server, "/x").await.expect_err("stays failed");
+    assert!(
+        matches!(err, GatewayError::Status { status: 502, .. }),
+        "{err}"
+    );
+    assert_eq!(request_count(&server).await, 3);
+    let err = get(&gw, &server, "/x").await.expect_err("open");
+    assert!(matches!(err, GatewayError::Unavailable { .. }), "{err}");
+    assert_eq!(request_count(&server).await, 3);
 }
 
 #[tokio::test]
@@ -381,7 +403,9 @@ async fn connection_errors_are_retried_then_reported() {
         .expect("free port")
         .port();
     let url = format!("http://127.0.0.1:{port}/x");
-    let gw = gateway(fast_settings());
+    let mut settings = fast_settings();
+    settings.breaker.threshold = 10;
+    let gw = gateway(settings);
 
     let err = gw
         .send(CH, "test", move |c| c.get(&url))
@@ -417,7 +441,7 @@ async fn retry_budget_caps_retries_across_calls() {
 }
 
 #[tokio::test]
-async fn all_503_server_sees_threshold_calls_then_one_probe_per_cooldown() {
+async fn all_503_server_sees_threshold_requests_then_one_probe_per_cooldown() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(503))
@@ -449,11 +473,13 @@ async fn all_503_server_sees_threshold_calls_then_one_probe_per_cooldown() {
     let elapsed = started.elapsed();
     let probes_allowed = (elapsed.as_millis() / cooldown.as_millis()) as usize + 1;
     let requests = request_count(&server).await;
+    // Retries count toward the threshold: no more than `threshold`
+    // requests before it opens, then one probe per cooldown.
     assert!(
-        requests <= threshold * 2 + probes_allowed,
+        requests <= threshold + probes_allowed,
         "{requests} requests in {elapsed:?}"
     );
-    assert!(requests > threshold * 2, "at least one probe went out");
+    assert!(requests > threshold, "at least one probe went out");
     assert!(unavailable > 10);
     assert_eq!(stats(&gw).breaker_openings, 1);
 
