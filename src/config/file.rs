@@ -41,6 +41,15 @@ pub struct ProviderFile {
     pub timeout: Option<String>,
     pub connect_timeout: Option<String>,
     pub max_attempts: Option<u32>,
+    /// First backoff delay (full jitter, doubling per attempt) and its cap.
+    pub backoff_base: Option<String>,
+    pub backoff_max: Option<String>,
+    /// Least wait after a 429 whose headers say nothing usable.
+    pub rate_limited_wait: Option<String>,
+    /// Consecutive failed attempts that open the circuit breaker, and how
+    /// long it stays open before one probe.
+    pub breaker_threshold: Option<u32>,
+    pub breaker_cooldown: Option<String>,
 }
 
 /// The file in force and what it says.

@@ -260,6 +260,21 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_states_the_defaults() {
+        let example = LoadedConfig {
+            path: None,
+            file: toml::from_str(include_str!("../../config/leadgen.example.toml")).unwrap(),
+        };
+        let a = DiscoverSettings::resolve(&args(&[]), &example, env(KEY)).unwrap();
+        let b = DiscoverSettings::resolve(&args(&[]), &LoadedConfig::default(), env(KEY)).unwrap();
+        assert_eq!(format!("{:?}", a.providers), format!("{:?}", b.providers));
+        assert_eq!(
+            (a.format, a.concurrency, a.companies_house_url),
+            (b.format, b.concurrency, b.companies_house_url)
+        );
+    }
+
+    #[test]
     fn a_blank_environment_value_is_unset() {
         const ENV: &[(&str, &str)] = &[
             ("COMPANIES_HOUSE_API_KEY", "k"),
