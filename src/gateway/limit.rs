@@ -28,7 +28,7 @@
 //! Companies House) against jitter.
 
 use std::num::NonZeroU32;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use governor::DefaultDirectRateLimiter;
@@ -51,16 +51,39 @@ pub fn pacing(quota: &Quota) -> governor::Quota {
 
 /// The pacing state every task calling one provider scope shares.
 pub struct RateWindow {
-    limiter: DefaultDirectRateLimiter,
+    /// Replaced (never mutated) when the server announces a lower quota.
+    limiter: Mutex<Arc<DefaultDirectRateLimiter>>,
+    /// The quota the limiter paces to.
+    quota: Mutex<Quota>,
     paused_until: Mutex<Option<Instant>>,
 }
 
 impl RateWindow {
     pub fn new(quota: &Quota) -> RateWindow {
         RateWindow {
-            limiter: DefaultDirectRateLimiter::direct(pacing(quota)),
+            limiter: Mutex::new(Arc::new(DefaultDirectRateLimiter::direct(pacing(quota)))),
+            quota: Mutex::new(*quota),
             paused_until: Mutex::new(None),
         }
+    }
+
+    /// The quota requests are paced to now.
+    pub fn quota(&self) -> Quota {
+        *lock(&self.quota)
+    }
+
+    /// Paces to `announced` from now on if it is slower than the current
+    /// quota: the server knows the key's real limit (a configured limit may
+    /// be too high). A faster announced quota is ignored: the user may be
+    /// sharing the key on purpose. Returns whether the pace changed.
+    pub fn adopt(&self, announced: &Quota) -> bool {
+        let mut quota = lock(&self.quota);
+        if announced.interval() <= quota.interval() {
+            return false;
+        }
+        *quota = *announced;
+        *lock(&self.limiter) = Arc::new(DefaultDirectRateLimiter::direct(pacing(announced)));
+        true
     }
 
     /// Holds every task of this scope back until `until` (never shortens an
@@ -85,7 +108,8 @@ impl RateWindow {
             if let Some(until) = self.paused_until(Instant::now()) {
                 tokio::time::sleep_until(until.into()).await;
             }
-            self.limiter.until_ready().await;
+            let limiter = Arc::clone(&lock(&self.limiter));
+            limiter.until_ready().await;
             // A pause may have started while we queued for the token; the
             // server said no, so the token is forfeit and we wait again.
             if self.paused_until(Instant::now()).is_none() {
@@ -126,6 +150,16 @@ mod tests {
             elapsed += step;
         }
         admitted
+    }
+
+    #[test]
+    fn a_slower_announced_quota_is_adopted_a_faster_one_ignored() {
+        let w = RateWindow::new(&quota("100/2s"));
+        assert!(!w.adopt(&quota("200/2s")));
+        assert_eq!(w.quota(), quota("100/2s"));
+        assert!(w.adopt(&quota("80/2s")));
+        assert_eq!(w.quota(), quota("80/2s"));
+        assert!(!w.adopt(&quota("80/2s")), "the same quota changes nothing");
     }
 
     #[test]

@@ -400,6 +400,16 @@ impl ProviderState {
         let verdict = self.policy.classify(&response);
         let rate_limited = verdict == Verdict::RateLimited;
         let server = self.policy.server_window(&response.headers);
+        if let Some(announced) = server.and_then(|w| w.quota)
+            && window.adopt(&announced)
+        {
+            info!(
+                provider = %self.provider,
+                endpoint,
+                quota = %announced,
+                "Server reports a lower quota than configured; pacing to it."
+            );
+        }
         let hold_off = server.and_then(|w| {
             // "Resume now" (Retry-After: 0, or a date already past) is no
             // instruction at all; a 429 then falls back on the minimum wait.

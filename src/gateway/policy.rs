@@ -11,6 +11,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
+use std::num::NonZeroU32;
+
+use super::quota::{Quota, parse_duration};
 use super::{HttpResponse, Provider};
 
 /// What an answer means for the call that got it.
@@ -60,6 +63,9 @@ pub struct ServerWindow {
     pub reset: Option<SystemTime>,
     /// An explicit instruction (`Retry-After`), which wins over `reset`.
     pub retry_after: Option<Resume>,
+    /// The quota the server says the key has (`X-Ratelimit-Limit` per
+    /// `X-Ratelimit-Window`), when it says.
+    pub quota: Option<Quota>,
 }
 
 impl ServerWindow {
@@ -147,10 +153,15 @@ pub struct CompaniesHousePolicy;
 
 impl ProviderPolicy for CompaniesHousePolicy {
     fn server_window(&self, headers: &HeaderMap) -> Option<ServerWindow> {
+        let window = headers
+            .get("x-ratelimit-window")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_duration(v).ok());
         window_from(
             headers,
             &["x-ratelimit-remain", "x-ratelimit-remaining"],
             &["x-ratelimit-reset"],
+            (&["x-ratelimit-limit"], window),
         )
     }
 }
@@ -166,6 +177,8 @@ impl ProviderPolicy for XPolicy {
             headers,
             &["x-rate-limit-remaining"],
             &["x-rate-limit-reset"],
+            // X windows are 15 minutes; the header gives only the limit.
+            (&["x-rate-limit-limit"], Some(Duration::from_secs(15 * 60))),
         )
     }
 
@@ -180,11 +193,17 @@ pub fn window_from(
     headers: &HeaderMap,
     remaining_names: &[&str],
     reset_names: &[&str],
+    (limit_names, quota_window): (&[&str], Option<Duration>),
 ) -> Option<ServerWindow> {
+    let quota = first_number(headers, limit_names)
+        .and_then(|limit| NonZeroU32::try_from(u32::try_from(limit).ok()?).ok())
+        .zip(quota_window.filter(|w| !w.is_zero()))
+        .map(|(limit, window)| Quota::new(limit, window));
     let window = ServerWindow {
         remaining: first_number(headers, remaining_names),
         reset: first_number(headers, reset_names).map(epoch_seconds),
         retry_after: retry_after(headers),
+        quota,
     };
     (window != ServerWindow::default()).then_some(window)
 }
@@ -293,6 +312,26 @@ mod tests {
     }
 
     #[test]
+    fn the_announced_quota_is_read() {
+        let h = headers(&[
+            ("X-Ratelimit-Limit", "600"),
+            ("X-Ratelimit-Window", "5m"),
+            ("X-Ratelimit-Remain", "599"),
+        ]);
+        let w = CompaniesHousePolicy.server_window(&h).expect("window");
+        assert_eq!(w.quota.map(|q| q.to_string()).as_deref(), Some("600/5m"));
+        let h = headers(&[("X-Ratelimit-Limit", "600")]);
+        assert_eq!(
+            CompaniesHousePolicy.server_window(&h),
+            None,
+            "a limit without a window is no quota"
+        );
+        let h = headers(&[("x-rate-limit-limit", "300")]);
+        let w = XPolicy.server_window(&h).expect("window");
+        assert_eq!(w.quota.map(|q| q.to_string()).as_deref(), Some("300/15m"));
+    }
+
+    #[test]
     fn garbage_values_are_ignored() {
         let h = headers(&[("X-Ratelimit-Remain", "lots"), ("X-Ratelimit-Reset", "-5")]);
         assert_eq!(CompaniesHousePolicy.server_window(&h), None);
@@ -305,6 +344,7 @@ mod tests {
             remaining: Some(0),
             reset: Some(at(1_030)),
             retry_after: None,
+            quota: None,
         };
         assert_eq!(spent.hold_off(false, now), Some(Duration::from_secs(30)));
         let told = ServerWindow {
