@@ -294,3 +294,134 @@ fn neutralise_formula(field: &str) -> std::borrow::Cow<'_, str> {
         _ => field.into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::CompanyNumber;
+    use crate::merge::Executive;
+    use crate::model::SourceKind;
+    use std::collections::BTreeMap;
+
+    fn outcome(name: &str) -> RowOutcome {
+        let mut input = Map::new();
+        input.insert(
+            "company_name".into(),
+            Value::String("=HYPERLINK(\"x\")".into()),
+        );
+        RowOutcome {
+            row: 1,
+            input,
+            status: Status::Matched,
+            company: Some(Company {
+                company_number: CompanyNumber::parse("1").unwrap(),
+                company_name: "ACME LIMITED".into(),
+                company_status: Some("active".into()),
+                company_type: Some("ltd".into()),
+                date_of_creation: None,
+                registered_office_postcode: None,
+                sic_codes: vec![],
+            }),
+            match_info: None,
+            candidates: None,
+            executives: vec![Executive {
+                name: name.into(),
+                given_name: None,
+                family_name: name.into(),
+                roles: vec!["director".into()],
+                appointed_on: None,
+                appointed_before: None,
+                resigned_on: None,
+                occupation: Some("+44 trader".into()),
+                nationality: None,
+                country_of_residence: None,
+                natures_of_control: vec![],
+                date_of_birth: None,
+                sources: vec![SourceKind::CompaniesHouseOfficers],
+                confidence: 0.95,
+                links: BTreeMap::new(),
+            }],
+            organisations: vec![],
+            error: None,
+        }
+    }
+
+    fn csv_of(o: &RowOutcome) -> Vec<csv::StringRecord> {
+        let mut sink = Sink::new(Vec::new(), Format::Csv, false);
+        sink.write(o).unwrap();
+        let bytes = sink.finish().unwrap();
+        csv::Reader::from_reader(&bytes[..])
+            .records()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn csv_cells_that_would_run_as_formulas_are_neutralised() {
+        let rows = csv_of(&outcome("@SUM(A1)"));
+        let row = rows[0].iter().collect::<Vec<_>>();
+        assert!(row.contains(&"'=HYPERLINK(\"x\")"), "{row:?}");
+        assert!(row.contains(&"'@SUM(A1)"), "{row:?}");
+        assert!(row.contains(&"'+44 trader"), "{row:?}");
+        assert!(
+            !row.iter().any(|c| c.starts_with(['=', '+', '@'])),
+            "{row:?}"
+        );
+    }
+
+    #[test]
+    fn json_and_jsonl_carry_the_documented_fields() {
+        let o = outcome("Smith");
+        let mut sink = Sink::new(Vec::new(), Format::Jsonl, false);
+        sink.write(&o).unwrap();
+        let line = String::from_utf8(sink.finish().unwrap()).unwrap();
+        let v: Value = serde_json::from_str(line.trim()).unwrap();
+        for key in [
+            "row",
+            "input",
+            "status",
+            "company",
+            "match",
+            "executives",
+            "organisations",
+            "error",
+        ] {
+            assert!(v.get(key).is_some(), "{key} missing");
+        }
+        assert!(
+            v.get("candidates").is_none(),
+            "candidates only when ambiguous"
+        );
+        let e = &v["executives"][0];
+        for key in [
+            "name",
+            "given_name",
+            "family_name",
+            "roles",
+            "appointed_on",
+            "occupation",
+            "nationality",
+            "country_of_residence",
+            "sources",
+            "confidence",
+            "links",
+        ] {
+            assert!(e.get(key).is_some(), "executive {key} missing");
+        }
+        assert!(
+            e.get("date_of_birth").is_none(),
+            "birth month only on request"
+        );
+
+        let mut sink = Sink::new(Vec::new(), Format::Json, false);
+        sink.write(&o).unwrap();
+        sink.write(&o).unwrap();
+        let doc: Vec<Value> = serde_json::from_slice(&sink.finish().unwrap()).unwrap();
+        assert_eq!(doc.len(), 2);
+        let empty = Sink::new(Vec::new(), Format::Json, false).finish().unwrap();
+        assert_eq!(
+            serde_json::from_slice::<Vec<Value>>(&empty).unwrap().len(),
+            0
+        );
+    }
+}
