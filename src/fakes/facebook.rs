@@ -4,8 +4,6 @@
 //! reported in `X-App-Usage`, and Graph's `{"error":{...}}` bodies (code 4
 //! with HTTP 400 when the app's hourly calls are spent).
 
-use std::time::Duration;
-
 use hyper::StatusCode;
 use hyper::http::request::Parts;
 use serde_json::{Map, Value, json};
@@ -105,7 +103,7 @@ pub(crate) fn answer(shared: &Shared, parts: &Parts, route: &Route, draws: &Draw
     let taken = shared.take_window(
         "facebook:app",
         config.facebook_hourly_limit,
-        Duration::from_secs(3600),
+        config.facebook_window,
     );
     let percent = if taken.allowed {
         u64::from(taken.used) * 100 / u64::from(taken.limit.max(1))

@@ -8,7 +8,6 @@ use hyper::http::request::Parts;
 use serde_json::json;
 
 use super::server::{Draws, Query, Reply, Shared, json_response};
-use std::time::Duration;
 
 pub(crate) enum Route {
     Organizations,
@@ -50,7 +49,7 @@ pub(crate) fn answer(shared: &Shared, parts: &Parts, route: &Route, draws: &Draw
     let taken = shared.take_window(
         "linkedin:daily",
         config.linkedin_daily_limit,
-        Duration::from_secs(24 * 3600),
+        config.linkedin_window,
     );
     if !taken.allowed || draws.too_many {
         return error(

@@ -60,11 +60,14 @@ pub struct SocialFakeConfig {
     /// Per app token, as X counts app-only calls (300 and 450 per 15 min).
     pub x_users_by_quota: Quota,
     pub x_search_recent_quota: Quota,
-    /// LinkedIn's daily application cap (unpublished; the fake's own number).
+    /// LinkedIn's daily application cap (unpublished; the fake's own
+    /// number) and its window (a day; shorter in tests).
     pub linkedin_daily_limit: u32,
-    /// Facebook app calls per hour before code 4; `X-App-Usage` reports
-    /// the share used.
+    pub linkedin_window: Duration,
+    /// Facebook app calls per window (an hour; shorter in tests) before
+    /// code 4; `X-App-Usage` reports the share used.
     pub facebook_hourly_limit: u32,
+    pub facebook_window: Duration,
 }
 
 impl SocialFakeConfig {
@@ -87,7 +90,9 @@ impl SocialFakeConfig {
             x_users_by_quota: quota(300),
             x_search_recent_quota: quota(450),
             linkedin_daily_limit: 100_000,
+            linkedin_window: Duration::from_secs(24 * 3600),
             facebook_hourly_limit: 200,
+            facebook_window: Duration::from_secs(3600),
         }
     }
 }

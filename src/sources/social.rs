@@ -326,6 +326,77 @@ pub fn matching_officer<'a>(
         .find(|(_, officer)| display_name_matches(display_name, officer))
 }
 
+/// Test helpers shared by the social sources' tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    use super::{OfficerName, SocialQuery};
+    use crate::gateway::breaker::BreakerSettings;
+    use crate::gateway::retry::{Backoff, BudgetSettings};
+    use crate::gateway::{Gateway, Provider, ProviderSettings, Quota};
+    use crate::input::CompanyNumber;
+
+    /// A gateway for `provider` with short windows and waits.
+    pub(crate) fn fast_gateway(provider: Provider) -> Gateway {
+        let settings = ProviderSettings {
+            connect_timeout: Duration::from_secs(2),
+            timeout: Duration::from_secs(5),
+            quota: Quota::parse("100/1s").expect("valid"),
+            endpoint_quotas: HashMap::new(),
+            max_attempts: 6,
+            backoff: Backoff {
+                base: Duration::from_millis(10),
+                max: Duration::from_millis(50),
+            },
+            rate_limited_wait: Duration::from_millis(400),
+            retry_budget: BudgetSettings::default(),
+            breaker: BreakerSettings {
+                threshold: 5,
+                cooldown: Duration::from_secs(1),
+            },
+        };
+        Gateway::new(HashMap::from([(provider, settings)])).expect("gateway builds")
+    }
+
+    pub(crate) fn officer(given: &str, family: &str) -> OfficerName {
+        OfficerName {
+            given_name: Some(given.to_owned()),
+            family_name: family.to_owned(),
+        }
+    }
+
+    pub(crate) fn query(
+        name: &str,
+        number: &str,
+        website: Option<&str>,
+        postcode: Option<&str>,
+        officers: Vec<OfficerName>,
+    ) -> SocialQuery {
+        SocialQuery {
+            company_name: name.to_owned(),
+            company_number: CompanyNumber::parse(number).expect("valid number"),
+            website: website.map(str::to_owned),
+            postcode: postcode.map(str::to_owned),
+            officers,
+        }
+    }
+
+    pub(crate) fn smith_and_jones() -> SocialQuery {
+        query(
+            "SMITH & JONES JOINERY LIMITED",
+            "07234561",
+            Some("https://www.smithandjonesjoinery.co.uk"),
+            Some("ST4 2RS"),
+            vec![
+                officer("John David", "SMITH"),
+                officer("Carys Angharad", "JONES"),
+            ],
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
