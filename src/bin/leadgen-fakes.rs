@@ -10,11 +10,13 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use clap::{Args, Parser, Subcommand};
 use leadgen::fakes::companies_house::Register;
+use leadgen::fakes::social::SocialData;
 use leadgen::fakes::{DEMO_API_KEY, FakeConfig, FakeServer, Faults};
 use leadgen::gateway::Quota;
 use leadgen::gateway::quota::parse_duration;
 
-/// Local fake of the Companies House public data API, speaking its wire format.
+/// Local fakes of the Companies House public data API, X API v2, LinkedIn's
+/// organization lookup and Facebook's Graph API (Pages), speaking their wire formats.
 #[derive(Parser)]
 #[command(name = "leadgen-fakes", version)]
 struct Cli {
@@ -27,7 +29,8 @@ enum Command {
     /// Serve until Ctrl-C or SIGTERM; prints the base URL as the first line of stdout.
     Serve(ServeArgs),
     /// Start the fake, run CMD with LEADGEN_COMPANIES_HOUSE_URL and
-    /// COMPANIES_HOUSE_API_KEY set, stop the fake and exit with CMD's code.
+    /// COMPANIES_HOUSE_API_KEY set (and the X, LinkedIn and Facebook URLs and
+    /// demo credentials), stop the fake and exit with CMD's code.
     Exec {
         #[command(flatten)]
         serve: ServeArgs,
@@ -114,12 +117,16 @@ impl ServeArgs {
             Some(path) => Register::from_path(path)?,
             None => Register::bundled(),
         };
+        let mut social = SocialData::bundled();
         if let Some(n) = self.synthetic {
+            let synthetic = Register::synthetic(n, self.synthetic_seed);
+            social = social.merged(&SocialData::synthetic(&synthetic, self.synthetic_seed));
             data = data
-                .merged(&Register::synthetic(n, self.synthetic_seed))
+                .merged(&synthetic)
                 .context("the synthetic companies clash with the dataset's numbers")?;
         }
         let mut config = FakeConfig::new(data, &self.api_key);
+        config.social.data = social;
         config.quota_limit = self.quota.limit.get();
         config.quota_window = self.quota.window;
         config.latency = self.latency;
@@ -176,6 +183,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Exec { serve, stats, cmd } => {
             let config = serve.config()?;
             let key = config.api_key.clone();
+            let social = config.social.clone();
             let server = FakeServer::start_on(config, serve.addr)
                 .await
                 .with_context(|| format!("cannot listen on {}", serve.addr))?;
@@ -183,6 +191,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 .args(&cmd[1..])
                 .env("LEADGEN_COMPANIES_HOUSE_URL", server.base_url())
                 .env("COMPANIES_HOUSE_API_KEY", &key)
+                // The social fakes answer on the same address.
+                .env("LEADGEN_X_URL", server.base_url())
+                .env("LEADGEN_LINKEDIN_URL", server.base_url())
+                .env("LEADGEN_FACEBOOK_URL", server.base_url())
+                .env("X_BEARER_TOKEN", &social.x_bearer_token)
+                .env("LINKEDIN_ACCESS_TOKEN", &social.linkedin_access_token)
+                .env("FACEBOOK_APP_ID", &social.facebook_app_id)
+                .env("FACEBOOK_APP_SECRET", &social.facebook_app_secret)
                 .status()
                 .await
                 .with_context(|| format!("cannot run {:?}", cmd[0]))?;

@@ -10,8 +10,12 @@
 //! a 503 gateway page, slow answers, truncated bodies, dropped connections).
 
 pub mod companies_house;
+mod facebook;
+mod linkedin;
 mod server;
+pub mod social;
 pub mod synthetic;
+mod x;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -26,10 +30,72 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::gateway::Quota;
 use server::Shared;
 
 /// The key `leadgen-fakes` accepts unless told otherwise. Not a secret.
 pub const DEMO_API_KEY: &str = "demo-key-not-secret";
+
+/// The credentials the social fakes accept unless told otherwise. Not secrets.
+pub const DEMO_X_BEARER_TOKEN: &str = "demo-x-bearer-not-secret";
+pub const DEMO_X_API_KEY: &str = "demo-x-key";
+pub const DEMO_X_API_SECRET: &str = "demo-x-secret-not-secret";
+pub const DEMO_LINKEDIN_ACCESS_TOKEN: &str = "demo-linkedin-token-not-secret";
+pub const DEMO_FACEBOOK_APP_ID: &str = "100000000000001";
+pub const DEMO_FACEBOOK_APP_SECRET: &str = "demo-facebook-secret-not-secret";
+
+/// What the fake X, LinkedIn and Facebook serve, whom they let in, and
+/// their limits.
+#[derive(Debug, Clone)]
+pub struct SocialFakeConfig {
+    pub data: social::SocialData,
+    /// The app's one bearer token: accepted on `/2/...` and issued by
+    /// `/oauth2/token` for the key and secret below.
+    pub x_bearer_token: String,
+    pub x_api_key: String,
+    pub x_api_secret: String,
+    pub linkedin_access_token: String,
+    pub facebook_app_id: String,
+    pub facebook_app_secret: String,
+    /// Per app token, as X counts app-only calls (300 and 450 per 15 min).
+    pub x_users_by_quota: Quota,
+    pub x_search_recent_quota: Quota,
+    /// LinkedIn's daily application cap (unpublished; the fake's own
+    /// number) and its window (a day; shorter in tests).
+    pub linkedin_daily_limit: u32,
+    pub linkedin_window: Duration,
+    /// Facebook app calls per window (an hour; shorter in tests) before
+    /// code 4; `X-App-Usage` reports the share used.
+    pub facebook_hourly_limit: u32,
+    pub facebook_window: Duration,
+}
+
+impl SocialFakeConfig {
+    /// `data` with the demo credentials and the published limits.
+    pub fn new(data: social::SocialData) -> SocialFakeConfig {
+        let quota = |limit: u32| {
+            Quota::new(
+                std::num::NonZeroU32::new(limit).unwrap_or(std::num::NonZeroU32::MIN),
+                Duration::from_secs(15 * 60),
+            )
+        };
+        SocialFakeConfig {
+            data,
+            x_bearer_token: DEMO_X_BEARER_TOKEN.to_owned(),
+            x_api_key: DEMO_X_API_KEY.to_owned(),
+            x_api_secret: DEMO_X_API_SECRET.to_owned(),
+            linkedin_access_token: DEMO_LINKEDIN_ACCESS_TOKEN.to_owned(),
+            facebook_app_id: DEMO_FACEBOOK_APP_ID.to_owned(),
+            facebook_app_secret: DEMO_FACEBOOK_APP_SECRET.to_owned(),
+            x_users_by_quota: quota(300),
+            x_search_recent_quota: quota(450),
+            linkedin_daily_limit: 100_000,
+            linkedin_window: Duration::from_secs(24 * 3600),
+            facebook_hourly_limit: 200,
+            facebook_window: Duration::from_secs(3600),
+        }
+    }
+}
 
 /// What the fake server serves and how it misbehaves.
 #[derive(Debug, Clone)]
@@ -44,6 +110,8 @@ pub struct FakeConfig {
     /// Added to every response.
     pub latency: Duration,
     pub faults: Faults,
+    /// The fake X, LinkedIn and Facebook on the same server.
+    pub social: SocialFakeConfig,
 }
 
 /// Fault injection: each a probability in 0..=1, drawn per request from a seeded RNG.
@@ -73,7 +141,10 @@ pub struct Stats {
     pub served_401: u64,
     pub served_404: u64,
     pub served_5xx: u64,
-    /// Requests by endpoint: `search`, `profile`, `officers`, `psc`, `other`.
+    /// Requests by endpoint: `search`, `profile`, `officers`, `psc`, `other`;
+    /// `x_oauth2_token`, `x_users_by`, `x_search_recent`, `x_other`;
+    /// `linkedin_organizations`, `linkedin_other`; `facebook_pages_search`,
+    /// `facebook_page`, `facebook_other`.
     pub by_endpoint: std::collections::BTreeMap<String, u64>,
 }
 
@@ -193,6 +264,7 @@ impl FakeConfig {
             quota_window: Duration::from_secs(300),
             latency: Duration::ZERO,
             faults: Faults::default(),
+            social: SocialFakeConfig::new(social::SocialData::bundled()),
         }
     }
 

@@ -11,9 +11,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use hyper::http::request::Parts;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
@@ -36,12 +37,22 @@ struct QuotaWindow {
     used: u32,
 }
 
+/// The state of a window after counting one request.
+pub(crate) struct Taken {
+    pub(crate) allowed: bool,
+    pub(crate) limit: u32,
+    pub(crate) used: u32,
+    pub(crate) remaining: u32,
+    /// Unix seconds at which the window ends.
+    pub(crate) reset_epoch: u64,
+}
+
 /// The fault draws for one request, all taken up front so the RNG stream
 /// (and thus a seeded run) does not depend on which branch a request takes.
-struct Draws {
+pub(crate) struct Draws {
     drop: bool,
     unavailable: bool,
-    too_many: bool,
+    pub(crate) too_many: bool,
     slow: bool,
     truncated: bool,
 }
@@ -92,25 +103,38 @@ impl Shared {
 
     /// Count the request against `key`'s window; `None` when over the quota.
     fn take_quota(&self, key: &str) -> (bool, RateHeaders) {
+        let taken = self.take_window(key, self.config.quota_limit, self.config.quota_window);
+        let headers = RateHeaders {
+            limit: taken.limit,
+            remain: taken.remaining,
+            reset: taken.reset_epoch,
+            window: window_label(self.config.quota_window),
+        };
+        (taken.allowed, headers)
+    }
+
+    /// Count one request against the fixed window `key` (`limit` per
+    /// `length`), opening a new window when the last one has ended.
+    pub(crate) fn take_window(&self, key: &str, limit: u32, length: Duration) -> Taken {
         let now = Instant::now();
         let mut windows = lock(&self.quota);
         let window = windows
             .entry(key.to_owned())
-            .or_insert_with(|| new_window(now, self.config.quota_window));
+            .or_insert_with(|| new_window(now, length));
         if now >= window.ends {
-            *window = new_window(now, self.config.quota_window);
+            *window = new_window(now, length);
         }
-        let allowed = window.used < self.config.quota_limit;
+        let allowed = window.used < limit;
         if allowed {
             window.used += 1;
         }
-        let headers = RateHeaders {
-            limit: self.config.quota_limit,
-            remain: self.config.quota_limit.saturating_sub(window.used),
-            reset: window.reset_epoch,
-            window: window_label(self.config.quota_window),
-        };
-        (allowed, headers)
+        Taken {
+            allowed,
+            limit,
+            used: window.used,
+            remaining: limit.saturating_sub(window.used),
+            reset_epoch: window.reset_epoch,
+        }
     }
 
     pub(crate) async fn handle(
@@ -122,15 +146,22 @@ impl Shared {
             // Not a Companies House path: never delayed, faulted or counted.
             return Ok(self.admin(admin, req.method()).into_response());
         }
-        let route = Route::parse(&path);
+        let service = Service::parse(&path);
         {
             let mut stats = lock(&self.stats);
             stats.requests += 1;
             *stats
                 .by_endpoint
-                .entry(route.endpoint().to_owned())
+                .entry(service.endpoint().to_owned())
                 .or_default() += 1;
         }
+        let (parts, body) = req.into_parts();
+        // Only the X token exchange reads a body; a broken one reads as empty.
+        let body = body
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
         let draws = self.draw();
         if !self.config.latency.is_zero() {
             tokio::time::sleep(self.config.latency).await;
@@ -144,13 +175,30 @@ impl Shared {
         let response = if draws.unavailable {
             gateway_error().into_response()
         } else {
-            self.answer(&req, &route, &draws)
+            match &service {
+                Service::CompaniesHouse(route) => self.answer(&parts, route, &draws),
+                Service::X(route) => faulted(
+                    super::x::answer(&self, &parts, &body, route, &draws),
+                    &draws,
+                )
+                .into_response(),
+                Service::LinkedIn(route) => faulted(
+                    super::linkedin::answer(&self, &parts, route, &draws),
+                    &draws,
+                )
+                .into_response(),
+                Service::Facebook(route) => faulted(
+                    super::facebook::answer(&self, &parts, route, &draws),
+                    &draws,
+                )
+                .into_response(),
+            }
         };
         self.count(response.status());
         Ok(response)
     }
 
-    fn answer(&self, req: &Request<Incoming>, route: &Route, draws: &Draws) -> Response<Body> {
+    fn answer(&self, req: &Parts, route: &Route, draws: &Draws) -> Response<Body> {
         let Some(key) = authorised_key(req, &self.config.api_key) else {
             return json_response(
                 StatusCode::UNAUTHORIZED,
@@ -162,10 +210,10 @@ impl Shared {
         let reply = if !allowed || draws.too_many {
             // The real 429 body is undocumented; send none rather than invent one.
             empty(StatusCode::TOO_MANY_REQUESTS)
-        } else if req.method() != Method::GET {
+        } else if req.method != Method::GET {
             empty(StatusCode::METHOD_NOT_ALLOWED)
         } else {
-            let query = Query::parse(req.uri().query());
+            let query = Query::parse(req.uri.query());
             let reply = self.route(route, &query);
             if draws.truncated && reply.status == StatusCode::OK {
                 truncate(reply)
@@ -298,8 +346,8 @@ impl RateHeaders {
 
 /// The key when the request carries `Basic base64(KEY:...)` with our key.
 /// The real API ignores the password, so this does too.
-fn authorised_key(req: &Request<Incoming>, api_key: &str) -> Option<String> {
-    let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
+fn authorised_key(req: &Parts, api_key: &str) -> Option<String> {
+    let value = req.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, encoded) = value.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
@@ -343,10 +391,10 @@ impl Route {
     }
 }
 
-struct Query(Vec<(String, String)>);
+pub(crate) struct Query(Vec<(String, String)>);
 
 impl Query {
-    fn parse(raw: Option<&str>) -> Query {
+    pub(crate) fn parse(raw: Option<&str>) -> Query {
         Query(
             url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
                 .into_owned()
@@ -354,7 +402,7 @@ impl Query {
         )
     }
 
-    fn get(&self, key: &str) -> Option<&str> {
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(k, _)| k == key)
@@ -382,10 +430,11 @@ fn exception_id(seed: &str) -> String {
 }
 
 /// A response before it becomes hyper's, so faults can still rewrite the body.
-struct Reply {
-    status: StatusCode,
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
     body: Bytes,
     content_type: Option<&'static str>,
+    headers: Vec<(&'static str, String)>,
 }
 
 impl Reply {
@@ -397,23 +446,84 @@ impl Reply {
                 .headers_mut()
                 .insert(CONTENT_TYPE, HeaderValue::from_static(ct));
         }
+        for (name, value) in self.headers {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                response.headers_mut().insert(name, v);
+            }
+        }
         response
+    }
+
+    /// The same reply with one more header.
+    pub(crate) fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Reply {
+        self.headers.push((name, value.into()));
+        self
     }
 }
 
-fn json_response(status: StatusCode, body: &Value) -> Reply {
+pub(crate) fn json_response(status: StatusCode, body: &Value) -> Reply {
     Reply {
         status,
         body: Bytes::from(serde_json::to_vec(body).unwrap_or_default()),
         content_type: Some("application/json"),
+        headers: Vec::new(),
     }
 }
 
-fn empty(status: StatusCode) -> Reply {
+/// An RFC 7807 problem, as X sends its errors.
+pub(crate) fn problem_response(status: StatusCode, body: &Value) -> Reply {
+    Reply {
+        content_type: Some("application/problem+json"),
+        ..json_response(status, body)
+    }
+}
+
+pub(crate) fn empty(status: StatusCode) -> Reply {
     Reply {
         status,
         body: Bytes::new(),
         content_type: None,
+        headers: Vec::new(),
+    }
+}
+
+/// The truncation fault applied to a social reply.
+fn faulted(reply: Reply, draws: &Draws) -> Reply {
+    if draws.truncated && reply.status == StatusCode::OK {
+        truncate(reply)
+    } else {
+        reply
+    }
+}
+
+/// Which fake API a path belongs to.
+enum Service {
+    CompaniesHouse(Route),
+    X(super::x::Route),
+    LinkedIn(super::linkedin::Route),
+    Facebook(super::facebook::Route),
+}
+
+impl Service {
+    fn parse(path: &str) -> Service {
+        if path == "/oauth2/token" || path.starts_with("/2/") {
+            Service::X(super::x::Route::parse(path))
+        } else if path.starts_with("/rest/") {
+            Service::LinkedIn(super::linkedin::Route::parse(path))
+        } else if super::facebook::is_graph_path(path) {
+            Service::Facebook(super::facebook::Route::parse(path))
+        } else {
+            Service::CompaniesHouse(Route::parse(path))
+        }
+    }
+
+    fn endpoint(&self) -> &'static str {
+        match self {
+            Service::CompaniesHouse(route) => route.endpoint(),
+            Service::X(route) => route.endpoint(),
+            Service::LinkedIn(route) => route.endpoint(),
+            Service::Facebook(route) => route.endpoint(),
+        }
     }
 }
 
@@ -425,6 +535,7 @@ fn gateway_error() -> Reply {
         status: StatusCode::SERVICE_UNAVAILABLE,
         body: Bytes::from_static(PAGE.as_bytes()),
         content_type: Some("text/html"),
+        headers: Vec::new(),
     }
 }
 

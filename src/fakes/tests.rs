@@ -458,10 +458,18 @@ async fn many_concurrent_requests_are_served_with_latency_overlapping() {
     let mut config = FakeConfig::bundled(KEY);
     config.latency = Duration::from_millis(200);
     let server = serve(config).await;
+    // One client: building one loads TLS roots, tens of milliseconds each
+    // in a debug build, which would be timed instead of the server.
+    let http = client();
+    let url = format!("{}/company/04475590", server.base_url());
     let started = Instant::now();
-    let requests = (0..50).map(|_| get(&server, "/company/04475590"));
+    let requests = (0..50).map(|_| http.get(&url).basic_auth(KEY, Some("")).send());
     let responses = futures::future::join_all(requests).await;
-    assert!(responses.iter().all(|r| r.status() == 200));
+    assert!(
+        responses
+            .iter()
+            .all(|r| r.as_ref().is_ok_and(|r| r.status() == 200))
+    );
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "latency is not serialised"
@@ -693,4 +701,134 @@ fn labelled_cases_are_answerable_from_the_first_search_page() {
         }
     }
     assert!(rows >= 60);
+}
+
+mod social {
+    use super::*;
+    use crate::fakes::social::SocialData;
+    use crate::fakes::{DEMO_FACEBOOK_APP_ID, DEMO_FACEBOOK_APP_SECRET, DEMO_X_BEARER_TOKEN};
+
+    async fn get_with(server: &FakeServer, path: &str, auth: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .get(format!("{}{path}", server.base_url()))
+            .header("Authorization", auth)
+            .send()
+            .await
+            .expect("answered")
+    }
+
+    #[test]
+    fn bundled_social_data_covers_bundled_companies() {
+        let register = crate::fakes::companies_house::Register::bundled();
+        let social = SocialData::bundled();
+        assert!(social.companies().len() >= 5);
+        for company in social.companies() {
+            assert!(
+                register.company(&company.company_number).is_some(),
+                "{}",
+                company.company_number
+            );
+        }
+    }
+
+    #[test]
+    fn synthetic_social_data_is_deterministic_and_matches_its_register() {
+        let register = crate::fakes::companies_house::Register::synthetic(40, 7);
+        let a = SocialData::synthetic(&register, 7);
+        let b = SocialData::synthetic(&register, 7);
+        assert_eq!(a.to_json(), b.to_json());
+        assert!(!a.companies().is_empty());
+        for company in a.companies() {
+            assert!(register.company(&company.company_number).is_some());
+        }
+        let merged = SocialData::bundled().merged(&a);
+        assert_eq!(
+            merged.companies().len(),
+            SocialData::bundled().companies().len() + a.companies().len()
+        );
+    }
+
+    #[tokio::test]
+    async fn x_errors_are_problem_json_with_rate_headers() {
+        let server = serve(FakeConfig::bundled(KEY)).await;
+        let response = get_with(&server, "/2/users/by?usernames=SmithJones", "Bearer nope").await;
+        assert_eq!(response.status(), 401);
+        assert_eq!(
+            header(&response, "content-type").as_deref(),
+            Some("application/problem+json")
+        );
+        let body: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(
+            body,
+            serde_json::json!({"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"})
+        );
+        let auth = format!("Bearer {DEMO_X_BEARER_TOKEN}");
+        let response = get_with(&server, "/2/users/by?usernames=SmithJones,nobody", &auth).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            header(&response, "x-rate-limit-limit").as_deref(),
+            Some("300")
+        );
+        assert_eq!(
+            header(&response, "x-rate-limit-remaining").as_deref(),
+            Some("299")
+        );
+        let body: serde_json::Value = response.json().await.expect("json");
+        // Default fields only, as X answers without user.fields.
+        assert_eq!(
+            body["data"][0],
+            serde_json::json!({"id":"1700000000000000001","name":"Smith & Jones Joinery","username":"SmithJones"})
+        );
+        assert_eq!(body["errors"][0]["value"], "nobody");
+        let stats = server.stats();
+        assert_eq!(stats.by_endpoint["x_users_by"], 2);
+        assert_eq!(stats.served_401, 1);
+    }
+
+    #[tokio::test]
+    async fn facebook_reports_usage_and_graph_errors() {
+        let server = serve(FakeConfig::bundled(KEY)).await;
+        let response = get_with(&server, "/v25.0/100071234561?fields=name", "Bearer x|y").await;
+        assert_eq!(response.status(), 400);
+        let body: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(body["error"]["code"], 190);
+        assert_eq!(body["error"]["type"], "OAuthException");
+        assert!(body["error"]["fbtrace_id"].is_string());
+        let auth = format!("Bearer {DEMO_FACEBOOK_APP_ID}|{DEMO_FACEBOOK_APP_SECRET}");
+        let response = get_with(&server, "/v25.0/100071234561?fields=name,website", &auth).await;
+        assert_eq!(response.status(), 200);
+        assert!(header(&response, "x-app-usage").is_some());
+        let body: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(
+            body,
+            serde_json::json!({"id":"100071234561","name":"Smith & Jones Joinery","website":"http://smithandjonesjoinery.co.uk/"})
+        );
+        assert_eq!(server.stats().by_endpoint["facebook_page"], 2);
+    }
+
+    #[tokio::test]
+    async fn linkedin_needs_a_version_and_answers_its_error_shape() {
+        let server = serve(FakeConfig::bundled(KEY)).await;
+        let response = get_with(
+            &server,
+            "/rest/organizations?q=vanityName&vanityName=yorkshireairambulance",
+            "",
+        )
+        .await;
+        assert_eq!(response.status(), 401);
+        let body: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(
+            body,
+            serde_json::json!({"message":"Empty oauth2_access_token","serviceErrorCode":401,"status":401})
+        );
+        let auth = format!("Bearer {}", crate::fakes::DEMO_LINKEDIN_ACCESS_TOKEN);
+        let response = get_with(
+            &server,
+            "/rest/organizations?q=vanityName&vanityName=yorkshireairambulance",
+            &auth,
+        )
+        .await;
+        assert_eq!(response.status(), 400, "no LinkedIn-Version header");
+        assert_eq!(server.stats().by_endpoint["linkedin_organizations"], 2);
+    }
 }

@@ -62,17 +62,29 @@ pub use stats::ProviderStats;
 #[serde(rename_all = "snake_case")]
 pub enum Provider {
     CompaniesHouse,
+    X,
+    #[serde(rename = "linkedin")]
+    LinkedIn,
+    Facebook,
 }
 
 impl Provider {
     /// Every provider, for building per-provider state up front. A new
     /// variant must be added here, or the gateway will refuse its calls.
-    pub const ALL: [Provider; 1] = [Provider::CompaniesHouse];
+    pub const ALL: [Provider; 4] = [
+        Provider::CompaniesHouse,
+        Provider::X,
+        Provider::LinkedIn,
+        Provider::Facebook,
+    ];
 
     /// Human name, used in messages ("Companies House unavailable").
     pub fn label(self) -> &'static str {
         match self {
             Provider::CompaniesHouse => "Companies House",
+            Provider::X => "X",
+            Provider::LinkedIn => "LinkedIn",
+            Provider::Facebook => "Facebook",
         }
     }
 
@@ -80,14 +92,21 @@ impl Provider {
     pub fn key(self) -> &'static str {
         match self {
             Provider::CompaniesHouse => "companies_house",
+            Provider::X => "x",
+            Provider::LinkedIn => "linkedin",
+            Provider::Facebook => "facebook",
         }
     }
 
     /// The environment variable holding this provider's credential (named in
-    /// messages; its value never is).
+    /// messages; its value never is). Providers with two ways to sign in or
+    /// a two-part credential name every variable involved.
     pub fn credential_var(self) -> &'static str {
         match self {
             Provider::CompaniesHouse => "COMPANIES_HOUSE_API_KEY",
+            Provider::X => "X_BEARER_TOKEN / X_API_KEY+X_API_SECRET",
+            Provider::LinkedIn => "LINKEDIN_ACCESS_TOKEN",
+            Provider::Facebook => "FACEBOOK_APP_ID/FACEBOOK_APP_SECRET",
         }
     }
 }

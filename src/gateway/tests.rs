@@ -699,3 +699,267 @@ async fn last_request_of_a_window_pauses_the_next_call() {
     assert!(stamps[1].1 >= UNIX_EPOCH + Duration::from_secs(reset_s));
     assert_eq!(stats(&gw).rate_limited, 0);
 }
+
+fn social_gateway(provider: Provider, settings: ProviderSettings) -> Gateway {
+    Gateway::new(HashMap::from([(provider, settings)])).expect("gateway builds")
+}
+
+#[tokio::test]
+async fn x_429_waits_for_x_rate_limit_reset_per_endpoint() {
+    let server = MockServer::start().await;
+    let now_s = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    let reset_s = now_s + 1;
+    let stamps = Arc::new(Mutex::new(Vec::new()));
+    Mock::given(path("/2/users/by"))
+        .respond_with(stamping(
+            &stamps,
+            ResponseTemplate::new(429)
+                .insert_header("x-rate-limit-limit", "300")
+                .insert_header("x-rate-limit-remaining", "0")
+                .insert_header("x-rate-limit-reset", reset_s.to_string().as_str())
+                .set_body_raw(
+                    &br#"{"title":"Too Many Requests","detail":"Too Many Requests","type":"about:blank","status":429}"#[..],
+                    "application/problem+json",
+                ),
+        ))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/2/users/by"))
+        .respond_with(stamping(
+            &stamps,
+            ResponseTemplate::new(200).set_body_raw(&br#"{"data":[]}"#[..], "application/json"),
+        ))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    Mock::given(path("/2/tweets/search/recent"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(&br#"{"meta":{"result_count":0}}"#[..], "application/json"),
+        )
+        .mount(&server)
+        .await;
+    let gw = social_gateway(Provider::X, fast_settings());
+    let url = format!("{}/2/users/by", server.uri());
+    let users = {
+        let gw = gw.clone();
+        tokio::spawn(async move {
+            gw.send(Provider::X, "users/by", move |c| {
+                c.get(&url).bearer_auth("not-a-real-token")
+            })
+            .await
+        })
+    };
+    // X counts per endpoint: search is not held back by the spent users window.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    let search_url = format!("{}/2/tweets/search/recent", server.uri());
+    gw.send(Provider::X, "tweets/search/recent", move |c| {
+        c.get(&search_url).bearer_auth("not-a-real-token")
+    })
+    .await
+    .expect("search answered");
+    assert!(started.elapsed() < Duration::from_millis(500));
+
+    let response = users.await.expect("task ran").expect("after the reset");
+    assert_eq!(response.status, StatusCode::OK);
+    let stamps = lock(&stamps).clone();
+    assert_eq!(stamps.len(), 2);
+    assert!(stamps[1].1 >= UNIX_EPOCH + Duration::from_secs(reset_s));
+    let s = gw.stats().remove(&Provider::X).expect("x stats");
+    assert_eq!(s.rate_limited, 1);
+}
+
+#[tokio::test]
+async fn x_usage_cap_goes_back_to_the_source_unretried() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429).set_body_raw(
+            &br#"{"title":"UsageCapExceeded","detail":"Usage cap exceeded: Monthly product cap","type":"https://api.x.com/2/problems/usage-capped","period":"Monthly","scope":"Product"}"#[..],
+            "application/problem+json",
+        ))
+        .mount(&server)
+        .await;
+    let gw = social_gateway(Provider::X, fast_settings());
+    let url = format!("{}/2/users/by", server.uri());
+    let response = gw
+        .send(Provider::X, "users/by", move |c| c.get(&url))
+        .await
+        .expect("the cap is an answer for the source");
+    assert_eq!(response.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(request_count(&server).await, 1);
+}
+
+#[tokio::test]
+async fn facebook_code_4_in_a_400_body_pauses_and_retries() {
+    let server = MockServer::start().await;
+    let stamps = Arc::new(Mutex::new(Vec::new()));
+    Mock::given(method("GET"))
+        .respond_with(stamping(
+            &stamps,
+            ResponseTemplate::new(400).set_body_raw(
+                &br#"{"error":{"message":"(#4) Application request limit reached","type":"OAuthException","code":4,"fbtrace_id":"AbCdEf"}}"#[..],
+                "application/json",
+            ),
+        ))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(stamping(
+            &stamps,
+            ResponseTemplate::new(200)
+                .insert_header(
+                    "X-App-Usage",
+                    r#"{"call_count":12,"total_time":3,"total_cputime":2}"#,
+                )
+                .set_body_raw(&br#"{"data":[]}"#[..], "application/json"),
+        ))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let gw = social_gateway(Provider::Facebook, fast_settings());
+    let url = format!("{}/v25.0/pages/search", server.uri());
+    let response = gw
+        .send(Provider::Facebook, "pages/search", move |c| c.get(&url))
+        .await
+        .expect("recovers after the pause");
+    assert_eq!(response.status, StatusCode::OK);
+    let stamps = lock(&stamps).clone();
+    assert_eq!(stamps.len(), 2);
+    let gap = stamps[1].0.duration_since(stamps[0].0);
+    assert!(gap >= Duration::from_millis(190), "{gap:?}");
+    let s = gw.stats().remove(&Provider::Facebook).expect("stats");
+    assert_eq!(
+        (s.rate_limited, s.failures, s.credential_refused),
+        (1, 0, false)
+    );
+}
+
+#[tokio::test]
+async fn facebook_usage_near_100_holds_the_next_call() {
+    let server = MockServer::start().await;
+    let stamps = Arc::new(Mutex::new(Vec::new()));
+    Mock::given(method("GET"))
+        .respond_with(stamping(
+            &stamps,
+            ResponseTemplate::new(200)
+                .insert_header(
+                    "X-Business-Use-Case-Usage",
+                    r#"{"1":[{"type":"pages","call_count":99,"total_cputime":10,"total_time":10,"estimated_time_to_regain_access":1}]}"#,
+                )
+                .set_body_raw(&br#"{"id":"1"}"#[..], "application/json"),
+        ))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(stamping(&stamps, ResponseTemplate::new(200)))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let mut settings = fast_settings();
+    // The pause is capped at window + 5 s; a 1 ms window caps a minute at ~5 s.
+    settings.quota = Quota::parse("1000/1ms").expect("valid");
+    let gw = social_gateway(Provider::Facebook, settings);
+    let url = format!("{}/v25.0/1", server.uri());
+    let first = gw
+        .send(Provider::Facebook, "page", {
+            let url = url.clone();
+            move |c| c.get(&url)
+        })
+        .await
+        .expect("answered");
+    assert_eq!(
+        first.status,
+        StatusCode::OK,
+        "the answer itself is delivered"
+    );
+    let started = Instant::now();
+    gw.send(Provider::Facebook, "page", move |c| c.get(&url))
+        .await
+        .expect("after the pause");
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn facebook_expired_token_disables_the_provider() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(400).set_body_raw(
+            &br#"{"error":{"message":"Error validating access token","type":"OAuthException","code":190,"fbtrace_id":"AbCdEf"}}"#[..],
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    let gw = social_gateway(Provider::Facebook, fast_settings());
+    let url = format!("{}/v25.0/pages/search", server.uri());
+    let err = gw
+        .send(Provider::Facebook, "pages/search", move |c| c.get(&url))
+        .await
+        .expect_err("refused");
+    let message = err.to_string();
+    assert!(
+        message.contains("FACEBOOK_APP_ID/FACEBOOK_APP_SECRET"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn linkedin_429_body_waits_the_minimum_then_retries() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429).set_body_raw(
+            &br#"{"serviceErrorCode":101,"message":"Resource level throttle limit for calls to this resource is reached.","status":429}"#[..],
+            "application/json",
+        ))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            &br#"{"elements":[],"paging":{"count":10,"start":0,"links":[]}}"#[..],
+            "application/json",
+        ))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let gw = social_gateway(Provider::LinkedIn, fast_settings());
+    let url = format!("{}/rest/organizations", server.uri());
+    let started = Instant::now();
+    let response = gw
+        .send(Provider::LinkedIn, "organizations", move |c| c.get(&url))
+        .await
+        .expect("recovers");
+    assert_eq!(response.status, StatusCode::OK);
+    assert!(started.elapsed() >= Duration::from_millis(190));
+    assert_eq!(request_count(&server).await, 2);
+    let s = gw.stats().remove(&Provider::LinkedIn).expect("stats");
+    assert_eq!(s.rate_limited, 1);
+}
+
+#[test]
+fn every_provider_has_distinct_names_and_stats() {
+    let gw = Gateway::new(HashMap::new()).expect("defaults are valid");
+    let json = serde_json::to_value(gw.stats()).expect("serializes");
+    for key in ["companies_house", "x", "linkedin", "facebook"] {
+        assert!(json.get(key).is_some(), "{key} in {json}");
+    }
+    let labels: Vec<&str> = Provider::ALL.iter().map(|p| p.label()).collect();
+    assert_eq!(labels, ["Companies House", "X", "LinkedIn", "Facebook"]);
+    for p in Provider::ALL {
+        assert_eq!(serde_json::to_value(p).expect("serializes"), p.key());
+    }
+}

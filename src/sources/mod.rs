@@ -3,6 +3,10 @@
 //! are rate-limited, retried or cached (see [`crate::gateway`], [`crate::cache`]).
 
 pub mod companies_house;
+pub mod facebook;
+pub mod linkedin;
+pub mod social;
+pub mod x;
 
 use crate::gateway::GatewayError;
 

@@ -1,0 +1,207 @@
+//! HTTP calls to the Facebook Graph API with an app token.
+//!
+//! The app token (`{app-id}|{app-secret}`) goes in an `Authorization:
+//! Bearer` header rather than the `access_token` query parameter Meta's
+//! Pages examples use: Graph accepts OAuth 2.0 bearer headers (Meta's own
+//! Cloud API on the same host documents them), and a header keeps the
+//! secret out of URLs, which proxies and logs record.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use reqwest::StatusCode;
+use reqwest::header::ACCEPT;
+use secrecy::{ExposeSecret, SecretString};
+
+use super::types::{ErrorEnvelope, GraphError, Page, PageList};
+use crate::cache::{Cache, CacheKey};
+use crate::gateway::{Gateway, Provider};
+use crate::sources::SourceError;
+use crate::sources::social::{CredentialsError, non_blank};
+
+/// The live API.
+pub const DEFAULT_BASE_URL: &str = "https://graph.facebook.com";
+
+/// The Graph API version leadgen is written against (available until 2028-07-29).
+pub const GRAPH_VERSION: &str = "v25.0";
+
+/// What `pages/search` returns per page.
+pub const SEARCH_FIELDS: &str = "id,name,link,website,location,verification_status";
+
+/// What a page read returns.
+pub const PAGE_FIELDS: &str = "name,about,website,emails,phone,single_line_address,location,link";
+
+/// Gateway endpoint names.
+pub const PAGES_SEARCH: &str = "pages/search";
+pub const PAGE: &str = "page";
+
+const PROVIDER: &str = "Facebook";
+
+/// The app's id and secret; the app token is `{id}|{secret}`.
+#[derive(Clone, Debug)]
+pub struct AppCredentials {
+    /// Not a secret (it is in every public app link), but kept out of
+    /// messages anyway.
+    pub app_id: String,
+    pub app_secret: SecretString,
+}
+
+impl AppCredentials {
+    /// `FACEBOOK_APP_ID` and `FACEBOOK_APP_SECRET`; `Ok(None)` when
+    /// neither is set (Facebook is then skipped).
+    pub fn from_env() -> Result<Option<AppCredentials>, CredentialsError> {
+        AppCredentials::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// As [`AppCredentials::from_env`], reading `lookup` instead of the process environment.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<AppCredentials>, CredentialsError> {
+        let incomplete = |present, missing| CredentialsError::Incomplete {
+            platform: PROVIDER,
+            present,
+            missing,
+        };
+        match (
+            non_blank(&lookup, "FACEBOOK_APP_ID"),
+            non_blank(&lookup, "FACEBOOK_APP_SECRET"),
+        ) {
+            (Some(app_id), Some(secret)) => Ok(Some(AppCredentials {
+                app_id,
+                app_secret: secret.into(),
+            })),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(incomplete("FACEBOOK_APP_ID", "FACEBOOK_APP_SECRET")),
+            (None, Some(_)) => Err(incomplete("FACEBOOK_APP_SECRET", "FACEBOOK_APP_ID")),
+        }
+    }
+
+    fn app_token(&self) -> SecretString {
+        format!("{}|{}", self.app_id, self.app_secret.expose_secret()).into()
+    }
+}
+
+#[derive(Clone)]
+pub struct Client {
+    gateway: Gateway,
+    cache: Cache,
+    base_url: Arc<str>,
+    app_token: SecretString,
+}
+
+impl Client {
+    pub fn new(gateway: Gateway, cache: Cache, base_url: &str, app: AppCredentials) -> Client {
+        Client {
+            gateway,
+            cache,
+            base_url: base_url.trim_end_matches('/').into(),
+            app_token: app.app_token(),
+        }
+    }
+
+    /// `GET /v25.0/pages/search?q=<name>`: the first page of Pages Graph
+    /// finds for the name.
+    pub async fn search_pages(&self, name: &str) -> Result<Vec<Page>, SourceError> {
+        let q = name.split_whitespace().collect::<Vec<_>>().join(" ");
+        if q.is_empty() {
+            return Ok(Vec::new());
+        }
+        let path = format!("/{GRAPH_VERSION}/pages/search");
+        let query = [("q", q.clone()), ("fields", SEARCH_FIELDS.to_owned())];
+        let what = format!("the page search for {q:?}");
+        let list: Option<PageList> = self
+            .get_json(PAGES_SEARCH, &path, &query, &what, q.to_lowercase())
+            .await?;
+        Ok(list.map(|l| l.data).unwrap_or_default())
+    }
+
+    /// `GET /v25.0/{page-id}`; `None` when Graph says no such page (or
+    /// none this app may see).
+    pub async fn page(&self, id: &str) -> Result<Option<Page>, SourceError> {
+        // Ids are numeric; anything else must not become a path.
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(None);
+        }
+        let path = format!("/{GRAPH_VERSION}/{id}");
+        let query = [("fields", PAGE_FIELDS.to_owned())];
+        let what = format!("page {id}");
+        self.get_json(PAGE, &path, &query, &what, id.to_owned())
+            .await
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        path: &str,
+        query: &[(&str, String)],
+        what: &str,
+        key_params: String,
+    ) -> Result<Option<T>, SourceError> {
+        let key = CacheKey {
+            provider: Provider::Facebook.key(),
+            resource: endpoint,
+            params: format!("{path}?{key_params}"),
+        };
+        let entry = self
+            .cache
+            .get_or_fetch(key, self.fetch(endpoint, path, query, what))
+            .await
+            .map_err(|e| (*e).clone())?;
+        match &entry.body {
+            None => Ok(None),
+            Some(body) => serde_json::from_slice(body)
+                .map(Some)
+                .map_err(|e| malformed(what, e)),
+        }
+    }
+
+    async fn fetch(
+        &self,
+        endpoint: &'static str,
+        path: &str,
+        query: &[(&str, String)],
+        what: &str,
+    ) -> Result<Option<Bytes>, SourceError> {
+        let url = format!("{}{}", self.base_url, path);
+        let response = self
+            .gateway
+            .send(Provider::Facebook, endpoint, |http| {
+                http.get(&url)
+                    .query(query)
+                    .header(ACCEPT, "application/json")
+                    .bearer_auth(self.app_token.expose_secret())
+            })
+            .await?;
+        if response.status == StatusCode::OK {
+            serde_json::from_slice::<serde::de::IgnoredAny>(&response.body)
+                .map_err(|e| malformed(what, e))?;
+            return Ok(Some(response.body));
+        }
+        let error = serde_json::from_slice::<ErrorEnvelope>(&response.body)
+            .map(|e| e.error)
+            .unwrap_or_default();
+        // Code 100, subcode 33: the object does not exist or cannot be read.
+        if response.status == StatusCode::NOT_FOUND
+            || (error.code == Some(100) && error.error_subcode == Some(33))
+        {
+            return Ok(None);
+        }
+        Err(status_error(what, response.status, &error))
+    }
+}
+
+fn status_error(what: &str, status: StatusCode, error: &GraphError) -> SourceError {
+    SourceError::Status {
+        provider: PROVIDER,
+        what: format!("{what} ({})", error.summary()),
+        status: status.as_u16(),
+    }
+}
+
+fn malformed(what: &str, e: serde_json::Error) -> SourceError {
+    SourceError::Malformed {
+        provider: PROVIDER,
+        what: what.to_string(),
+        detail: e.to_string(),
+    }
+}

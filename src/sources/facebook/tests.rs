@@ -1,0 +1,144 @@
+//! The Facebook client against the fake: the website and postcode rules
+//! with decoys, the app token, and throttling by code 4 and `X-App-Usage`.
+
+use std::time::Duration;
+
+use super::*;
+use crate::cache::Cache;
+use crate::fakes::{
+    DEMO_API_KEY, DEMO_FACEBOOK_APP_ID, DEMO_FACEBOOK_APP_SECRET, FakeConfig, FakeServer,
+};
+use crate::gateway::{GatewayError, Provider};
+use crate::sources::social::testing::{fast_gateway, query, smith_and_jones};
+
+fn demo_app() -> AppCredentials {
+    AppCredentials {
+        app_id: DEMO_FACEBOOK_APP_ID.to_owned(),
+        app_secret: DEMO_FACEBOOK_APP_SECRET.into(),
+    }
+}
+
+fn client(server: &FakeServer, app: AppCredentials) -> Client {
+    Client::new(
+        fast_gateway(Provider::Facebook),
+        Cache::in_memory(1000),
+        &server.base_url(),
+        app,
+    )
+}
+
+async fn bundled() -> FakeServer {
+    FakeServer::start(FakeConfig::bundled(DEMO_API_KEY))
+        .await
+        .expect("fake starts")
+}
+
+#[tokio::test]
+async fn website_match_wins_and_a_neighbour_at_the_same_postcode_is_refused() {
+    let server = bundled().await;
+    let fb = client(&server, demo_app());
+    let found = fb.lookup(&smith_and_jones()).await.expect("looked up");
+    assert_eq!(found.accounts.len(), 1, "{found:?}");
+    let page = &found.accounts[0];
+    assert_eq!(page.id, "100071234561");
+    assert_eq!(page.matched_on, MatchedOn::WebsiteDomain);
+    assert_eq!(page.url, "https://www.facebook.com/100071234561");
+    assert_eq!(page.verification.as_deref(), Some("not_verified"));
+    let stats = server.stats();
+    assert_eq!(stats.by_endpoint["facebook_pages_search"], 1);
+    assert_eq!(stats.by_endpoint["facebook_page"], 2);
+}
+
+#[tokio::test]
+async fn postcode_match_without_a_website() {
+    let server = bundled().await;
+    let fb = client(&server, demo_app());
+    let q = query(
+        "CANDOUR GROUP LIMITED",
+        "08957400",
+        None,
+        Some("ct1 3dz"),
+        vec![],
+    );
+    let found = fb.lookup(&q).await.expect("looked up");
+    let ids: Vec<&str> = found.accounts.iter().map(|a| a.id.as_str()).collect();
+    // "Candour Group Events" is in London.
+    assert_eq!(ids, ["100008957400"]);
+    assert_eq!(found.accounts[0].matched_on, MatchedOn::Postcode);
+}
+
+#[tokio::test]
+async fn nothing_to_match_on_means_no_calls() {
+    let server = bundled().await;
+    let fb = client(&server, demo_app());
+    let q = query("CANDOUR GROUP LIMITED", "08957400", None, None, vec![]);
+    assert_eq!(fb.lookup(&q).await.expect("nothing"), Default::default());
+    assert_eq!(server.stats().requests, 0);
+}
+
+#[tokio::test]
+async fn an_unknown_page_is_none() {
+    let server = bundled().await;
+    let fb = client(&server, demo_app());
+    assert_eq!(fb.page("999").await.expect("answered"), None);
+    assert_eq!(fb.page("../me").await.expect("never sent"), None);
+    assert_eq!(server.stats().requests, 1);
+}
+
+#[tokio::test]
+async fn a_refused_app_secret_stops_facebook_and_is_never_shown() {
+    let server = bundled().await;
+    let secret = "wrong-app-secret-do-not-print";
+    let app = AppCredentials {
+        app_id: DEMO_FACEBOOK_APP_ID.to_owned(),
+        app_secret: secret.into(),
+    };
+    assert!(!format!("{app:?}").contains(secret));
+    let fb = client(&server, app);
+    let err = fb.lookup(&smith_and_jones()).await.expect_err("refused");
+    let shown = format!("{err} {err:?}");
+    assert!(
+        matches!(
+            err,
+            SourceError::Gateway(GatewayError::CredentialRefused { status: 400, .. })
+        ),
+        "{shown}"
+    );
+    assert!(shown.contains("FACEBOOK_APP_SECRET"), "{shown}");
+    assert!(!shown.contains(secret), "{shown}");
+}
+
+#[tokio::test]
+async fn code_4_from_a_shared_app_is_waited_out_and_retried() {
+    let mut config = FakeConfig::bundled(DEMO_API_KEY);
+    config.social.facebook_hourly_limit = 1;
+    config.social.facebook_window = Duration::from_millis(700);
+    let server = FakeServer::start(config).await.expect("fake starts");
+    // Another process spends the app's window.
+    client(&server, demo_app())
+        .page("100071234561")
+        .await
+        .expect("answered");
+    let fb = client(&server, demo_app());
+    let page = fb
+        .page("100004053514")
+        .await
+        .expect("recovers")
+        .expect("exists");
+    assert_eq!(
+        page.location.and_then(|l| l.zip).as_deref(),
+        Some("HX5 0HQ")
+    );
+    assert_eq!(page.emails, Vec::<String>::new());
+    // One for the other process, a code 4, then the retry.
+    assert_eq!(server.stats().by_endpoint["facebook_page"], 3);
+}
+
+#[test]
+fn credentials_need_both_parts() {
+    let err =
+        AppCredentials::from_lookup(|name| (name == "FACEBOOK_APP_ID").then(|| "123".to_owned()))
+            .expect_err("half");
+    assert!(err.to_string().contains("FACEBOOK_APP_SECRET"), "{err}");
+    assert!(matches!(AppCredentials::from_lookup(|_| None), Ok(None)));
+}

@@ -1,0 +1,139 @@
+//! HTTP calls to LinkedIn's versioned REST API (`/rest/...`).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use reqwest::StatusCode;
+use reqwest::header::ACCEPT;
+use secrecy::{ExposeSecret, SecretString};
+
+use super::types::{ErrorBody, FinderResponse, Organization};
+use crate::cache::{Cache, CacheKey};
+use crate::gateway::{Gateway, Provider};
+use crate::sources::SourceError;
+use crate::sources::social::non_blank;
+
+/// The live API.
+pub const DEFAULT_BASE_URL: &str = "https://api.linkedin.com";
+
+/// The API version leadgen is written against (`LinkedIn-Version: YYYYMM`).
+/// LinkedIn keeps each version for about a year; move it forward on purpose.
+pub const LINKEDIN_VERSION: &str = "202611";
+
+/// Without it, calls default to Rest.li protocol 1.0.
+pub const RESTLI_PROTOCOL_VERSION: &str = "2.0.0";
+
+/// The gateway endpoint name (LinkedIn counts per application and member).
+pub const ORGANIZATIONS: &str = "organizations";
+
+const PROVIDER: &str = "LinkedIn";
+
+/// `LINKEDIN_ACCESS_TOKEN` (a member token of an app approved for the
+/// Community Management API); `None` when unset or blank.
+pub fn access_token_from_env() -> Option<SecretString> {
+    access_token_from_lookup(|name| std::env::var(name).ok())
+}
+
+/// As [`access_token_from_env`], reading `lookup` instead of the process environment.
+pub fn access_token_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Option<SecretString> {
+    non_blank(&lookup, "LINKEDIN_ACCESS_TOKEN").map(SecretString::from)
+}
+
+#[derive(Clone)]
+pub struct Client {
+    gateway: Gateway,
+    cache: Cache,
+    base_url: Arc<str>,
+    token: SecretString,
+}
+
+impl Client {
+    pub fn new(gateway: Gateway, cache: Cache, base_url: &str, token: SecretString) -> Client {
+        Client {
+            gateway,
+            cache,
+            base_url: base_url.trim_end_matches('/').into(),
+            token,
+        }
+    }
+
+    /// `GET /rest/organizations?q=vanityName&vanityName=<vanity>`: the
+    /// organizations with that vanity name (none or one).
+    pub async fn organizations_by_vanity_name(
+        &self,
+        vanity: &str,
+    ) -> Result<Vec<Organization>, SourceError> {
+        let vanity = vanity.to_ascii_lowercase();
+        if !is_vanity_name(&vanity) {
+            return Ok(Vec::new());
+        }
+        let what = format!("the organization {vanity:?}");
+        let key = CacheKey {
+            provider: Provider::LinkedIn.key(),
+            resource: ORGANIZATIONS,
+            params: format!("/rest/organizations?q=vanityName&vanityName={vanity}"),
+        };
+        let entry = self
+            .cache
+            .get_or_fetch(key, self.fetch(&vanity, &what))
+            .await
+            .map_err(|e| (*e).clone())?;
+        let Some(body) = &entry.body else {
+            return Ok(Vec::new());
+        };
+        let page: FinderResponse = serde_json::from_slice(body).map_err(|e| malformed(&what, e))?;
+        Ok(page.elements)
+    }
+
+    async fn fetch(&self, vanity: &str, what: &str) -> Result<Option<Bytes>, SourceError> {
+        let url = format!("{}/rest/organizations", self.base_url);
+        let query = [("q", "vanityName"), ("vanityName", vanity)];
+        let response = self
+            .gateway
+            .send(Provider::LinkedIn, ORGANIZATIONS, |http| {
+                http.get(&url)
+                    .query(&query)
+                    .header(ACCEPT, "application/json")
+                    .header("LinkedIn-Version", LINKEDIN_VERSION)
+                    .header("X-Restli-Protocol-Version", RESTLI_PROTOCOL_VERSION)
+                    .bearer_auth(self.token.expose_secret())
+            })
+            .await?;
+        match response.status {
+            StatusCode::OK => {
+                serde_json::from_slice::<serde::de::IgnoredAny>(&response.body)
+                    .map_err(|e| malformed(what, e))?;
+                Ok(Some(response.body))
+            }
+            StatusCode::NOT_FOUND => Ok(None),
+            status => {
+                let error: ErrorBody = serde_json::from_slice(&response.body).unwrap_or_default();
+                Err(SourceError::Status {
+                    provider: PROVIDER,
+                    what: format!("{what} ({})", error.summary()),
+                    status: status.as_u16(),
+                })
+            }
+        }
+    }
+}
+
+/// Vanity names leadgen asks for: lower-case letters, digits and inner
+/// hyphens (a `&` is refused by LinkedIn with a 403, which would switch
+/// the provider off).
+pub fn is_vanity_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 100
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn malformed(what: &str, e: serde_json::Error) -> SourceError {
+    SourceError::Malformed {
+        provider: PROVIDER,
+        what: what.to_string(),
+        detail: e.to_string(),
+    }
+}
