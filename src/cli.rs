@@ -7,6 +7,16 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::output::Format;
 
+/// A source `--sources` can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceName {
+    Ch,
+    X,
+    Linkedin,
+    Facebook,
+}
+
 const EXIT_CODES: &str = "\
 Exit codes:
   0    every row processed (matched, not_found or ambiguous)
@@ -80,6 +90,16 @@ pub struct DiscoverArgs {
     /// LEADGEN_COMPANIES_HOUSE_RATE_LIMIT.
     #[arg(long, value_name = "LIMIT/WINDOW")]
     pub companies_house_rate_limit: Option<String>,
+
+    /// Sources to use, comma-separated: ch (Companies House, always needed),
+    /// x, linkedin, facebook. A source without credentials is skipped with a
+    /// note in the run summary [default: all].
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub sources: Option<Vec<SourceName>>,
+
+    /// Leave out executives scored below this confidence (0..1).
+    #[arg(long, value_name = "SCORE")]
+    pub min_confidence: Option<f64>,
 
     /// Companies House API base URL (for a proxy or the bundled fake).
     #[arg(long, env = "LEADGEN_COMPANIES_HOUSE_URL", value_name = "URL")]

@@ -46,6 +46,15 @@ fn run(cli: &Cli) -> Result<u8, Error> {
 }
 
 fn report(s: &RunSummary) {
+    for note in &s.skipped_sources {
+        eprintln!("leadgen: {note}");
+    }
+    if s.warnings > 0 {
+        eprintln!(
+            "leadgen: {} social lookups failed; those rows keep the register's answer (see each row's `warnings`)",
+            s.warnings
+        );
+    }
     if let Some(message) = &s.credential_refused {
         eprintln!("leadgen: {message}");
     }

@@ -27,6 +27,8 @@ pub enum SourceKind {
     CompaniesHouseOfficers,
     /// The company's register of persons with significant control.
     CompaniesHousePsc,
+    /// An X profile the company's official account vouches for.
+    XProfile,
 }
 
 impl SourceKind {
@@ -34,6 +36,7 @@ impl SourceKind {
         match self {
             SourceKind::CompaniesHouseOfficers => "companies_house_officers",
             SourceKind::CompaniesHousePsc => "companies_house_psc",
+            SourceKind::XProfile => "x_profile",
         }
     }
 }

@@ -13,15 +13,17 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::cache::{Cache, CacheStats};
-use crate::config::DiscoverSettings;
+use crate::config::{DiscoverSettings, Optional, SocialSettings};
 use crate::error::Error;
 use crate::gateway::{Gateway, Provider, ProviderStats};
 use crate::input::{InputReader, InputRow};
 use crate::merge::{self, MergeOptions};
-use crate::output::{RowFailure, RowOutcome, Sink, Status};
+use crate::output::{RowFailure, RowOutcome, Sink, SourceWarning, Status};
 use crate::resolve::{self, Resolution};
 use crate::sources::SourceError;
 use crate::sources::companies_house::{self as ch, Client};
+use crate::sources::social::{OfficerName, Platform, SocialFindings, SocialQuery, SocialSource};
+use crate::sources::{facebook, linkedin, x};
 
 /// Entries kept in memory: enough to make duplicate rows free in any
 /// realistic batch while keeping memory flat on huge inputs.
@@ -39,6 +41,10 @@ pub struct RunSummary {
     pub elapsed: Duration,
     /// A provider refused its credential; named once for the user.
     pub credential_refused: Option<String>,
+    /// Requested sources that were not used, and why.
+    pub skipped_sources: Vec<String>,
+    /// Source failures that left a row's register answer standing.
+    pub warnings: u64,
 }
 
 impl RunSummary {
@@ -52,6 +58,91 @@ impl RunSummary {
 struct Context {
     ch: Client,
     merge: MergeOptions,
+    social: SocialClients,
+    min_confidence: f64,
+}
+
+/// The social sources in use this run.
+#[derive(Clone, Default)]
+struct SocialClients {
+    x: Option<x::Client>,
+    linkedin: Option<linkedin::Client>,
+    facebook: Option<facebook::Client>,
+}
+
+impl SocialClients {
+    fn new(settings: &SocialSettings, gateway: &Gateway, cache: &Cache) -> SocialClients {
+        let x = match &settings.x {
+            Optional::Use { url, credentials } => Some(x::Client::new(
+                gateway.clone(),
+                cache.clone(),
+                url,
+                credentials.clone(),
+            )),
+            _ => None,
+        };
+        let linkedin = match &settings.linkedin {
+            Optional::Use { url, credentials } => Some(linkedin::Client::new(
+                gateway.clone(),
+                cache.clone(),
+                url,
+                credentials.clone(),
+            )),
+            _ => None,
+        };
+        let facebook = match &settings.facebook {
+            Optional::Use { url, credentials } => Some(facebook::Client::new(
+                gateway.clone(),
+                cache.clone(),
+                url,
+                credentials.clone(),
+            )),
+            _ => None,
+        };
+        SocialClients {
+            x,
+            linkedin,
+            facebook,
+        }
+    }
+
+    /// Ask every source in use about the company, concurrently. A source
+    /// that fails is a warning on the row, never its error.
+    async fn lookup(&self, query: &SocialQuery) -> (SocialFindings, Vec<SourceWarning>) {
+        let (x, linkedin, facebook) = tokio::join!(
+            ask(self.x.as_ref(), query),
+            ask(self.linkedin.as_ref(), query),
+            ask(self.facebook.as_ref(), query)
+        );
+        let mut found = SocialFindings::default();
+        let mut warnings = Vec::new();
+        for (platform, result) in [
+            (Platform::X, x),
+            (Platform::LinkedIn, linkedin),
+            (Platform::Facebook, facebook),
+        ] {
+            match result {
+                None => {}
+                Some(Ok(f)) => {
+                    found.accounts.extend(f.accounts);
+                    found.profiles.extend(f.profiles);
+                }
+                Some(Err(e)) => warnings.push(SourceWarning {
+                    source: platform.as_str().to_string(),
+                    kind: e.kind().to_string(),
+                    message: e.to_string(),
+                }),
+            }
+        }
+        (found, warnings)
+    }
+}
+
+async fn ask<S: SocialSource>(
+    source: Option<&S>,
+    query: &SocialQuery,
+) -> Option<Result<SocialFindings, SourceError>> {
+    Some(source?.lookup(query).await)
 }
 
 pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
@@ -69,6 +160,8 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
             settings.companies_house_key.clone(),
         ),
         merge: settings.merge,
+        social: SocialClients::new(&settings.social, &gateway, &cache),
+        min_confidence: settings.min_confidence,
     };
 
     let (out, temp) = open_output(settings.output.as_deref())?;
@@ -108,6 +201,7 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
                     summary.rows += 1;
                     *summary.by_status.entry(outcome.status).or_default() += 1;
                     summary.executives += outcome.executives.len() as u64;
+                    summary.warnings += outcome.warnings.len() as u64;
                     if let Some(RowFailure { kind, message }) = &outcome.error
                         && kind == "credential_refused"
                     {
@@ -135,6 +229,12 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
             source,
         })?;
     }
+    summary.skipped_sources = settings
+        .social
+        .skipped()
+        .into_iter()
+        .map(String::from)
+        .collect();
     summary.cache = cache.stats();
     summary.providers = gateway.stats();
     summary.elapsed = started.elapsed();
@@ -196,7 +296,9 @@ async fn process(ctx: &Context, row: InputRow) -> RowOutcome {
         candidates: None,
         executives: vec![],
         organisations: vec![],
+        accounts: vec![],
         error: None,
+        warnings: vec![],
     };
     let query = match row.query {
         Ok(q) => q,
@@ -250,9 +352,30 @@ async fn fill(
         ctx.ch.persons_with_significant_control(&number)
     )?;
     let findings = ch::findings(&number, &officers, &pscs);
-    let (executives, organisations) = merge::merge(&findings, ctx.merge, info.confidence);
+    let (mut executives, organisations) = merge::merge(&findings, ctx.merge, info.confidence);
+    let social_query = SocialQuery {
+        company_name: profile.company_name.clone().unwrap_or_default(),
+        company_number: number.clone(),
+        website: query.website.clone(),
+        postcode: outcome
+            .company
+            .as_ref()
+            .and_then(|c| c.registered_office_postcode.clone()),
+        officers: executives
+            .iter()
+            .map(|e| OfficerName {
+                given_name: e.given_name.clone(),
+                family_name: e.family_name.clone(),
+            })
+            .collect(),
+    };
+    let (social, warnings) = ctx.social.lookup(&social_query).await;
+    merge::confirm(&mut executives, &social.profiles, info.confidence);
+    executives.retain(|e| e.confidence >= ctx.min_confidence);
     outcome.executives = executives;
     outcome.organisations = organisations;
+    outcome.accounts = social.accounts;
+    outcome.warnings = warnings;
     outcome.status = Status::Matched;
     Ok(())
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use crate::cli::SourceName;
 use crate::error::Error;
 use crate::output::Format;
 
@@ -18,6 +19,12 @@ pub struct FileConfig {
     pub discover: DiscoverFile,
     #[serde(default)]
     pub companies_house: ProviderFile,
+    #[serde(default)]
+    pub x: ProviderFile,
+    #[serde(default)]
+    pub linkedin: ProviderFile,
+    #[serde(default)]
+    pub facebook: ProviderFile,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -27,6 +34,8 @@ pub struct DiscoverFile {
     pub concurrency: Option<usize>,
     pub include_resigned: Option<bool>,
     pub include_birth_month: Option<bool>,
+    pub sources: Option<Vec<SourceName>>,
+    pub min_confidence: Option<f64>,
 }
 
 /// Settings of one API.
@@ -34,6 +43,7 @@ pub struct DiscoverFile {
 #[serde(deny_unknown_fields)]
 pub struct ProviderFile {
     pub url: Option<String>,
+    /// Companies House only; social credentials come from the environment.
     pub api_key: Option<SecretString>,
     /// `LIMIT/WINDOW`, e.g. `600/5m`.
     pub rate_limit: Option<String>,

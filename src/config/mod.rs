@@ -10,12 +10,15 @@ use std::path::PathBuf;
 use secrecy::SecretString;
 
 use crate::cli::DiscoverArgs;
+use crate::cli::SourceName;
 use crate::error::Error;
 use crate::gateway::quota::parse_duration;
 use crate::gateway::{Provider, ProviderSettings, Quota, settings::rate_limit_var};
 use crate::merge::MergeOptions;
 use crate::output::Format;
 use crate::sources::companies_house::DEFAULT_BASE_URL;
+use crate::sources::social::CredentialsError;
+use crate::sources::{facebook, linkedin, x};
 use file::{LoadedConfig, ProviderFile};
 
 /// Companies looked up at once unless configured.
@@ -36,6 +39,46 @@ pub struct DiscoverSettings {
     pub companies_house_key: SecretString,
     /// Quotas, timeouts and failure handling per provider.
     pub providers: HashMap<Provider, ProviderSettings>,
+    pub social: SocialSettings,
+    /// Executives scored below this are left out.
+    pub min_confidence: f64,
+}
+
+/// One optional source: where it is and how to authenticate, or why it is
+/// not used this run.
+#[derive(Debug, Clone)]
+pub enum Optional<C> {
+    Use {
+        url: String,
+        credentials: C,
+    },
+    /// Requested but not usable; the note goes into the run summary.
+    Skip(String),
+    /// Not requested with `--sources`.
+    Off,
+}
+
+#[derive(Debug, Clone)]
+pub struct SocialSettings {
+    pub x: Optional<x::Credentials>,
+    pub linkedin: Optional<SecretString>,
+    pub facebook: Optional<facebook::AppCredentials>,
+}
+
+impl SocialSettings {
+    /// Notes on requested sources that are skipped, for the run summary.
+    pub fn skipped(&self) -> Vec<&str> {
+        fn note<C>(o: &Optional<C>) -> Option<&str> {
+            match o {
+                Optional::Skip(n) => Some(n),
+                _ => None,
+            }
+        }
+        [note(&self.x), note(&self.linkedin), note(&self.facebook)]
+            .into_iter()
+            .flatten()
+            .collect()
+    }
 }
 
 impl DiscoverSettings {
@@ -85,6 +128,86 @@ impl DiscoverSettings {
             &env,
             &in_file,
         )?;
+        let sources = args
+            .sources
+            .clone()
+            .or_else(|| file.discover.sources.clone())
+            .unwrap_or_else(|| {
+                vec![
+                    SourceName::Ch,
+                    SourceName::X,
+                    SourceName::Linkedin,
+                    SourceName::Facebook,
+                ]
+            });
+        if !sources.contains(&SourceName::Ch) {
+            return Err(Error::Usage(
+                "--sources must include ch: Companies House finds the company and its officers"
+                    .into(),
+            ));
+        }
+        let min_confidence = args
+            .min_confidence
+            .or(file.discover.min_confidence)
+            .unwrap_or(0.0);
+        if !(0.0..=1.0).contains(&min_confidence) {
+            return Err(Error::Usage(format!(
+                "min confidence {min_confidence} is not between 0 and 1"
+            )));
+        }
+        let mut providers = HashMap::from([(Provider::CompaniesHouse, ch)]);
+        let mut social_section = |name: SourceName,
+                                  provider: Provider,
+                                  section: &ProviderFile|
+         -> Result<Option<String>, Error> {
+            if !sources.contains(&name) {
+                return Ok(None);
+            }
+            if section.api_key.is_some() {
+                return Err(Error::Usage(format!(
+                    "{}: {} credentials are read from the environment ({}), not the config file",
+                    in_file(&format!("{}.api_key", provider.key())),
+                    provider.label(),
+                    provider.credential_var()
+                )));
+            }
+            providers.insert(
+                provider,
+                provider_settings(provider, section, None, &env, &in_file)?,
+            );
+            let var = format!("LEADGEN_{}_URL", provider.key().to_ascii_uppercase());
+            Ok(Some(
+                env(&var)
+                    .filter(|v| !v.trim().is_empty())
+                    .or_else(|| section.url.clone())
+                    .unwrap_or_default(),
+            ))
+        };
+        let x_url = social_section(SourceName::X, Provider::X, &file.x)?;
+        let linkedin_url =
+            social_section(SourceName::Linkedin, Provider::LinkedIn, &file.linkedin)?;
+        let facebook_url =
+            social_section(SourceName::Facebook, Provider::Facebook, &file.facebook)?;
+        let social = SocialSettings {
+            x: optional(
+                Provider::X,
+                x_url,
+                x::DEFAULT_BASE_URL,
+                x::Credentials::from_lookup(&env),
+            )?,
+            linkedin: optional(
+                Provider::LinkedIn,
+                linkedin_url,
+                linkedin::DEFAULT_BASE_URL,
+                Ok(linkedin::access_token_from_lookup(&env)),
+            )?,
+            facebook: optional(
+                Provider::Facebook,
+                facebook_url,
+                facebook::DEFAULT_BASE_URL,
+                facebook::AppCredentials::from_lookup(&env),
+            )?,
+        };
         let output = (args.output.as_os_str() != "-").then(|| args.output.clone());
         Ok(DiscoverSettings {
             input: args.input.clone(),
@@ -99,9 +222,44 @@ impl DiscoverSettings {
             concurrency,
             companies_house_url: url,
             companies_house_key: key,
-            providers: HashMap::from([(Provider::CompaniesHouse, ch)]),
+            providers,
+            social,
+            min_confidence,
         })
     }
+}
+
+/// A requested social source: used when it has credentials, else skipped
+/// with a note saying what to set.
+fn optional<C>(
+    provider: Provider,
+    url: Option<String>,
+    default_url: &str,
+    credentials: Result<Option<C>, CredentialsError>,
+) -> Result<Optional<C>, Error> {
+    let Some(url) = url else {
+        return Ok(Optional::Off);
+    };
+    let url = if url.is_empty() {
+        default_url.to_string()
+    } else {
+        url
+    };
+    if !matches!(url::Url::parse(&url), Ok(u) if matches!(u.scheme(), "http" | "https")) {
+        return Err(Error::Usage(format!(
+            "LEADGEN_{}_URL: {url:?} is not an http(s) URL",
+            provider.key().to_ascii_uppercase()
+        )));
+    }
+    Ok(match credentials {
+        Ok(Some(credentials)) => Optional::Use { url, credentials },
+        Ok(None) => Optional::Skip(format!(
+            "{}: skipped, no credentials (set {})",
+            provider.label(),
+            provider.credential_var()
+        )),
+        Err(e) => Optional::Skip(format!("{}: skipped, {e}", provider.label())),
+    })
 }
 
 /// A provider's settings: defaults, then the file, then the environment,
@@ -151,6 +309,9 @@ fn provider_settings(
         .find_map(|(v, origin)| v.map(|v| (v, origin)))
     {
         s.quota = Quota::parse(&value).map_err(|e| Error::Usage(format!("{origin}: {e}")))?;
+        // A configured limit is the user's word for every endpoint of a
+        // provider that counts per endpoint (a higher X tier, say).
+        s.endpoint_quotas.clear();
     }
     Ok(s)
 }
@@ -267,7 +428,16 @@ mod tests {
         };
         let a = DiscoverSettings::resolve(&args(&[]), &example, env(KEY)).unwrap();
         let b = DiscoverSettings::resolve(&args(&[]), &LoadedConfig::default(), env(KEY)).unwrap();
-        assert_eq!(format!("{:?}", a.providers), format!("{:?}", b.providers));
+        let sorted = |s: &DiscoverSettings| {
+            let mut v: Vec<String> = s
+                .providers
+                .iter()
+                .map(|(p, x)| format!("{p:?}: {x:?}"))
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(sorted(&a), sorted(&b));
         assert_eq!(
             (a.format, a.concurrency, a.companies_house_url),
             (b.format, b.concurrency, b.companies_house_url)

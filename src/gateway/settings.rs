@@ -2,7 +2,7 @@
 //! published behaviour; `crate::config` layers the config file, the
 //! environment and flags on top.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -47,7 +47,7 @@ pub struct ProviderSettings {
     /// per endpoint and have no entry in `endpoint_quotas`).
     pub quota: Quota,
     /// Endpoint-specific quotas for providers that count per endpoint.
-    pub endpoint_quotas: HashMap<&'static str, Quota>,
+    pub endpoint_quotas: BTreeMap<&'static str, Quota>,
     /// Attempts per call, the first included.
     pub max_attempts: u32,
     pub backoff: Backoff,
@@ -65,7 +65,7 @@ impl ProviderSettings {
                 connect_timeout: Duration::from_secs(10),
                 timeout: Duration::from_secs(30),
                 quota: Quota::new(COMPANIES_HOUSE_LIMIT, Duration::from_secs(300)),
-                endpoint_quotas: HashMap::new(),
+                endpoint_quotas: BTreeMap::new(),
                 max_attempts: 5,
                 backoff: Backoff {
                     base: Duration::from_secs(1),
@@ -81,7 +81,7 @@ impl ProviderSettings {
                 connect_timeout: Duration::from_secs(10),
                 timeout: Duration::from_secs(30),
                 quota: Quota::new(X_USERS_BY_LIMIT, X_WINDOW),
-                endpoint_quotas: HashMap::from([
+                endpoint_quotas: BTreeMap::from([
                     (X_USERS_BY, Quota::new(X_USERS_BY_LIMIT, X_WINDOW)),
                     (X_SEARCH_RECENT, Quota::new(X_SEARCH_RECENT_LIMIT, X_WINDOW)),
                     (X_OAUTH2_TOKEN, Quota::new(X_TOKEN_LIMIT, X_WINDOW)),
@@ -100,7 +100,7 @@ impl ProviderSettings {
                 connect_timeout: Duration::from_secs(10),
                 timeout: Duration::from_secs(30),
                 quota: Quota::new(LINKEDIN_LIMIT, Duration::from_secs(60)),
-                endpoint_quotas: HashMap::new(),
+                endpoint_quotas: BTreeMap::new(),
                 // A spent daily cap stays spent until midnight UTC: a few
                 // tries tell a passing "infrastructure protection" 429 from it.
                 max_attempts: 3,
@@ -117,7 +117,7 @@ impl ProviderSettings {
                 connect_timeout: Duration::from_secs(10),
                 timeout: Duration::from_secs(30),
                 quota: Quota::new(FACEBOOK_LIMIT, Duration::from_secs(3600)),
-                endpoint_quotas: HashMap::new(),
+                endpoint_quotas: BTreeMap::new(),
                 max_attempts: 3,
                 backoff: Backoff {
                     base: Duration::from_secs(1),

@@ -6,7 +6,7 @@
 //! bound is the behaviour under test (never too many requests, never too
 //! early after a reset).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -24,7 +24,7 @@ fn fast_settings() -> ProviderSettings {
         connect_timeout: Duration::from_secs(2),
         timeout: Duration::from_secs(2),
         quota: Quota::parse("100/1s").expect("valid"),
-        endpoint_quotas: HashMap::new(),
+        endpoint_quotas: BTreeMap::new(),
         max_attempts: 4,
         backoff: Backoff {
             base: Duration::from_millis(10),

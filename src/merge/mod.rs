@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::model::{
     BirthMonth, Findings, OrganisationRecord, PersonRecord, Registration, SourceKind,
 };
+use crate::sources::social::{Platform, VerifiedProfile};
 
 /// What the user asked to see.
 #[derive(Debug, Clone, Copy, Default)]
@@ -49,8 +50,26 @@ pub struct Executive {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_of_birth: Option<BirthMonth>,
     pub sources: Vec<SourceKind>,
+    /// Social profiles the company's official account vouches for.
+    pub profiles: Vec<Profile>,
+    /// How many independent sources name this person (register officer
+    /// list, PSC register, a verified social profile).
+    pub verified_by: usize,
     pub confidence: f64,
     pub links: BTreeMap<String, String>,
+    /// The register's evidence before the match and social factors (see
+    /// [`score`]); kept to rescore when social sources confirm the person.
+    #[serde(skip)]
+    pub evidence: f64,
+}
+
+/// A verified social profile of an executive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Profile {
+    pub platform: Platform,
+    pub id: String,
+    pub username: String,
+    pub url: String,
 }
 
 /// A body corporate or legal person holding a role: never output as a person.
@@ -67,7 +86,8 @@ pub struct Organisation {
 }
 
 /// Merge a company's findings. `match_confidence` is how sure leadgen is
-/// that the company is the one the user meant.
+/// that the company is the one the user meant. Executives whose confidence
+/// is below `min_confidence` are left out.
 pub fn merge(
     findings: &Findings,
     options: MergeOptions,
@@ -204,6 +224,7 @@ fn executive(records: &[&PersonRecord], options: MergeOptions, match_confidence:
             let key = match r.source {
                 SourceKind::CompaniesHouseOfficers => "companies_house_officer",
                 SourceKind::CompaniesHousePsc => "companies_house_psc",
+                SourceKind::XProfile => "x",
             };
             links.entry(key.to_string()).or_insert_with(|| link.clone());
         }
@@ -213,6 +234,7 @@ fn executive(records: &[&PersonRecord], options: MergeOptions, match_confidence:
         .flat_map(|r| r.natures_of_control.iter().cloned())
         .collect();
     natures.dedup();
+    let evidence = score::evidence(records);
     let name = match &fullest.given_name {
         Some(g) => format!("{g} {}", fullest.family_name),
         None => fullest.family_name.clone(),
@@ -247,9 +269,52 @@ fn executive(records: &[&PersonRecord], options: MergeOptions, match_confidence:
         } else {
             None
         },
+        verified_by: sources.len(),
         sources,
-        confidence: score::executive_confidence(records, match_confidence),
+        profiles: vec![],
+        evidence,
+        confidence: score::confidence(evidence, 0, match_confidence),
         links,
+    }
+}
+
+/// Add the social profiles that vouch for executives. `profiles` index
+/// `executives` (the officers the social query listed, in this order).
+pub fn confirm(executives: &mut [Executive], profiles: &[VerifiedProfile], match_confidence: f64) {
+    for p in profiles {
+        let Some(e) = executives.get_mut(p.officer_index) else {
+            continue;
+        };
+        if e.profiles
+            .iter()
+            .any(|q| q.platform == p.platform && q.id == p.id)
+        {
+            continue;
+        }
+        e.profiles.push(Profile {
+            platform: p.platform,
+            id: p.id.clone(),
+            username: p.username.clone(),
+            url: p.url.clone(),
+        });
+        let kind = match p.platform {
+            Platform::X => SourceKind::XProfile,
+            // LinkedIn and Facebook offer no people lookup.
+            Platform::LinkedIn | Platform::Facebook => continue,
+        };
+        if !e.sources.contains(&kind) {
+            e.sources.push(kind);
+            e.links
+                .entry("x".to_string())
+                .or_insert_with(|| p.url.clone());
+        }
+        e.verified_by = e.sources.len();
+        let social = e
+            .sources
+            .iter()
+            .filter(|s| **s == SourceKind::XProfile)
+            .count();
+        e.confidence = score::confidence(e.evidence, social, match_confidence);
     }
 }
 
@@ -565,16 +630,60 @@ mod tests {
     }
 
     #[test]
+    fn a_verified_x_profile_joins_its_officer() {
+        let findings = Findings {
+            people: vec![
+                officer(
+                    "John David",
+                    "Smith",
+                    "director",
+                    Some((1970, 5)),
+                    Some("a"),
+                ),
+                officer("Anne", "Jones", "secretary", None, Some("b")),
+            ],
+            organisations: vec![],
+        };
+        let (mut execs, _) = merge(&findings, MergeOptions::default(), 1.0);
+        let profile = VerifiedProfile {
+            platform: Platform::X,
+            id: "42".into(),
+            username: "jdsmith".into(),
+            url: "https://x.com/jdsmith".into(),
+            display_name: "John Smith".into(),
+            officer_index: 0,
+            officer_name: "John David Smith".into(),
+            evidence: "bio names the company".into(),
+        };
+        confirm(&mut execs, &[profile.clone(), profile], 1.0);
+        assert_eq!(
+            execs[0].sources,
+            [SourceKind::CompaniesHouseOfficers, SourceKind::XProfile]
+        );
+        assert_eq!(execs[0].profiles.len(), 1, "the same profile twice is one");
+        assert_eq!(execs[0].verified_by, 2);
+        assert_eq!(execs[0].confidence, 0.97);
+        assert_eq!(execs[0].links["x"], "https://x.com/jdsmith");
+        assert_eq!(execs[1].verified_by, 1);
+        assert!(execs[1].profiles.is_empty());
+    }
+
+    #[test]
     fn confidence_follows_the_evidence_and_the_match() {
         let director = officer("A", "B", "director", None, None);
         let secretary = officer("A", "B", "secretary", None, None);
         let mut resigned = officer("A", "B", "director", None, None);
         resigned.active = false;
         let p = psc("A", "B", None);
-        assert_eq!(score::executive_confidence(&[&director], 1.0), 0.95);
-        assert_eq!(score::executive_confidence(&[&secretary], 1.0), 0.85);
-        assert_eq!(score::executive_confidence(&[&p], 1.0), 0.85);
-        assert_eq!(score::executive_confidence(&[&resigned], 1.0), 0.4);
-        assert_eq!(score::executive_confidence(&[&director], 0.8), 0.76);
+        let c = |records: &[&PersonRecord], social, m| {
+            score::confidence(score::evidence(records), social, m)
+        };
+        assert_eq!(c(&[&director], 0, 1.0), 0.95);
+        assert_eq!(c(&[&secretary], 0, 1.0), 0.85);
+        assert_eq!(c(&[&p], 0, 1.0), 0.85);
+        assert_eq!(c(&[&resigned], 0, 1.0), 0.4);
+        assert_eq!(c(&[&director], 0, 0.8), 0.76);
+        assert_eq!(c(&[&director], 1, 1.0), 0.97);
+        assert_eq!(c(&[&director, &p], 1, 1.0), 0.99, "capped");
     }
 }

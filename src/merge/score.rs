@@ -8,9 +8,9 @@
 //!            0.85  an active PSC only
 //!          + 0.03  an active PSC as well as an active officer (ownership)
 //!            0.40  nothing active (resigned / ceased; shown with --include-resigned)
-//! confidence = evidence x company match confidence, rounded to 2 places
+//! confidence = min(0.99, evidence + 0.02 x verified social profiles)
+//!              x company match confidence, rounded to 2 places
 //! ```
-//! Social sources (a later issue) add confirmation on top of this.
 
 use crate::model::{PSC_ROLE, PersonRecord, SourceKind};
 
@@ -30,7 +30,19 @@ const DIRECTING_ROLES: [&str; 12] = [
     "receiver-and-manager",
 ];
 
-pub fn executive_confidence(records: &[&PersonRecord], match_confidence: f64) -> f64 {
+/// Extra evidence per social profile the company's own account vouches for.
+pub const SOCIAL_CONFIRMATION: f64 = 0.02;
+/// Nothing is certain: the register may lag a resignation by weeks.
+pub const MAX_EVIDENCE: f64 = 0.99;
+
+/// The confidence shown for an executive.
+pub fn confidence(evidence: f64, social_confirmations: usize, match_confidence: f64) -> f64 {
+    let evidence = (evidence + SOCIAL_CONFIRMATION * social_confirmations as f64).min(MAX_EVIDENCE);
+    round2(evidence * match_confidence.clamp(0.0, 1.0))
+}
+
+/// What the register says about a person, before the match factor.
+pub fn evidence(records: &[&PersonRecord]) -> f64 {
     let active_officer = |directing: bool| {
         records.iter().any(|r| {
             r.active
@@ -46,13 +58,12 @@ pub fn executive_confidence(records: &[&PersonRecord], match_confidence: f64) ->
     } else {
         None
     };
-    let evidence = match (officer, active_psc) {
+    match (officer, active_psc) {
         (Some(o), true) => o + 0.03,
         (Some(o), false) => o,
         (None, true) => 0.85,
         (None, false) => 0.40,
-    };
-    round2((evidence * match_confidence.clamp(0.0, 1.0)).min(1.0))
+    }
 }
 
 fn round2(x: f64) -> f64 {

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use crate::merge::{Executive, Organisation};
 use crate::model::Company;
 use crate::resolve::{CandidateSummary, MatchInfo};
+use crate::sources::social::Account;
 
 /// How a row ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -52,7 +53,22 @@ pub struct RowOutcome {
     pub candidates: Option<Vec<CandidateSummary>>,
     pub executives: Vec<Executive>,
     pub organisations: Vec<Organisation>,
+    /// The company's official social accounts, best first per platform.
+    pub accounts: Vec<Account>,
     pub error: Option<RowFailure>,
+    /// Sources that failed for this row without failing it (a social
+    /// platform down, say); the register's answer stands.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<SourceWarning>,
+}
+
+/// A source that could not answer for one row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceWarning {
+    /// `x`, `linkedin`, `facebook`.
+    pub source: String,
+    pub kind: String,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
@@ -77,7 +93,7 @@ enum Out<W: Write> {
 }
 
 /// CSV columns, one row per executive.
-const CSV_COLUMNS: [&str; 26] = [
+const CSV_COLUMNS: [&str; 29] = [
     "row",
     "input_id",
     "input_company_name",
@@ -100,7 +116,10 @@ const CSV_COLUMNS: [&str; 26] = [
     "natures_of_control",
     "sources",
     "confidence",
+    "verified_by",
     "link",
+    "profiles",
+    "accounts",
     "candidates",
     "error_kind",
     "error_message",
@@ -208,6 +227,12 @@ fn write_csv<W: Write>(
             })
             .collect::<Vec<_>>()
             .join("; ");
+        let accounts = o
+            .accounts
+            .iter()
+            .map(|a| a.url.clone())
+            .collect::<Vec<_>>()
+            .join(";");
         let common = vec![
             o.row.to_string(),
             input(&["id"]),
@@ -236,6 +261,7 @@ fn write_csv<W: Write>(
         let tail = |w: &mut csv::Writer<W>, person: Vec<String>, birth: String| -> io::Result<()> {
             let mut record = common.clone();
             record.extend(person);
+            record.push(accounts.clone());
             record.push(candidates.clone());
             record.push(o.error.as_ref().map(|e| e.kind.clone()).unwrap_or_default());
             record.push(
@@ -251,7 +277,7 @@ fn write_csv<W: Write>(
             Ok(())
         };
         if o.executives.is_empty() {
-            tail(w, vec![String::new(); 13], String::new())?;
+            tail(w, vec![String::new(); 15], String::new())?;
         }
         for e in &o.executives {
             let person = vec![
@@ -274,7 +300,13 @@ fn write_csv<W: Write>(
                     .collect::<Vec<_>>()
                     .join(";"),
                 e.confidence.to_string(),
+                e.verified_by.to_string(),
                 e.links.values().next().cloned().unwrap_or_default(),
+                e.profiles
+                    .iter()
+                    .map(|p| p.url.clone())
+                    .collect::<Vec<_>>()
+                    .join(";"),
             ];
             let birth = e
                 .date_of_birth
@@ -338,11 +370,16 @@ mod tests {
                 natures_of_control: vec![],
                 date_of_birth: None,
                 sources: vec![SourceKind::CompaniesHouseOfficers],
+                profiles: vec![],
+                verified_by: 1,
                 confidence: 0.95,
                 links: BTreeMap::new(),
+                evidence: 0.95,
             }],
             organisations: vec![],
+            accounts: vec![],
             error: None,
+            warnings: vec![],
         }
     }
 

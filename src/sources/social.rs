@@ -344,7 +344,7 @@ pub(crate) mod testing {
             connect_timeout: Duration::from_secs(2),
             timeout: Duration::from_secs(5),
             quota: Quota::parse("100/1s").expect("valid"),
-            endpoint_quotas: HashMap::new(),
+            endpoint_quotas: std::collections::BTreeMap::new(),
             max_attempts: 6,
             backoff: Backoff {
                 base: Duration::from_millis(10),

@@ -65,6 +65,9 @@ impl Fake {
             .env("COMPANIES_HOUSE_API_KEY", KEY)
             // The fake's quota is raised to match; tests are not about pacing.
             .env("LEADGEN_COMPANIES_HOUSE_RATE_LIMIT", "100000/5m")
+            .env("LEADGEN_X_RATE_LIMIT", "100000/5m")
+            .env("LEADGEN_LINKEDIN_RATE_LIMIT", "100000/5m")
+            .env("LEADGEN_FACEBOOK_RATE_LIMIT", "100000/5m")
             .current_dir(root());
         cmd
     }

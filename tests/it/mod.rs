@@ -2,3 +2,4 @@ mod common;
 mod discover;
 mod faults;
 mod labelled;
+mod social;
