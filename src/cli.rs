@@ -58,6 +58,21 @@ pub enum Command {
     /// matched, not_found, ambiguous or error.
     #[command(after_help = EXIT_CODES)]
     Discover(DiscoverArgs),
+
+    /// Write shell completions or the man page to stdout (for packagers).
+    #[command(hide = true)]
+    Generate {
+        #[command(subcommand)]
+        what: Generate,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Generate {
+    /// Completions for SHELL (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// The man page, in roff.
+    Man,
 }
 
 #[derive(Debug, Args)]

@@ -1,9 +1,9 @@
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use tracing_subscriber::EnvFilter;
 
-use leadgen::cli::{Cli, Command};
+use leadgen::cli::{Cli, Command, Generate};
 use leadgen::config::{self, DiscoverSettings};
 use leadgen::error::{Error, exit};
 use leadgen::output::Status;
@@ -25,6 +25,10 @@ fn main() -> ExitCode {
 fn run(cli: &Cli) -> Result<u8, Error> {
     config::load_dotenv()?;
     match &cli.command {
+        Command::Generate { what } => {
+            generate(what)?;
+            Ok(exit::OK)
+        }
         Command::Discover(args) => {
             let config = config::file::load(cli.config.as_deref())?;
             let settings = DiscoverSettings::resolve(args, &config, |k| std::env::var(k).ok())?;
@@ -43,6 +47,24 @@ fn run(cli: &Cli) -> Result<u8, Error> {
             })
         }
     }
+}
+
+/// Completions and the man page come from the same clap definitions as
+/// `--help`, so they cannot drift from it.
+fn generate(what: &Generate) -> Result<(), Error> {
+    let mut cmd = Cli::command();
+    let mut out = std::io::stdout().lock();
+    let written = match what {
+        Generate::Completions { shell } => {
+            clap_complete::generate(*shell, &mut cmd, "leadgen", &mut out);
+            Ok(())
+        }
+        Generate::Man => clap_mangen::Man::new(cmd).render(&mut out),
+    };
+    written.map_err(|source| Error::Output {
+        path: "<stdout>".into(),
+        source,
+    })
 }
 
 fn report(s: &RunSummary) {

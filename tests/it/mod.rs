@@ -1,5 +1,6 @@
 mod common;
 mod discover;
 mod faults;
+mod help;
 mod labelled;
 mod social;
