@@ -339,6 +339,7 @@ mod tests {
         argv.extend_from_slice(extra);
         match Cli::parse_from(argv).command {
             Command::Discover(a) => a,
+            other => panic!("parsed {other:?}"),
         }
     }
 
