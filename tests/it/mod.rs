@@ -1,3 +1,5 @@
+mod cache;
 mod common;
 mod discover;
 mod labelled;
+mod redis_server;
