@@ -471,4 +471,82 @@ mod tests {
             .unwrap();
         assert_eq!(r.body, None, "the cached not-found answer is kept");
     }
+
+    #[tokio::test]
+    async fn a_new_process_is_served_by_sqlite_until_the_ttl_runs_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = CacheSettings {
+            dir: Some(dir.path().to_path_buf()),
+            ..CacheSettings::default()
+        };
+        let fetch = |calls: &Arc<AtomicUsize>, body: &'static [u8]| {
+            let calls = calls.clone();
+            async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, String>(Some(Bytes::from_static(body)))
+            }
+        };
+        let calls = Arc::new(AtomicUsize::new(0));
+        let first = Cache::open(&settings).await.unwrap();
+        first
+            .get_or_fetch(key("a"), fetch(&calls, b"1"))
+            .await
+            .unwrap();
+        first.close().await;
+
+        let second = Cache::open(&settings).await.unwrap();
+        let e = second
+            .get_or_fetch(key("a"), fetch(&calls, b"2"))
+            .await
+            .unwrap();
+        assert_eq!(e.body.as_deref(), Some(&b"1"[..]));
+        let e = second
+            .get_or_fetch(key("a"), fetch(&calls, b"2"))
+            .await
+            .unwrap();
+        assert_eq!(e.body.as_deref(), Some(&b"1"[..]));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let s = second.stats();
+        assert_eq!((s.sqlite_hits, s.memory_hits, s.misses), (1, 1, 0));
+
+        // "thing" falls under the social TTL.
+        let expired = CacheSettings {
+            ttl: Ttl {
+                social: Duration::ZERO,
+                ..Ttl::default()
+            },
+            ..settings.clone()
+        };
+        let third = Cache::open(&expired).await.unwrap();
+        let e = third
+            .get_or_fetch(key("a"), fetch(&calls, b"3"))
+            .await
+            .unwrap();
+        assert_eq!(e.body.as_deref(), Some(&b"3"[..]));
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+
+        let refresh = CacheSettings {
+            mode: CacheMode::Refresh,
+            ..settings
+        };
+        let fourth = Cache::open(&refresh).await.unwrap();
+        fourth
+            .get_or_fetch(key("a"), fetch(&calls, b"4"))
+            .await
+            .unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn not_found_ttl_is_capped_by_the_kind() {
+        let ttl = Ttl::default();
+        assert_eq!(ttl.for_kind("officers", true), 24 * HOUR);
+        assert_eq!(ttl.for_kind("officers", false), HOUR);
+        let short = Ttl {
+            not_found: 48 * HOUR,
+            social: HOUR,
+            ..ttl
+        };
+        assert_eq!(short.for_kind("x_profile", false), HOUR);
+    }
 }

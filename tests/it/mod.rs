@@ -3,3 +3,4 @@ mod common;
 mod discover;
 mod labelled;
 mod redis_server;
+mod resume;
