@@ -104,7 +104,7 @@ pub enum CacheAction {
 
 #[derive(Debug, Args)]
 pub struct DiscoverArgs {
-    /// CSV file of companies; `-` reads stdin.
+    /// CSV file of companies; `-` reads stdin (a run from stdin cannot be resumed).
     pub input: PathBuf,
 
     /// Output format [default: csv].

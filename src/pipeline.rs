@@ -267,11 +267,42 @@ fn open_output(path: Option<&Path>) -> Result<(Box<dyn Write + Send>, Option<Pat
     temp_name.push(file_name);
     temp_name.push(format!(".{}.tmp", std::process::id()));
     let temp = path.with_file_name(temp_name);
+    remove_abandoned_temp_files(path, &file_name.to_string_lossy());
     let file = fs::File::create(&temp).map_err(|source| Error::Output {
         path: path.to_path_buf(),
         source,
     })?;
     Ok((Box::new(BufWriter::new(file)), Some(temp)))
+}
+
+/// A killed run leaves its temporary file behind; remove those whose
+/// process is gone (Linux: no `/proc/PID`), never another live run's.
+fn remove_abandoned_temp_files(path: &Path, file_name: &str) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{file_name}.");
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Rows are read on a blocking thread (files and stdin block) and handed

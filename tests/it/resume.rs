@@ -177,6 +177,46 @@ fn ctrl_c_exits_130_keeps_the_earlier_output_and_resumes() {
 }
 
 #[test]
+fn a_killed_runs_temporary_file_is_removed_by_the_next_run() {
+    let (fake, register) = slow_fake(20);
+    let dir = tempfile::tempdir().unwrap();
+    let input = synthetic_input(dir.path(), &register);
+    let out_path = dir.path().join("out.jsonl");
+    let mut child = fake
+        .command()
+        .args(["discover", "--no-cache", "-f", "jsonl", "-o"])
+        .arg(&out_path)
+        .arg(&input)
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        2,
+        "input and a temporary file"
+    );
+    let out = fake
+        .leadgen()
+        .args(["discover", "--no-cache", "-f", "jsonl", "-o"])
+        .arg(&out_path)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(&out_path).unwrap().lines().count(),
+        ROWS
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        2,
+        "input and output"
+    );
+}
+
+#[test]
 fn a_changed_input_starts_afresh() {
     let (fake, register) = slow_fake(4);
     let dir = tempfile::tempdir().unwrap();
