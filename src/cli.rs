@@ -56,8 +56,17 @@ pub enum Command {
     /// `company_number`, `postcode`, `website` and `id` (echoed back).
     /// Every input row appears in the output, in input order, with a status:
     /// matched, not_found, ambiguous or error.
+    ///
+    /// Answers are cached (memory, optional Redis, SQLite in the cache
+    /// directory), so a re-run over the same companies costs little quota.
+    /// A run that is interrupted or killed resumes when the same command is
+    /// run again: rows already finished are not looked up again. Input read
+    /// from stdin is not resumable.
     #[command(after_help = EXIT_CODES)]
     Discover(DiscoverArgs),
+
+    /// Inspect and maintain the persistent cache.
+    Cache(CacheArgs),
 
     /// Write shell completions or the man page to stdout (for packagers).
     #[command(hide = true)]
@@ -75,9 +84,52 @@ pub enum Generate {
     Man,
 }
 
+/// Where the persistent cache is. Precedence: flag, then environment, then
+/// the config file's `[cache]` section.
+#[derive(Debug, Default, Args)]
+pub struct CacheLocation {
+    /// Directory of the SQLite cache and the run journal. Overrides
+    /// LEADGEN_CACHE_DIR [default: the user's cache directory, e.g.
+    /// ~/.cache/leadgen].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Redis server for a shared cache tier, e.g. redis://127.0.0.1:6379/0.
+    /// Overrides LEADGEN_REDIS_URL. If it cannot be reached, leadgen warns
+    /// and carries on without it.
+    #[arg(long, global = true, value_name = "URL")]
+    pub redis_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    #[command(subcommand)]
+    pub action: CacheAction,
+
+    #[command(flatten)]
+    pub location: CacheLocation,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// Entries and size per tier and provider, and the last run's hit ratios.
+    Stats,
+    /// Delete every cached answer (SQLite and Redis).
+    Clear,
+    /// Delete what is cached about one company: its profile, officers and
+    /// PSCs, and searches whose answer lists it.
+    Invalidate {
+        /// Company number, e.g. 04475590 or SC123.
+        #[arg(long, value_name = "NUMBER")]
+        company: String,
+    },
+    /// Delete expired entries from the SQLite cache (Redis expires its own).
+    Prune,
+}
+
 #[derive(Debug, Args)]
 pub struct DiscoverArgs {
-    /// CSV file of companies; `-` reads stdin.
+    /// CSV file of companies; `-` reads stdin (a run from stdin cannot be resumed).
     pub input: PathBuf,
 
     /// Output format [default: csv].
@@ -119,4 +171,21 @@ pub struct DiscoverArgs {
     /// Companies House API base URL (for a proxy or the bundled fake).
     #[arg(long, env = "LEADGEN_COMPANIES_HOUSE_URL", value_name = "URL")]
     pub companies_house_url: Option<String>,
+
+    #[command(flatten)]
+    pub cache: CacheLocation,
+
+    /// Neither read nor write the persistent cache (SQLite, Redis).
+    #[arg(long, conflicts_with = "refresh")]
+    pub no_cache: bool,
+
+    /// Ignore cached answers and fetch afresh, writing the fresh answers to
+    /// the cache.
+    #[arg(long)]
+    pub refresh: bool,
+
+    /// Start from the first row even if an earlier run of the same command
+    /// was interrupted (its progress is discarded).
+    #[arg(long)]
+    pub restart: bool,
 }

@@ -8,17 +8,20 @@
 //! ```
 //!
 //! Every outbound HTTP call passes through [`gateway`]; [`cache`] keeps what
-//! need not be fetched twice. [`pipeline`] knows the order of the steps and
+//! need not be fetched twice, and [`journal`] what an interrupted run had
+//! finished. [`pipeline`] knows the order of the steps and
 //! nothing of any API's JSON; each module under [`sources`] knows one API and
 //! nothing of retries or caching.
 
 pub mod cache;
 pub mod cli;
 pub mod config;
+pub mod db;
 pub mod error;
 pub mod fakes;
 pub mod gateway;
 pub mod input;
+pub mod journal;
 pub mod merge;
 pub mod model;
 pub mod output;

@@ -3,7 +3,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 use tracing_subscriber::EnvFilter;
 
-use leadgen::cli::{Cli, Command, Generate};
+use leadgen::cache::{self, CacheMode};
+use leadgen::cli::{CacheAction, CacheArgs, Cli, Command, Generate};
 use leadgen::config::{self, DiscoverSettings};
 use leadgen::error::{Error, exit};
 use leadgen::output::Status;
@@ -32,11 +33,7 @@ fn run(cli: &Cli) -> Result<u8, Error> {
         Command::Discover(args) => {
             let config = config::file::load(cli.config.as_deref())?;
             let settings = DiscoverSettings::resolve(args, &config, |k| std::env::var(k).ok())?;
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))?;
-            let summary = runtime.block_on(pipeline::discover(settings))?;
+            let summary = runtime()?.block_on(pipeline::discover(settings))?;
             if !cli.quiet {
                 report(&summary);
             }
@@ -46,6 +43,7 @@ fn run(cli: &Cli) -> Result<u8, Error> {
                 exit::OK
             })
         }
+        Command::Cache(args) => cache_command(cli, args),
     }
 }
 
@@ -67,6 +65,44 @@ fn generate(what: &Generate) -> Result<(), Error> {
     })
 }
 
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))
+}
+
+fn cache_command(cli: &Cli, args: &CacheArgs) -> Result<u8, Error> {
+    let config = config::file::load(cli.config.as_deref())?;
+    let settings = config::cache_settings(&args.location, CacheMode::Normal, &config, &|k| {
+        std::env::var(k).ok()
+    })?;
+    let number = match &args.action {
+        CacheAction::Invalidate { company } => Some(
+            leadgen::input::CompanyNumber::parse(company)
+                .map_err(|e| Error::Usage(format!("--company: {e}")))?,
+        ),
+        _ => None,
+    };
+    let done = runtime()?.block_on(async {
+        match (&args.action, &number) {
+            (CacheAction::Stats, _) => cache::admin::stats(&settings).await,
+            (CacheAction::Clear, _) => cache::admin::clear(&settings).await,
+            (CacheAction::Invalidate { .. }, Some(n)) => {
+                cache::admin::invalidate(&settings, n).await
+            }
+            (CacheAction::Invalidate { .. }, None) | (CacheAction::Prune, _) => {
+                cache::admin::prune(&settings).await
+            }
+        }
+    });
+    let done = done.map_err(|e| Error::Other(e.to_string()))?;
+    for line in &done.lines {
+        println!("{line}");
+    }
+    Ok(if done.ok { exit::OK } else { exit::FAILURE })
+}
+
 fn report(s: &RunSummary) {
     for note in &s.skipped_sources {
         eprintln!("leadgen: {note}");
@@ -81,8 +117,13 @@ fn report(s: &RunSummary) {
         eprintln!("leadgen: {message}");
     }
     eprintln!(
-        "leadgen: {} rows: {} matched, {} not_found, {} ambiguous, {} error; {} executives in {:.1}s",
+        "leadgen: {} rows{}: {} matched, {} not_found, {} ambiguous, {} error; {} executives in {:.1}s",
         s.rows,
+        if s.resumed > 0 {
+            format!(" ({} resumed from an interrupted run)", s.resumed)
+        } else {
+            String::new()
+        },
         s.count(Status::Matched),
         s.count(Status::NotFound),
         s.count(Status::Ambiguous),
@@ -95,18 +136,29 @@ fn report(s: &RunSummary) {
             continue;
         }
         eprintln!(
-            "leadgen: {provider}: {} requests ({} retries, {} answered 429), {} resources answered from memory, \
+            "leadgen: {provider}: {} requests ({} retries, {} answered 429), \
              {:.1} task-seconds waiting for quota{}",
             p.attempts,
             p.retries,
             p.rate_limited,
-            s.cache.hits,
             p.quota_wait_ms as f64 / 1000.0,
             if p.breaker_openings > 0 {
                 format!(", circuit opened {} times", p.breaker_openings)
             } else {
                 String::new()
             }
+        );
+    }
+    let c = &s.cache;
+    if c.lookups() > 0 {
+        eprintln!(
+            "leadgen: cache: {} lookups, {:.1}% answered (memory {:.1}%, redis {:.1}%, sqlite {:.1}%), {} fetched",
+            c.lookups(),
+            c.percent(c.hits),
+            c.percent(c.memory_hits),
+            c.percent(c.redis_hits),
+            c.percent(c.sqlite_hits),
+            c.misses,
         );
     }
 }

@@ -1,33 +1,36 @@
 //! The order of the steps: read rows, resolve each company, fetch its
 //! officers and PSCs, merge, write. Rows are processed concurrently and
 //! written in input order as they complete.
+//!
+//! Each finished row is recorded in the run journal ([`crate::journal`])
+//! before it is written, so a run stopped by Ctrl-C or killed resumes when
+//! the same command runs again: recorded rows are written from the journal,
+//! the rest are looked up.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use serde::Serialize;
-use tokio::sync::mpsc;
+use tokio::sync::{Mutex, mpsc};
 
 use crate::cache::{Cache, CacheStats};
 use crate::config::{DiscoverSettings, Optional, SocialSettings};
 use crate::error::Error;
 use crate::gateway::{Gateway, Provider, ProviderStats};
 use crate::input::{InputReader, InputRow};
+use crate::journal::{DoneRow, Journal, RunIdentity};
 use crate::merge::{self, MergeOptions};
-use crate::output::{RowFailure, RowOutcome, Sink, SourceWarning, Status};
+use crate::output::{self, Format, RowFailure, RowOutcome, Sink, SourceWarning, Status};
 use crate::resolve::{self, Resolution};
 use crate::sources::SourceError;
 use crate::sources::companies_house::{self as ch, Client};
 use crate::sources::social::{OfficerName, Platform, SocialFindings, SocialQuery, SocialSource};
 use crate::sources::{facebook, linkedin, x};
-
-/// Entries kept in memory: enough to make duplicate rows free in any
-/// realistic batch while keeping memory flat on huge inputs.
-const MEMORY_CACHE_ENTRIES: u64 = 50_000;
 
 /// What a run did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -35,6 +38,8 @@ pub struct RunSummary {
     pub rows: u64,
     pub by_status: BTreeMap<Status, u64>,
     pub executives: u64,
+    /// Rows written from the journal of an interrupted earlier attempt.
+    pub resumed: u64,
     pub cache: CacheStats,
     /// Calls, retries, 429s and breaker openings per provider.
     pub providers: BTreeMap<Provider, ProviderStats>,
@@ -60,6 +65,8 @@ struct Context {
     merge: MergeOptions,
     social: SocialClients,
     min_confidence: f64,
+    format: Format,
+    journal: Option<Journal>,
 }
 
 /// The social sources in use this run.
@@ -151,7 +158,10 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
     let reader = InputReader::open(&settings.input)?;
     let gateway =
         Gateway::new(settings.providers.clone()).map_err(|e| Error::Usage(e.to_string()))?;
-    let cache = Cache::in_memory(MEMORY_CACHE_ENTRIES);
+    let cache = Cache::open(&settings.cache)
+        .await
+        .map_err(|e| Error::Other(e.to_string()))?;
+    let journal = open_journal(&settings).await?;
     let ctx = Context {
         ch: Client::new(
             gateway.clone(),
@@ -162,6 +172,8 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
         merge: settings.merge,
         social: SocialClients::new(&settings.social, &gateway, &cache),
         min_confidence: settings.min_confidence,
+        format: settings.format,
+        journal: journal.clone(),
     };
 
     let (out, temp) = open_output(settings.output.as_deref())?;
@@ -175,19 +187,37 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
         source,
     };
 
-    let rows = read_rows(reader);
+    let cursor = journal.as_ref().map(|j| Arc::new(Mutex::new(j.cursor())));
+    let rows = read_rows(reader).then(move |row| {
+        let cursor = cursor.clone();
+        async move {
+            let row = row.map_err(Error::Input)?;
+            let Some(cursor) = cursor else {
+                return Ok::<_, Error>(Step::Process(row));
+            };
+            let done = cursor.lock().await.take(row.row).await;
+            Ok(
+                match done.map_err(|e| Error::Other(format!("run journal {e}")))? {
+                    Some(done) => Step::Replay(done),
+                    None => Step::Process(row),
+                },
+            )
+        }
+    });
     let outcomes = rows
-        .map(|row| {
+        .map(|step| {
             let ctx = ctx.clone();
             async move {
-                match row {
-                    Ok(row) => Ok(process(&ctx, row).await),
-                    Err(e) => Err(e),
+                match step? {
+                    Step::Replay(done) => Ok((done, true)),
+                    Step::Process(row) => finish_row(&ctx, process(&ctx, row).await)
+                        .await
+                        .map(|done| (done, false)),
                 }
             }
         })
         .buffered(settings.concurrency);
-    let mut outcomes = std::pin::pin!(outcomes);
+    let mut outcomes = Box::pin(outcomes);
 
     let mut summary = RunSummary::default();
     let result: Result<(), Error> = async {
@@ -197,17 +227,16 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
             tokio::select! {
                 next = outcomes.next() => {
                     let Some(outcome) = next else { break };
-                    let outcome = outcome.map_err(Error::Input)?;
+                    let (done, replayed) = outcome?;
                     summary.rows += 1;
-                    *summary.by_status.entry(outcome.status).or_default() += 1;
-                    summary.executives += outcome.executives.len() as u64;
-                    summary.warnings += outcome.warnings.len() as u64;
-                    if let Some(RowFailure { kind, message }) = &outcome.error
-                        && kind == "credential_refused"
-                    {
-                        summary.credential_refused.get_or_insert_with(|| message.clone());
+                    summary.resumed += u64::from(replayed);
+                    *summary.by_status.entry(done.status).or_default() += 1;
+                    summary.executives += done.executives;
+                    summary.warnings += done.warnings;
+                    if let Some(message) = done.credential_refused {
+                        summary.credential_refused.get_or_insert(message);
                     }
-                    sink.write(&outcome).map_err(write_err)?;
+                    sink.write_rendered(&done.rendered).map_err(write_err)?;
                 }
                 _ = &mut ctrl_c => return Err(Error::Interrupted),
             }
@@ -215,10 +244,20 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
         Ok(())
     }
     .await;
+    // Rows in flight are dropped: they are not in the journal, so a resume
+    // looks them up again.
+    drop(outcomes);
+    cache.close().await;
     if let Err(e) = result {
         if let Some(temp) = temp {
             // An earlier complete output stays as it was.
             let _ = fs::remove_file(temp);
+        }
+        if matches!(e, Error::Interrupted) && journal.is_some() {
+            tracing::warn!(
+                rows = summary.rows,
+                "Interrupted; run the same command again to resume where this run stopped."
+            );
         }
         return Err(e);
     }
@@ -235,10 +274,85 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
         .into_iter()
         .map(String::from)
         .collect();
+    if let Some(journal) = &journal
+        && let Err(e) = journal.finish().await
+    {
+        tracing::warn!(error = %e, "Could not clear the run journal; the next run of this command will replay this one's rows.");
+    }
     summary.cache = cache.stats();
     summary.providers = gateway.stats();
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// What to do with an input row.
+enum Step {
+    /// An earlier attempt finished it.
+    Replay(DoneRow),
+    Process(InputRow),
+}
+
+/// The journal of this command, unless it cannot resume (stdin, no cache
+/// directory).
+async fn open_journal(settings: &DiscoverSettings) -> Result<Option<Journal>, Error> {
+    let Some(dir) = settings.cache.dir.clone() else {
+        return Ok(None);
+    };
+    let identity = {
+        let settings_input = settings.input.clone();
+        let run = RunIdentity::of(settings);
+        run.map_err(|e| Error::Other(format!("{}: {e}", settings_input.display())))?
+    };
+    let Some(identity) = identity else {
+        return Ok(None);
+    };
+    let (journal, done) = Journal::open(&dir, &identity, settings.restart)
+        .await
+        .map_err(|e| {
+            Error::Other(format!(
+                "run journal {e}; set LEADGEN_CACHE_DIR (or --cache-dir) to a writable directory"
+            ))
+        })?;
+    if done > 0 {
+        tracing::info!(
+            rows = done,
+            "Resuming an interrupted run; finished rows are not looked up again."
+        );
+    }
+    tracing::debug!(run = %identity.key, "Run journal open.");
+    Ok(Some(journal))
+}
+
+/// Render the row and record it in the journal; the row is written only
+/// after its record has committed.
+async fn finish_row(ctx: &Context, outcome: RowOutcome) -> Result<DoneRow, Error> {
+    let rendered = output::render(ctx.format, ctx.merge.include_birth, &outcome)
+        .map_err(|e| Error::Other(format!("cannot render row {}: {e}", outcome.row)))?;
+    let credential_refused = outcome
+        .error
+        .as_ref()
+        .filter(|f| f.kind == "credential_refused")
+        .map(|f| f.message.clone());
+    let done = DoneRow {
+        row: outcome.row,
+        status: outcome.status,
+        executives: outcome.executives.len() as u64,
+        warnings: outcome.warnings.len() as u64,
+        credential_refused,
+        rendered,
+    };
+    // A transient failure is worth another try on resume; a bad input row is not.
+    let lasting = match &outcome.error {
+        None => true,
+        Some(f) => f.kind == "invalid_input",
+    };
+    if lasting
+        && let Some(journal) = &ctx.journal
+        && let Err(e) = journal.record(done.clone()).await
+    {
+        tracing::warn!(row = done.row, error = %e, "Could not record the row in the run journal; a resume will look it up again.");
+    }
+    Ok(done)
 }
 
 /// Stdout, or a temporary file beside `path` renamed over it at the end, so
@@ -254,11 +368,42 @@ fn open_output(path: Option<&Path>) -> Result<(Box<dyn Write + Send>, Option<Pat
     temp_name.push(file_name);
     temp_name.push(format!(".{}.tmp", std::process::id()));
     let temp = path.with_file_name(temp_name);
+    remove_abandoned_temp_files(path, &file_name.to_string_lossy());
     let file = fs::File::create(&temp).map_err(|source| Error::Output {
         path: path.to_path_buf(),
         source,
     })?;
     Ok((Box::new(BufWriter::new(file)), Some(temp)))
+}
+
+/// A killed run leaves its temporary file behind; remove those whose
+/// process is gone (Linux: no `/proc/PID`), never another live run's.
+fn remove_abandoned_temp_files(path: &Path, file_name: &str) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{file_name}.");
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Rows are read on a blocking thread (files and stdin block) and handed

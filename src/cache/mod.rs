@@ -1,20 +1,49 @@
-//! Answers already fetched, so the same resource is not fetched twice.
+//! Answers already fetched, so the same resource is not fetched twice:
+//! the cheapest API call is the one not made.
+//!
+//! Three tiers sit behind one call, [`Cache::get_or_fetch`], which is all a
+//! source sees:
+//!
+//! 1. memory ([`memory`]): moka, bounded in bytes, per process;
+//! 2. Redis ([`redis`]), optional (`--redis-url`): shared between machines;
+//!    unreachable or gone, it is skipped with one warning, never failing a row;
+//! 3. SQLite ([`sqlite`]), the default persistent tier: `cache.sqlite` in the
+//!    user's cache directory, shared by concurrent leadgen processes.
+//!
+//! A lookup tries them in that order and copies a hit into the faster tiers;
+//! a fetch writes through to all of them. Concurrent lookups of one key are
+//! coalesced into one trip (duplicate companies in one input cost one call).
 //!
 //! Entries are keyed by provider, resource kind and normalised parameters
-//! and hold the response body as fetched (or the fact that the resource does
-//! not exist). Concurrent requests for one key are coalesced into one fetch:
-//! duplicate companies in one input cost one call. Errors are never cached.
+//! (never credentials) and hold the response body as fetched, or the fact
+//! that the resource does not exist, with when it was fetched. How long an
+//! entry is fresh depends on its resource kind ([`Ttl`]); "not found" answers
+//! are kept for a shorter time, and errors are never cached.
 //!
-//! This is the in-memory tier; persistent tiers slot in behind the same
-//! [`Cache::get_or_fetch`].
+//! `--refresh` skips reading the persistent tiers but writes fresh answers
+//! to them; `--no-cache` uses neither (memory still coalesces duplicates
+//! within the run). Hit counts per tier feed the run summary and are kept
+//! for `leadgen cache stats`.
+
+pub mod admin;
+pub mod memory;
+pub mod redis;
+pub mod sqlite;
 
 use std::fmt;
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::SystemTime;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use memory::{Capacity, Memory};
+use redis::RedisTier;
+use sqlite::SqliteTier;
 
 /// What a cache entry is about.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -24,7 +53,8 @@ pub struct CacheKey {
     /// `search`, `profile`, `officers`, `psc`, ...
     pub resource: &'static str,
     /// Normalised parameters: the path and sorted query, lower-cased where
-    /// the provider is case-insensitive.
+    /// the provider is case-insensitive. A key about one company should
+    /// contain `/company/NUMBER` so `cache invalidate --company` finds it.
     pub params: String,
 }
 
@@ -42,30 +72,234 @@ pub struct Entry {
     pub fetched_at: SystemTime,
 }
 
-/// Hit and miss counts for the run summary.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct CacheStats {
-    pub hits: u64,
-    pub misses: u64,
+/// How long entries stay fresh, by resource kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ttl {
+    pub search: Duration,
+    pub profile: Duration,
+    pub officers: Duration,
+    pub psc: Duration,
+    /// Every other resource: the social sources' lookups.
+    pub social: Duration,
+    /// "Not found" answers, of any kind (capped by the kind's own TTL).
+    pub not_found: Duration,
 }
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+impl Default for Ttl {
+    fn default() -> Ttl {
+        Ttl {
+            search: 24 * HOUR,
+            profile: 24 * HOUR,
+            officers: 24 * HOUR,
+            psc: 24 * HOUR,
+            social: HOUR,
+            not_found: HOUR,
+        }
+    }
+}
+
+impl Ttl {
+    pub fn for_kind(&self, resource: &str, found: bool) -> Duration {
+        let ttl = match resource {
+            "search" => self.search,
+            "profile" => self.profile,
+            "officers" => self.officers,
+            "psc" => self.psc,
+            _ => self.social,
+        };
+        if found { ttl } else { ttl.min(self.not_found) }
+    }
+
+    /// What is left of `entry`'s life (zero: expired).
+    pub fn remaining(&self, resource: &str, entry: &Entry) -> Duration {
+        let ttl = self.for_kind(resource, entry.body.is_some());
+        (entry.fetched_at + ttl)
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO)
+            // Another machine's clock ahead of ours must not stretch a TTL.
+            .min(ttl)
+    }
+}
+
+/// Which tiers a run reads and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CacheMode {
+    #[default]
+    Normal,
+    /// Ignore cached values, write fresh ones (`--refresh`).
+    Refresh,
+    /// No persistent tiers at all (`--no-cache`).
+    Off,
+}
+
+/// Validated cache settings (see [`crate::config`]).
+#[derive(Debug, Clone)]
+pub struct CacheSettings {
+    /// Where `cache.sqlite` (and the run journal) live; `None` when there is
+    /// no home directory and nothing was configured.
+    pub dir: Option<PathBuf>,
+    /// May hold a password, hence secret.
+    pub redis_url: Option<SecretString>,
+    pub mode: CacheMode,
+    pub ttl: Ttl,
+    /// Bytes the memory tier may hold.
+    pub memory_bytes: u64,
+}
+
+/// The memory tier's default size: enough for every company of a
+/// 10k-row batch, and flat beyond.
+pub const DEFAULT_MEMORY_BYTES: u64 = 64 * 1024 * 1024;
+
+impl Default for CacheSettings {
+    fn default() -> CacheSettings {
+        CacheSettings {
+            dir: None,
+            redis_url: None,
+            mode: CacheMode::Normal,
+            ttl: Ttl::default(),
+            memory_bytes: DEFAULT_MEMORY_BYTES,
+        }
+    }
+}
+
+/// Why the cache could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error(
+        "cache {0}; set LEADGEN_CACHE_DIR (or --cache-dir) to a writable directory, \
+         or pass --no-cache"
+    )]
+    Db(#[from] crate::db::DbError),
+    #[error(
+        "no cache directory: there is no home directory to put it in; \
+         set LEADGEN_CACHE_DIR or pass --cache-dir"
+    )]
+    NoDir,
+}
+
+/// Lookups of a run, by where they were answered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheStats {
+    /// Answered by any tier.
+    pub hits: u64,
+    /// Fetched from the provider.
+    pub misses: u64,
+    /// Of the hits, by tier (memory includes lookups coalesced with another).
+    pub memory_hits: u64,
+    pub redis_hits: u64,
+    pub sqlite_hits: u64,
+}
+
+impl CacheStats {
+    pub fn lookups(&self) -> u64 {
+        self.hits + self.misses
+    }
+
+    /// `n` as a share of all lookups, in percent.
+    pub fn percent(&self, n: u64) -> f64 {
+        if self.lookups() == 0 {
+            0.0
+        } else {
+            100.0 * n as f64 / self.lookups() as f64
+        }
+    }
+}
+
+/// Size of one tier's share of one provider.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TierUsage {
+    pub entries: u64,
+    pub bytes: u64,
+}
+
+const SERVED_MEMORY: u8 = 0;
+const SERVED_REDIS: u8 = 1;
+const SERVED_SQLITE: u8 = 2;
+const SERVED_FETCH: u8 = 3;
 
 #[derive(Clone)]
 pub struct Cache {
-    memory: moka::future::Cache<CacheKey, Arc<Entry>>,
-    hits: Arc<AtomicU64>,
-    misses: Arc<AtomicU64>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    memory: Memory,
+    redis: Option<RedisTier>,
+    sqlite: Option<SqliteTier>,
+    ttl: Ttl,
+    /// Skip reading the persistent tiers.
+    refresh: bool,
+    counts: [AtomicU64; 4],
+    sqlite_warned: AtomicBool,
 }
 
 impl Cache {
     /// An in-memory cache holding up to `capacity` entries (least recently
     /// used go first), so memory stays flat however long the input.
     pub fn in_memory(capacity: u64) -> Cache {
+        Cache::with_tiers(
+            Capacity::Entries(capacity),
+            None,
+            None,
+            Ttl::default(),
+            false,
+        )
+    }
+
+    /// The tiers `settings` ask for. A SQLite file that cannot be opened is
+    /// an error; a Redis that cannot be reached is a warning.
+    pub async fn open(settings: &CacheSettings) -> Result<Cache, CacheError> {
+        let capacity = Capacity::Bytes(settings.memory_bytes);
+        if settings.mode == CacheMode::Off {
+            return Ok(Cache::with_tiers(capacity, None, None, settings.ttl, false));
+        }
+        let sqlite = match &settings.dir {
+            Some(dir) => Some(SqliteTier::open(dir).await?),
+            None => {
+                tracing::warn!(
+                    "No cache directory (no home directory); set LEADGEN_CACHE_DIR to keep answers between runs."
+                );
+                None
+            }
+        };
+        let redis = match &settings.redis_url {
+            Some(url) => match RedisTier::connect(url.expose_secret()).await {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    tracing::warn!(error = %e, "Redis cache unavailable; carrying on with the other cache tiers.");
+                    None
+                }
+            },
+            None => None,
+        };
+        Ok(Cache::with_tiers(
+            capacity,
+            redis,
+            sqlite,
+            settings.ttl,
+            settings.mode == CacheMode::Refresh,
+        ))
+    }
+
+    fn with_tiers(
+        capacity: Capacity,
+        redis: Option<RedisTier>,
+        sqlite: Option<SqliteTier>,
+        ttl: Ttl,
+        refresh: bool,
+    ) -> Cache {
         Cache {
-            memory: moka::future::Cache::builder()
-                .max_capacity(capacity)
-                .build(),
-            hits: Arc::default(),
-            misses: Arc::default(),
+            inner: Arc::new(Inner {
+                memory: memory::build(capacity, ttl),
+                redis,
+                sqlite,
+                ttl,
+                refresh,
+                counts: Default::default(),
+                sqlite_warned: AtomicBool::new(false),
+            }),
         }
     }
 
@@ -76,31 +310,100 @@ impl Cache {
         F: Future<Output = Result<Option<Bytes>, E>>,
         E: Send + Sync + 'static,
     {
-        let fetched = AtomicU64::new(0);
-        let result = self
+        let served = AtomicU8::new(SERVED_MEMORY);
+        let inner = &*self.inner;
+        let result = inner
             .memory
-            .try_get_with(key, async {
-                fetched.store(1, Ordering::Relaxed);
-                fetch.await.map(|body| {
-                    Arc::new(Entry {
-                        body,
-                        fetched_at: SystemTime::now(),
-                    })
-                })
+            .try_get_with(key.clone(), async {
+                if !inner.refresh
+                    && let Some((tier, entry)) = inner.lookup(&key).await
+                {
+                    served.store(tier, Ordering::Relaxed);
+                    return Ok(Arc::new(entry));
+                }
+                served.store(SERVED_FETCH, Ordering::Relaxed);
+                let entry = Entry {
+                    body: fetch.await?,
+                    fetched_at: SystemTime::now(),
+                };
+                if let Some(sqlite) = &inner.sqlite {
+                    sqlite.put(&key, &entry);
+                }
+                if let Some(redis) = &inner.redis {
+                    redis
+                        .put(&key, &entry, inner.ttl.remaining(key.resource, &entry))
+                        .await;
+                }
+                Ok(Arc::new(entry))
             })
             .await;
-        if fetched.load(Ordering::Relaxed) == 1 {
-            self.misses.fetch_add(1, Ordering::Relaxed);
-        } else {
-            self.hits.fetch_add(1, Ordering::Relaxed);
-        }
+        inner.counts[served.load(Ordering::Relaxed) as usize].fetch_add(1, Ordering::Relaxed);
         result
     }
 
     pub fn stats(&self) -> CacheStats {
+        let [memory, redis, sqlite, fetched] = self
+            .inner
+            .counts
+            .each_ref()
+            .map(|c| c.load(Ordering::Relaxed));
         CacheStats {
-            hits: self.hits.load(Ordering::Relaxed),
-            misses: self.misses.load(Ordering::Relaxed),
+            hits: memory + redis + sqlite,
+            misses: fetched,
+            memory_hits: memory,
+            redis_hits: redis,
+            sqlite_hits: sqlite,
+        }
+    }
+
+    /// Wait for queued writes and record this run's hit counts for
+    /// `cache stats`. Call once, at the end of a run (interrupted or not).
+    pub async fn close(&self) {
+        let Some(sqlite) = &self.inner.sqlite else {
+            return;
+        };
+        let stats = self.stats();
+        let saved = async {
+            sqlite.flush().await?;
+            if stats.lookups() > 0 {
+                let json = serde_json::to_string(&stats).unwrap_or_default();
+                sqlite.save_last_run(json).await?;
+            }
+            Ok::<_, crate::db::DbError>(())
+        };
+        if let Err(e) = saved.await {
+            tracing::warn!(error = %e, "Could not finish writing the cache.");
+        }
+    }
+}
+
+impl Inner {
+    /// The first tier holding a fresh entry, which is copied into the faster
+    /// persistent tier (memory gets it from the caller).
+    async fn lookup(&self, key: &CacheKey) -> Option<(u8, Entry)> {
+        if let Some(redis) = &self.redis
+            && let Some(entry) = redis.get(key).await
+            && !self.ttl.remaining(key.resource, &entry).is_zero()
+        {
+            return Some((SERVED_REDIS, entry));
+        }
+        let sqlite = self.sqlite.as_ref()?;
+        match sqlite.get(key, self.ttl).await {
+            Ok(Some(entry)) => {
+                if let Some(redis) = &self.redis {
+                    redis
+                        .put(key, &entry, self.ttl.remaining(key.resource, &entry))
+                        .await;
+                }
+                Some((SERVED_SQLITE, entry))
+            }
+            Ok(None) => None,
+            Err(e) => {
+                if !self.sqlite_warned.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(error = %e, "Cannot read the SQLite cache; fetching instead.");
+                }
+                None
+            }
         }
     }
 }
@@ -143,7 +446,9 @@ mod tests {
             cache.stats(),
             CacheStats {
                 hits: 19,
-                misses: 1
+                misses: 1,
+                memory_hits: 19,
+                ..CacheStats::default()
             }
         );
     }
@@ -165,5 +470,83 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(r.body, None, "the cached not-found answer is kept");
+    }
+
+    #[tokio::test]
+    async fn a_new_process_is_served_by_sqlite_until_the_ttl_runs_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = CacheSettings {
+            dir: Some(dir.path().to_path_buf()),
+            ..CacheSettings::default()
+        };
+        let fetch = |calls: &Arc<AtomicUsize>, body: &'static [u8]| {
+            let calls = calls.clone();
+            async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, String>(Some(Bytes::from_static(body)))
+            }
+        };
+        let calls = Arc::new(AtomicUsize::new(0));
+        let first = Cache::open(&settings).await.unwrap();
+        first
+            .get_or_fetch(key("a"), fetch(&calls, b"1"))
+            .await
+            .unwrap();
+        first.close().await;
+
+        let second = Cache::open(&settings).await.unwrap();
+        let e = second
+            .get_or_fetch(key("a"), fetch(&calls, b"2"))
+            .await
+            .unwrap();
+        assert_eq!(e.body.as_deref(), Some(&b"1"[..]));
+        let e = second
+            .get_or_fetch(key("a"), fetch(&calls, b"2"))
+            .await
+            .unwrap();
+        assert_eq!(e.body.as_deref(), Some(&b"1"[..]));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let s = second.stats();
+        assert_eq!((s.sqlite_hits, s.memory_hits, s.misses), (1, 1, 0));
+
+        // "thing" falls under the social TTL.
+        let expired = CacheSettings {
+            ttl: Ttl {
+                social: Duration::ZERO,
+                ..Ttl::default()
+            },
+            ..settings.clone()
+        };
+        let third = Cache::open(&expired).await.unwrap();
+        let e = third
+            .get_or_fetch(key("a"), fetch(&calls, b"3"))
+            .await
+            .unwrap();
+        assert_eq!(e.body.as_deref(), Some(&b"3"[..]));
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+
+        let refresh = CacheSettings {
+            mode: CacheMode::Refresh,
+            ..settings
+        };
+        let fourth = Cache::open(&refresh).await.unwrap();
+        fourth
+            .get_or_fetch(key("a"), fetch(&calls, b"4"))
+            .await
+            .unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn not_found_ttl_is_capped_by_the_kind() {
+        let ttl = Ttl::default();
+        assert_eq!(ttl.for_kind("officers", true), 24 * HOUR);
+        assert_eq!(ttl.for_kind("officers", false), HOUR);
+        let short = Ttl {
+            not_found: 48 * HOUR,
+            social: HOUR,
+            ..ttl
+        };
+        assert_eq!(short.for_kind("x_profile", false), HOUR);
     }
 }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::cli::SourceName;
@@ -25,6 +25,25 @@ pub struct FileConfig {
     pub linkedin: ProviderFile,
     #[serde(default)]
     pub facebook: ProviderFile,
+    #[serde(default)]
+    pub cache: CacheFile,
+}
+
+/// The `[cache]` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheFile {
+    pub dir: Option<PathBuf>,
+    /// May hold a password.
+    pub redis_url: Option<SecretString>,
+    /// Memory tier size in MiB.
+    pub memory_mib: Option<u64>,
+    pub ttl_search: Option<String>,
+    pub ttl_profile: Option<String>,
+    pub ttl_officers: Option<String>,
+    pub ttl_psc: Option<String>,
+    pub ttl_social: Option<String>,
+    pub ttl_not_found: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -94,7 +113,11 @@ pub fn load(explicit: Option<&Path>) -> Result<LoadedConfig, Error> {
             e.to_string().trim_end()
         ))
     })?;
-    if file.companies_house.api_key.is_some() {
+    let redis_password =
+        file.cache.redis_url.as_ref().is_some_and(|u| {
+            url::Url::parse(u.expose_secret()).is_ok_and(|u| u.password().is_some())
+        });
+    if file.companies_house.api_key.is_some() || redis_password {
         warn_if_readable_by_others(&path);
     }
     Ok(LoadedConfig {
@@ -111,7 +134,7 @@ fn warn_if_readable_by_others(path: &Path) {
     {
         tracing::warn!(
             path = %path.display(),
-            "Config file holds an API key and is readable by other users; run chmod 600 on it."
+            "Config file holds an API key or Redis URL and is readable by other users; run chmod 600 on it."
         );
     }
 }
@@ -122,7 +145,6 @@ fn warn_if_readable_by_others(_path: &Path) {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use secrecy::ExposeSecret;
 
     #[test]
     fn the_example_file_parses_and_documents_the_defaults() {

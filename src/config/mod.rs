@@ -9,8 +9,8 @@ use std::path::PathBuf;
 
 use secrecy::SecretString;
 
-use crate::cli::DiscoverArgs;
-use crate::cli::SourceName;
+use crate::cache::{CacheMode, CacheSettings, DEFAULT_MEMORY_BYTES, Ttl};
+use crate::cli::{CacheLocation, DiscoverArgs, SourceName};
 use crate::error::Error;
 use crate::gateway::quota::parse_duration;
 use crate::gateway::{Provider, ProviderSettings, Quota, settings::rate_limit_var};
@@ -19,7 +19,7 @@ use crate::output::Format;
 use crate::sources::companies_house::DEFAULT_BASE_URL;
 use crate::sources::social::CredentialsError;
 use crate::sources::{facebook, linkedin, x};
-use file::{LoadedConfig, ProviderFile};
+use file::{CacheFile, LoadedConfig, ProviderFile};
 
 /// Companies looked up at once unless configured.
 pub const DEFAULT_CONCURRENCY: usize = 8;
@@ -42,6 +42,9 @@ pub struct DiscoverSettings {
     pub social: SocialSettings,
     /// Executives scored below this are left out.
     pub min_confidence: f64,
+    pub cache: CacheSettings,
+    /// Discard an interrupted run's progress instead of resuming it.
+    pub restart: bool,
 }
 
 /// One optional source: where it is and how to authenticate, or why it is
@@ -209,6 +212,14 @@ impl DiscoverSettings {
             )?,
         };
         let output = (args.output.as_os_str() != "-").then(|| args.output.clone());
+        let mode = if args.no_cache {
+            CacheMode::Off
+        } else if args.refresh {
+            CacheMode::Refresh
+        } else {
+            CacheMode::Normal
+        };
+        let cache = cache_settings(&args.cache, mode, config, &env)?;
         Ok(DiscoverSettings {
             input: args.input.clone(),
             output,
@@ -225,6 +236,8 @@ impl DiscoverSettings {
             providers,
             social,
             min_confidence,
+            cache,
+            restart: args.restart,
         })
     }
 }
@@ -314,6 +327,70 @@ fn provider_settings(
         s.endpoint_quotas.clear();
     }
     Ok(s)
+}
+
+/// The variables naming the cache directory and the Redis server.
+pub const CACHE_DIR_VAR: &str = "LEADGEN_CACHE_DIR";
+pub const REDIS_URL_VAR: &str = "LEADGEN_REDIS_URL";
+
+/// Cache settings: flag, then environment, then the file's `[cache]`
+/// section, then defaults (the user's cache directory, no Redis).
+pub fn cache_settings(
+    flags: &CacheLocation,
+    mode: CacheMode,
+    config: &LoadedConfig,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<CacheSettings, Error> {
+    let file: &CacheFile = &config.file.cache;
+    let in_file = |key: &str| match &config.path {
+        Some(p) => format!("cache.{key} in {}", p.display()),
+        None => format!("cache.{key}"),
+    };
+    let set = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
+    let dir = flags
+        .cache_dir
+        .clone()
+        .filter(|d| !d.as_os_str().is_empty())
+        .or_else(|| set(env(CACHE_DIR_VAR)).map(PathBuf::from))
+        .or_else(|| file.dir.clone())
+        .or_else(|| {
+            directories::ProjectDirs::from("", "", "leadgen").map(|d| d.cache_dir().to_path_buf())
+        });
+    let redis_url = set(flags.redis_url.clone())
+        .or_else(|| set(env(REDIS_URL_VAR)))
+        .map(SecretString::from)
+        .or_else(|| file.redis_url.clone());
+    let mut ttl = Ttl::default();
+    for (key, value, slot) in [
+        ("ttl_search", &file.ttl_search, &mut ttl.search),
+        ("ttl_profile", &file.ttl_profile, &mut ttl.profile),
+        ("ttl_officers", &file.ttl_officers, &mut ttl.officers),
+        ("ttl_psc", &file.ttl_psc, &mut ttl.psc),
+        ("ttl_social", &file.ttl_social, &mut ttl.social),
+        ("ttl_not_found", &file.ttl_not_found, &mut ttl.not_found),
+    ] {
+        if let Some(v) = value {
+            *slot =
+                parse_duration(v).map_err(|e| Error::Usage(format!("{}: {e}", in_file(key))))?;
+        }
+    }
+    let memory_bytes = match file.memory_mib {
+        Some(0) => {
+            return Err(Error::Usage(format!(
+                "{}: must be at least 1",
+                in_file("memory_mib")
+            )));
+        }
+        Some(mib) => mib.saturating_mul(1024 * 1024),
+        None => DEFAULT_MEMORY_BYTES,
+    };
+    Ok(CacheSettings {
+        dir,
+        redis_url,
+        mode,
+        ttl,
+        memory_bytes,
+    })
 }
 
 /// Load `.env` from the working directory (not from parents), without
@@ -505,5 +582,56 @@ mod tests {
         let e =
             DiscoverSettings::resolve(&args(&[]), &LoadedConfig::default(), env(&[])).unwrap_err();
         assert!(matches!(e, Error::MissingApiKey));
+    }
+
+    #[test]
+    fn cache_settings_flag_beats_environment_beats_file() {
+        let cfg = file(
+            "[cache]\ndir = \"/from/file\"\nredis_url = \"redis://file:1\"\n\
+             ttl_search = \"2h\"\nttl_not_found = \"10m\"\nmemory_mib = 8\n",
+        );
+        let s = DiscoverSettings::resolve(&args(&[]), &cfg, env(KEY)).unwrap();
+        assert_eq!(s.cache.dir, Some(PathBuf::from("/from/file")));
+        assert_eq!(s.cache.redis_url.unwrap().expose_secret(), "redis://file:1");
+        assert_eq!(s.cache.ttl.search, std::time::Duration::from_secs(7200));
+        assert_eq!(s.cache.ttl.not_found, std::time::Duration::from_secs(600));
+        assert_eq!(s.cache.ttl.profile, Ttl::default().profile);
+        assert_eq!(s.cache.memory_bytes, 8 << 20);
+        assert_eq!(s.cache.mode, CacheMode::Normal);
+
+        const ENV: &[(&str, &str)] = &[
+            ("COMPANIES_HOUSE_API_KEY", "k"),
+            ("LEADGEN_CACHE_DIR", "/from/env"),
+            ("LEADGEN_REDIS_URL", "redis://env:2"),
+        ];
+        let s = DiscoverSettings::resolve(&args(&["--refresh"]), &cfg, env(ENV)).unwrap();
+        assert_eq!(s.cache.dir, Some(PathBuf::from("/from/env")));
+        assert_eq!(s.cache.redis_url.unwrap().expose_secret(), "redis://env:2");
+        assert_eq!(s.cache.mode, CacheMode::Refresh);
+
+        let s = DiscoverSettings::resolve(
+            &args(&[
+                "--cache-dir",
+                "/from/flag",
+                "--redis-url",
+                "redis://flag:3",
+                "--no-cache",
+            ]),
+            &cfg,
+            env(ENV),
+        )
+        .unwrap();
+        assert_eq!(s.cache.dir, Some(PathBuf::from("/from/flag")));
+        assert_eq!(s.cache.redis_url.unwrap().expose_secret(), "redis://flag:3");
+        assert_eq!(s.cache.mode, CacheMode::Off);
+
+        let e = DiscoverSettings::resolve(
+            &args(&[]),
+            &file("[cache]\nttl_psc = \"a while\"\n"),
+            env(KEY),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("cache.ttl_psc in /etc/leadgen.toml: "), "{e}");
     }
 }

@@ -87,7 +87,8 @@ pub struct Sink<W: Write> {
 }
 
 enum Out<W: Write> {
-    Csv(Box<csv::Writer<W>>),
+    /// Rows arrive rendered ([`render`]), so CSV is plain bytes here too.
+    Csv(W),
     Json(W),
     Jsonl(W),
 }
@@ -128,11 +129,7 @@ const CSV_COLUMNS: [&str; 29] = [
 impl<W: Write> Sink<W> {
     pub fn new(out: W, format: Format, include_birth: bool) -> Sink<W> {
         let out = match format {
-            Format::Csv => Out::Csv(Box::new(
-                csv::WriterBuilder::new()
-                    .has_headers(false)
-                    .from_writer(out),
-            )),
+            Format::Csv => Out::Csv(out),
             Format::Json => Out::Json(out),
             Format::Jsonl => Out::Jsonl(out),
         };
@@ -144,27 +141,39 @@ impl<W: Write> Sink<W> {
     }
 
     pub fn write(&mut self, outcome: &RowOutcome) -> io::Result<()> {
+        let rendered = render(self.format(), self.include_birth, outcome)?;
+        self.write_rendered(&rendered)
+    }
+
+    /// Write a row [`render`]ed earlier for this sink's format (a resumed
+    /// run replays finished rows this way from the run journal).
+    pub fn write_rendered(&mut self, rendered: &[u8]) -> io::Result<()> {
         let first = self.written == 0;
         match &mut self.out {
-            Out::Jsonl(out) => {
-                serde_json::to_writer(&mut *out, outcome)?;
-                out.write_all(b"\n")?;
-            }
+            Out::Jsonl(out) => out.write_all(rendered)?,
             Out::Json(out) => {
                 out.write_all(if first { b"[\n" } else { b",\n" })?;
-                serde_json::to_writer(&mut *out, outcome)?;
+                out.write_all(rendered)?;
             }
-            Out::Csv(w) => {
+            Out::Csv(out) => {
                 if first {
-                    write_csv_header(w, self.include_birth)?;
+                    out.write_all(&csv_header(self.include_birth)?)?;
                 }
-                write_csv(w, outcome, self.include_birth)?;
+                out.write_all(rendered)?;
                 // Flush per row so a reader (or `| head`) sees rows as they complete.
-                w.flush()?;
+                out.flush()?;
             }
         }
         self.written += 1;
         Ok(())
+    }
+
+    fn format(&self) -> Format {
+        match self.out {
+            Out::Csv(_) => Format::Csv,
+            Out::Json(_) => Format::Json,
+            Out::Jsonl(_) => Format::Jsonl,
+        }
     }
 
     /// Close the document (JSON's closing bracket) and flush.
@@ -175,12 +184,11 @@ impl<W: Write> Sink<W> {
                 out
             }
             Out::Jsonl(out) => out,
-            Out::Csv(mut w) => {
+            Out::Csv(mut out) => {
                 if self.written == 0 {
-                    write_csv_header(&mut w, self.include_birth)?;
+                    out.write_all(&csv_header(self.include_birth)?)?;
                 }
-                w.into_inner()
-                    .map_err(|e| io::Error::new(e.error().kind(), e.error().to_string()))?
+                out
             }
         };
         out.flush()?;
@@ -188,13 +196,37 @@ impl<W: Write> Sink<W> {
     }
 }
 
-fn write_csv_header<W: Write>(w: &mut csv::Writer<W>, include_birth: bool) -> io::Result<()> {
+/// One row as it appears in `format`: its CSV lines, its JSON object, or
+/// its JSON line with the newline; separators between rows are the sink's.
+pub fn render(format: Format, include_birth: bool, outcome: &RowOutcome) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    match format {
+        Format::Jsonl => {
+            serde_json::to_writer(&mut out, outcome)?;
+            out.push(b'\n');
+        }
+        Format::Json => serde_json::to_writer(&mut out, outcome)?,
+        Format::Csv => {
+            let mut w = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(&mut out);
+            write_csv(&mut w, outcome, include_birth)?;
+            w.flush()?;
+            drop(w);
+        }
+    }
+    Ok(out)
+}
+
+fn csv_header(include_birth: bool) -> io::Result<Vec<u8>> {
     let mut header: Vec<&str> = CSV_COLUMNS.to_vec();
     if include_birth {
         header.push("birth_month");
     }
+    let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(&header)?;
-    Ok(())
+    w.into_inner()
+        .map_err(|e| io::Error::new(e.error().kind(), e.error().to_string()))
 }
 
 fn write_csv<W: Write>(

@@ -20,6 +20,9 @@ pub fn fixture(rel: &str) -> PathBuf {
 /// its runtime) for as long as the value lives.
 pub struct Fake {
     pub server: FakeServer,
+    /// The cache directory of every run against this fake, so tests are
+    /// hermetic: nothing is shared with the user's cache or another test.
+    pub cache_dir: tempfile::TempDir,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -44,6 +47,7 @@ impl Fake {
             .expect("fake starts");
         Fake {
             server,
+            cache_dir: tempfile::tempdir().expect("a temporary cache directory"),
             _runtime: runtime,
         }
     }
@@ -68,6 +72,7 @@ impl Fake {
             .env("LEADGEN_X_RATE_LIMIT", "100000/5m")
             .env("LEADGEN_LINKEDIN_RATE_LIMIT", "100000/5m")
             .env("LEADGEN_FACEBOOK_RATE_LIMIT", "100000/5m")
+            .env("LEADGEN_CACHE_DIR", self.cache_dir.path())
             .current_dir(root());
         cmd
     }
@@ -91,4 +96,16 @@ pub fn csv_file(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
     p
+}
+
+/// The rows of a synthetic register as input CSV, `n` of them.
+pub fn synthetic_input(
+    dir: &Path,
+    register: &leadgen::fakes::companies_house::Register,
+) -> PathBuf {
+    let mut text = String::from("id,company_name\n");
+    for (i, c) in register.companies().iter().enumerate() {
+        text.push_str(&format!("{},\"{}\"\n", i + 1, c.name()));
+    }
+    csv_file(dir, "synthetic.csv", &text)
 }

@@ -1,6 +1,9 @@
+mod cache;
 mod common;
 mod discover;
 mod faults;
 mod help;
 mod labelled;
+mod redis_server;
+mod resume;
 mod social;

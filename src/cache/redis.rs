@@ -1,0 +1,256 @@
+//! The shared tier: Redis, for several machines (or containers) sharing
+//! one cache. Optional, and never a reason for a row to fail: when Redis
+//! cannot be reached at start or goes away mid-run, leadgen warns once and
+//! carries on with the other tiers, trying Redis again now and then.
+//!
+//! Keys are `leadgen:v1:PROVIDER:RESOURCE:PARAMS`; values are
+//! `fetched_at` (8 bytes, milliseconds since the epoch, big-endian), a found
+//! flag (1 byte) and the body. Redis expires each key when its TTL runs out.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use redis::AsyncCommands;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use super::sqlite::{from_millis, to_millis};
+use super::{CacheKey, Entry, TierUsage};
+
+const PREFIX: &str = "leadgen:v1:";
+/// A local Redis answers in well under a millisecond; one that takes longer
+/// than this is treated as gone rather than allowed to slow every row.
+const RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// After a failure, Redis is left alone this long before it is tried again.
+const RETRY_AFTER: Duration = Duration::from_secs(5);
+
+pub struct RedisTier {
+    conn: ConnectionManager,
+    /// Where, for messages: host and port, never a password.
+    endpoint: String,
+    down_until: Mutex<Option<Instant>>,
+    warned: AtomicBool,
+}
+
+/// What a Redis URL may show in a message.
+pub fn endpoint(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => format!(
+            "{}://{}:{}",
+            u.scheme(),
+            u.host_str().unwrap_or(""),
+            u.port().unwrap_or(6379)
+        ),
+        Err(_) => "the Redis URL".into(),
+    }
+}
+
+impl RedisTier {
+    /// Connect, or say why not (the caller warns and goes on without).
+    pub async fn connect(url: &str) -> Result<RedisTier, String> {
+        let endpoint = endpoint(url);
+        let client = redis::Client::open(url)
+            .map_err(|e| format!("{endpoint}: not a usable Redis URL: {e}"))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(200));
+        let mut conn = tokio::time::timeout(
+            CONNECT_TIMEOUT * 2,
+            client.get_connection_manager_with_config(config),
+        )
+        .await
+        .map_err(|_| format!("{endpoint}: no answer within {:?}", CONNECT_TIMEOUT * 2))?
+        .map_err(|e| format!("{endpoint}: {e}"))?;
+        let _: () = redis::cmd("PING")
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| format!("{endpoint}: {e}"))?;
+        Ok(RedisTier {
+            conn,
+            endpoint,
+            down_until: Mutex::new(None),
+            warned: AtomicBool::new(false),
+        })
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The entry if Redis has it; `None` too when Redis is unavailable.
+    pub async fn get(&self, key: &CacheKey) -> Option<Entry> {
+        if self.is_down() {
+            return None;
+        }
+        let mut conn = self.conn.clone();
+        let got: redis::RedisResult<Option<Vec<u8>>> = conn.get(redis_key(key)).await;
+        match got {
+            Ok(value) => {
+                self.mark_up();
+                value.and_then(|v| decode(&v))
+            }
+            Err(e) => {
+                self.mark_down(&e);
+                None
+            }
+        }
+    }
+
+    /// Store `entry` for `ttl` (what remains of its life).
+    pub async fn put(&self, key: &CacheKey, entry: &Entry, ttl: Duration) {
+        let millis = ttl.as_millis() as u64;
+        if millis == 0 || self.is_down() {
+            return;
+        }
+        let mut conn = self.conn.clone();
+        let set: redis::RedisResult<()> = conn.pset_ex(redis_key(key), encode(entry), millis).await;
+        match set {
+            Ok(()) => self.mark_up(),
+            Err(e) => self.mark_down(&e),
+        }
+    }
+
+    fn is_down(&self) -> bool {
+        let down = self.down_until.lock().unwrap_or_else(|e| e.into_inner());
+        down.is_some_and(|until| Instant::now() < until)
+    }
+
+    fn mark_up(&self) {
+        *self.down_until.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    fn mark_down(&self, e: &redis::RedisError) {
+        *self.down_until.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(Instant::now() + RETRY_AFTER);
+        if !self.warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                redis = %self.endpoint,
+                error = %e,
+                "Redis cache unavailable; carrying on with the other cache tiers."
+            );
+        } else {
+            tracing::debug!(redis = %self.endpoint, error = %e, "Redis still unavailable.");
+        }
+    }
+
+    /// Keys matching `pattern` (a SCAN, so Redis is not blocked).
+    async fn scan(&self, pattern: &str) -> redis::RedisResult<Vec<String>> {
+        let mut conn = self.conn.clone();
+        let mut cursor = 0u64;
+        let mut keys = Vec::new();
+        loop {
+            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await?;
+            keys.extend(batch);
+            if next == 0 {
+                return Ok(keys);
+            }
+            cursor = next;
+        }
+    }
+
+    async fn delete(&self, keys: &[String]) -> redis::RedisResult<u64> {
+        let mut conn = self.conn.clone();
+        let mut deleted = 0;
+        for chunk in keys.chunks(500) {
+            let n: u64 = conn.unlink(chunk).await?;
+            deleted += n;
+        }
+        Ok(deleted)
+    }
+
+    pub async fn usage(&self) -> redis::RedisResult<BTreeMap<String, TierUsage>> {
+        let mut conn = self.conn.clone();
+        let mut usage: BTreeMap<String, TierUsage> = BTreeMap::new();
+        for key in self.scan(&format!("{PREFIX}*")).await? {
+            let len: u64 = conn.strlen(&key).await?;
+            let provider = key[PREFIX.len()..]
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            let u = usage.entry(provider).or_default();
+            u.entries += 1;
+            u.bytes += len + key.len() as u64;
+        }
+        Ok(usage)
+    }
+
+    pub async fn clear(&self) -> redis::RedisResult<u64> {
+        let keys = self.scan(&format!("{PREFIX}*")).await?;
+        self.delete(&keys).await
+    }
+
+    /// As the SQLite tier's: keys under `/company/NUMBER` and searches listing it.
+    pub async fn invalidate_company(&self, number: &str) -> redis::RedisResult<u64> {
+        let mut keys = self.scan(&format!("{PREFIX}*:/company/{number}")).await?;
+        keys.extend(self.scan(&format!("{PREFIX}*:/company/{number}/*")).await?);
+        keys.extend(
+            self.scan(&format!("{PREFIX}*:/company/{number}[?]*"))
+                .await?,
+        );
+        let mut conn = self.conn.clone();
+        let needle = format!("\"{number}\"");
+        for key in self.scan(&format!("{PREFIX}*:search:*")).await? {
+            let value: Option<Vec<u8>> = conn.get(&key).await?;
+            if value.is_some_and(|v| v.windows(needle.len()).any(|w| w == needle.as_bytes())) {
+                keys.push(key);
+            }
+        }
+        self.delete(&keys).await
+    }
+}
+
+fn redis_key(key: &CacheKey) -> String {
+    format!("{PREFIX}{key}")
+}
+
+fn encode(entry: &Entry) -> Vec<u8> {
+    let body = entry.body.as_deref().unwrap_or_default();
+    let mut v = Vec::with_capacity(9 + body.len());
+    v.extend_from_slice(&to_millis(entry.fetched_at).to_be_bytes());
+    v.push(u8::from(entry.body.is_some()));
+    v.extend_from_slice(body);
+    v
+}
+
+fn decode(v: &[u8]) -> Option<Entry> {
+    let millis = i64::from_be_bytes(v.get(..8)?.try_into().ok()?);
+    let found = *v.get(8)? == 1;
+    Some(Entry {
+        body: found.then(|| Bytes::copy_from_slice(&v[9..])),
+        fetched_at: from_millis(millis),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_round_trip_and_urls_hide_passwords() {
+        for body in [None, Some(Bytes::from_static(b"{\"a\":1}"))] {
+            let e = Entry {
+                body,
+                fetched_at: from_millis(1_700_000_000_123),
+            };
+            assert_eq!(decode(&encode(&e)), Some(e));
+        }
+        assert_eq!(decode(b"short"), None);
+        assert_eq!(
+            endpoint("redis://:hunter2@cache.internal:6380/0"),
+            "redis://cache.internal:6380"
+        );
+    }
+}
