@@ -19,7 +19,7 @@ use serde::Serialize;
 use tokio::sync::{Mutex, mpsc};
 
 use crate::cache::{Cache, CacheStats};
-use crate::config::{DiscoverSettings, Optional, SocialSettings};
+use crate::config::{DiscoverSettings, SocialSettings};
 use crate::error::Error;
 use crate::gateway::{Gateway, Provider, ProviderStats};
 use crate::input::{InputReader, InputRow};
@@ -79,37 +79,19 @@ struct SocialClients {
 
 impl SocialClients {
     fn new(settings: &SocialSettings, gateway: &Gateway, cache: &Cache) -> SocialClients {
-        let x = match &settings.x {
-            Optional::Use { url, credentials } => Some(x::Client::new(
-                gateway.clone(),
-                cache.clone(),
-                url,
-                credentials.clone(),
-            )),
-            _ => None,
-        };
-        let linkedin = match &settings.linkedin {
-            Optional::Use { url, credentials } => Some(linkedin::Client::new(
-                gateway.clone(),
-                cache.clone(),
-                url,
-                credentials.clone(),
-            )),
-            _ => None,
-        };
-        let facebook = match &settings.facebook {
-            Optional::Use { url, credentials } => Some(facebook::Client::new(
-                gateway.clone(),
-                cache.clone(),
-                url,
-                credentials.clone(),
-            )),
-            _ => None,
-        };
+        let (g, c) = (gateway, cache);
         SocialClients {
-            x,
-            linkedin,
-            facebook,
+            x: settings
+                .x
+                .used()
+                .map(|(url, creds)| x::Client::new(g.clone(), c.clone(), url, creds.clone())),
+            linkedin: settings.linkedin.used().map(|(url, token)| {
+                linkedin::Client::new(g.clone(), c.clone(), url, token.clone())
+            }),
+            facebook: settings
+                .facebook
+                .used()
+                .map(|(url, app)| facebook::Client::new(g.clone(), c.clone(), url, app.clone())),
         }
     }
 

@@ -61,6 +61,16 @@ pub enum Optional<C> {
     Off,
 }
 
+impl<C> Optional<C> {
+    /// The base URL and credentials, when the source is in use.
+    pub fn used(&self) -> Option<(&str, &C)> {
+        match self {
+            Optional::Use { url, credentials } => Some((url, credentials)),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SocialSettings {
     pub x: Optional<x::Credentials>,
