@@ -75,6 +75,9 @@ pub struct ProviderFile {
     pub backoff_max: Option<String>,
     /// Least wait after a 429 whose headers say nothing usable.
     pub rate_limited_wait: Option<String>,
+    /// Longest wait for quota before a request is skipped as "quota spent"
+    /// (social sources; Companies House always waits).
+    pub max_quota_wait: Option<String>,
     /// Consecutive failed attempts that open the circuit breaker, and how
     /// long it stays open before one probe.
     pub breaker_threshold: Option<u32>,

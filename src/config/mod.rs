@@ -306,14 +306,33 @@ fn provider_settings(
     if let Some(v) = &file.connect_timeout {
         s.connect_timeout = duration("connect_timeout", v)?;
     }
-    if let Some(n) = file.max_attempts {
-        if n == 0 {
-            return Err(Error::Usage(format!(
-                "{}: must be at least 1",
-                in_file(&format!("{section}.max_attempts"))
-            )));
-        }
+    if let Some(v) = &file.backoff_base {
+        s.backoff.base = duration("backoff_base", v)?;
+    }
+    if let Some(v) = &file.backoff_max {
+        s.backoff.max = duration("backoff_max", v)?;
+    }
+    if let Some(v) = &file.rate_limited_wait {
+        s.rate_limited_wait = duration("rate_limited_wait", v)?;
+    }
+    if let Some(v) = &file.max_quota_wait {
+        s.max_quota_wait = Some(duration("max_quota_wait", v)?);
+    }
+    if let Some(v) = &file.breaker_cooldown {
+        s.breaker.cooldown = duration("breaker_cooldown", v)?;
+    }
+    let at_least_one = |key: &str, n: Option<u32>| match n {
+        Some(0) => Err(Error::Usage(format!(
+            "{}: must be at least 1",
+            in_file(&format!("{section}.{key}"))
+        ))),
+        n => Ok(n),
+    };
+    if let Some(n) = at_least_one("max_attempts", file.max_attempts)? {
         s.max_attempts = n;
+    }
+    if let Some(n) = at_least_one("breaker_threshold", file.breaker_threshold)? {
+        s.breaker.threshold = n;
     }
     let var = rate_limit_var(provider);
     let sources = [
@@ -471,6 +490,25 @@ mod tests {
         assert_eq!((s.format, s.concurrency), (Format::Json, 3));
         assert!(s.merge.include_resigned);
         assert_eq!(s.companies_house_key.expose_secret(), "from-file");
+        let cfg = file(
+            "[companies_house]\nbackoff_base = \"20ms\"\nbackoff_max = \"1s\"\nrate_limited_wait = \"2s\"\n\
+             breaker_threshold = 9\nbreaker_cooldown = \"3s\"\nmax_attempts = 2\n\
+             [facebook]\nmax_quota_wait = \"1m\"\n",
+        );
+        let t = DiscoverSettings::resolve(&args(&[]), &cfg, env(KEY)).unwrap();
+        let ch = &t.providers[&Provider::CompaniesHouse];
+        assert_eq!(ch.backoff.base, std::time::Duration::from_millis(20));
+        assert_eq!(ch.backoff.max, std::time::Duration::from_secs(1));
+        assert_eq!(ch.rate_limited_wait, std::time::Duration::from_secs(2));
+        assert_eq!(
+            (ch.breaker.threshold, ch.breaker.cooldown),
+            (9, std::time::Duration::from_secs(3))
+        );
+        assert_eq!(ch.max_attempts, 2);
+        assert_eq!(
+            t.providers[&Provider::Facebook].max_quota_wait,
+            Some(std::time::Duration::from_secs(60))
+        );
         let ch = &s.providers[&Provider::CompaniesHouse];
         assert_eq!(
             (ch.quota.to_string().as_str(), ch.timeout),

@@ -32,6 +32,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use governor::DefaultDirectRateLimiter;
+use governor::clock::Clock;
 
 use super::quota::Quota;
 
@@ -102,18 +103,37 @@ impl RateWindow {
 
     /// Waits out any pause, then takes one token. Returns the time spent
     /// waiting. Cancel-safe: a token is only taken when this resolves.
-    pub async fn acquire(&self) -> Duration {
+    ///
+    /// With `max_wait`, gives up at once (returning the wait it would have
+    /// needed) when the pause or the pacing would hold this request longer:
+    /// an optional source whose quota is spent should be skipped, not hold
+    /// the batch back.
+    pub async fn acquire(&self, max_wait: Option<Duration>) -> Result<Duration, Duration> {
         let started = Instant::now();
         loop {
             if let Some(until) = self.paused_until(Instant::now()) {
+                let wait = until.saturating_duration_since(Instant::now());
+                if max_wait.is_some_and(|max| wait > max) {
+                    return Err(wait);
+                }
                 tokio::time::sleep_until(until.into()).await;
             }
             let limiter = Arc::clone(&lock(&self.limiter));
-            limiter.until_ready().await;
+            match (max_wait, limiter.check()) {
+                (_, Ok(())) => {}
+                (Some(max), Err(not_until)) => {
+                    let wait = not_until.wait_time_from(limiter.clock().now());
+                    if wait > max {
+                        return Err(wait);
+                    }
+                    limiter.until_ready().await;
+                }
+                (None, Err(_)) => limiter.until_ready().await,
+            }
             // A pause may have started while we queued for the token; the
             // server said no, so the token is forfeit and we wait again.
             if self.paused_until(Instant::now()).is_none() {
-                return started.elapsed();
+                return Ok(started.elapsed());
             }
         }
     }
@@ -150,6 +170,19 @@ mod tests {
             elapsed += step;
         }
         admitted
+    }
+
+    #[tokio::test]
+    async fn a_bounded_acquire_gives_up_when_the_wait_is_longer() {
+        let w = RateWindow::new(&quota("1/10s"));
+        let bound = Some(Duration::from_secs(1));
+        assert!(w.acquire(bound).await.is_ok(), "the first token is free");
+        let needed = w.acquire(bound).await.expect_err("the next is 10 s away");
+        assert!(needed > Duration::from_secs(5), "{needed:?}");
+        let paused = RateWindow::new(&quota("100/1s"));
+        paused.pause_until(Instant::now() + Duration::from_secs(30));
+        let needed = paused.acquire(bound).await.expect_err("paused for 30 s");
+        assert!(needed > Duration::from_secs(25), "{needed:?}");
     }
 
     #[test]
@@ -194,7 +227,7 @@ mod tests {
     async fn acquire_waits_out_a_pause() {
         let w = RateWindow::new(&quota("100/1s"));
         w.pause_until(Instant::now() + Duration::from_millis(200));
-        let waited = w.acquire().await;
+        let waited = w.acquire(None).await.expect("unbounded");
         assert!(waited >= Duration::from_millis(190), "{waited:?}");
     }
 }

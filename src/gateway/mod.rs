@@ -134,6 +134,16 @@ pub enum GatewayError {
         var: &'static str,
         status: u16,
     },
+    #[error(
+        "{provider} quota spent for now (the next request could go in {}s); skipped. \
+         If your access allows more, raise {var}",
+        wait.as_secs()
+    )]
+    QuotaSpent {
+        provider: Provider,
+        wait: Duration,
+        var: String,
+    },
     #[error("{provider} unavailable: {reason}")]
     Unavailable { provider: Provider, reason: String },
     #[error("{provider} did not answer within {timeout:?}")]
@@ -337,7 +347,14 @@ impl ProviderState {
                     provider: self.provider,
                     reason: error_chain(&e.without_url()),
                 })?;
-            let waited = self.interruptible(admission, window.acquire()).await?;
+            let waited = self
+                .interruptible(admission, window.acquire(self.settings.max_quota_wait))
+                .await?
+                .map_err(|needed| GatewayError::QuotaSpent {
+                    provider: self.provider,
+                    wait: needed,
+                    var: settings::rate_limit_var(self.provider),
+                })?;
             self.counters.add_wait(waited);
             Counters::bump(&self.counters.attempts);
             if attempt > 1 {

@@ -53,6 +53,11 @@ pub struct ProviderSettings {
     pub backoff: Backoff,
     /// The least we wait after a 429 whose headers say nothing usable.
     pub rate_limited_wait: Duration,
+    /// The longest a request may wait for quota before it is given up as
+    /// "quota spent for this run". `None`: wait as long as it takes (the
+    /// register is essential); optional sources have a bound, so a source
+    /// with a small quota is skipped rather than holding the batch back.
+    pub max_quota_wait: Option<Duration>,
     pub retry_budget: BudgetSettings,
     pub breaker: BreakerSettings,
 }
@@ -74,6 +79,7 @@ impl ProviderSettings {
                 // Companies House sends no Retry-After; a bare 429 most
                 // likely means a proxy in between, so wait a while.
                 rate_limited_wait: Duration::from_secs(15),
+                max_quota_wait: None,
                 retry_budget: BudgetSettings::default(),
                 breaker: BreakerSettings::default(),
             },
@@ -93,6 +99,7 @@ impl ProviderSettings {
                 },
                 // X's own sample waits at least 60 s after a 429.
                 rate_limited_wait: Duration::from_secs(60),
+                max_quota_wait: Some(Duration::from_secs(10)),
                 retry_budget: BudgetSettings::default(),
                 breaker: BreakerSettings::default(),
             },
@@ -110,6 +117,7 @@ impl ProviderSettings {
                 },
                 // No headers say when to resume.
                 rate_limited_wait: Duration::from_secs(30),
+                max_quota_wait: Some(Duration::from_secs(10)),
                 retry_budget: BudgetSettings::default(),
                 breaker: BreakerSettings::default(),
             },
@@ -126,6 +134,7 @@ impl ProviderSettings {
                 // A throttle error without usage headers: the window rolls
                 // over an hour, so give it a while.
                 rate_limited_wait: Duration::from_secs(60),
+                max_quota_wait: Some(Duration::from_secs(10)),
                 retry_budget: BudgetSettings::default(),
                 breaker: BreakerSettings::default(),
             },

@@ -31,6 +31,7 @@ fn fast_settings() -> ProviderSettings {
             max: Duration::from_millis(50),
         },
         rate_limited_wait: Duration::from_millis(200),
+        max_quota_wait: None,
         retry_budget: BudgetSettings::default(),
         breaker: BreakerSettings {
             threshold: 3,

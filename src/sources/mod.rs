@@ -36,6 +36,7 @@ impl SourceError {
         match self {
             SourceError::Gateway(G::CredentialRefused { .. }) => "credential_refused",
             SourceError::Gateway(G::Unavailable { .. }) => "provider_unavailable",
+            SourceError::Gateway(G::QuotaSpent { .. }) => "quota_spent",
             SourceError::Gateway(G::Timeout { .. }) => "timeout",
             SourceError::Gateway(G::Connect { .. }) => "connection",
             SourceError::Gateway(G::Body { .. }) => "truncated_response",

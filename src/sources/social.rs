@@ -351,6 +351,7 @@ pub(crate) mod testing {
                 max: Duration::from_millis(50),
             },
             rate_limited_wait: Duration::from_millis(400),
+            max_quota_wait: None,
             retry_budget: BudgetSettings::default(),
             breaker: BreakerSettings {
                 threshold: 5,
