@@ -191,3 +191,43 @@ fn min_confidence_filters_executives() {
             .all(|e| e["confidence"].as_f64().unwrap() >= 0.92)
     );
 }
+
+#[test]
+fn a_spent_social_quota_skips_lookups_instead_of_stalling_the_batch() {
+    let fake = Fake::start();
+    let dir = tempfile::tempdir().unwrap();
+    let input = csv_file(
+        dir.path(),
+        "in.csv",
+        "company_name,postcode,website\n\
+         Smith & Jones Joinery Ltd,ST4 2RS,https://www.smithandjonesjoinery.co.uk\n\
+         Yorkshire Air Ambulance Limited,HX5 0HQ,https://yorkshireairambulance.org.uk\n\
+         Candour Group Ltd,CT1 3DZ,\n",
+    );
+    let started = std::time::Instant::now();
+    let out = with_social(&fake)
+        .env("LEADGEN_FACEBOOK_RATE_LIMIT", "1/1h")
+        .args(["discover", "-f", "jsonl", "--concurrency", "1"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+    let rows = jsonl(&out);
+    assert!(rows.iter().all(|r| r["status"] == "matched"));
+    let spent = rows
+        .iter()
+        .flat_map(|r| r["warnings"].as_array().cloned().unwrap_or_default())
+        .filter(|w| w["source"] == "facebook" && w["kind"] == "quota_spent")
+        .count();
+    assert!(spent >= 1, "{rows:#?}");
+    assert!(
+        stderr(&out).contains("social lookups failed"),
+        "{}",
+        stderr(&out)
+    );
+}
