@@ -188,4 +188,15 @@ pub struct DiscoverArgs {
     /// was interrupted (its progress is discarded).
     #[arg(long)]
     pub restart: bool,
+
+    /// Write the run summary as JSON to FILE (rows by status, executives,
+    /// calls, retries, 429s, breaker openings and latency per provider,
+    /// cache hit ratios). Written also when the run fails.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    /// Write the run summary in the Prometheus text format to FILE, for
+    /// node_exporter's textfile collector (replaced atomically).
+    #[arg(long, value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
 }

@@ -26,5 +26,6 @@ pub mod merge;
 pub mod model;
 pub mod output;
 pub mod pipeline;
+pub mod report;
 pub mod resolve;
 pub mod sources;
