@@ -23,6 +23,7 @@ Exit codes:
   1    any other failure
   2    usage or input error (nothing written)
   3    finished, but some rows ended in `error`
+  75   another run is writing the same output (it holds the lock); nothing done
   130  interrupted (Ctrl-C)";
 
 /// Find the executives of UK companies from the Companies House register.

@@ -22,6 +22,7 @@ pub mod fakes;
 pub mod gateway;
 pub mod input;
 pub mod journal;
+pub mod lock;
 pub mod merge;
 pub mod model;
 pub mod output;

@@ -43,6 +43,11 @@ fn discover(cli: &Cli, args: &DiscoverArgs, run_id: &str) -> Result<u8, Error> {
     let ran = config::file::load(cli.config.as_deref())
         .and_then(|config| DiscoverSettings::resolve(args, &config, |k| std::env::var(k).ok()))
         .and_then(|settings| runtime()?.block_on(pipeline::discover(settings)));
+    let ran = match ran {
+        // The report files belong to the run holding the lock.
+        Err(e @ Error::Locked { .. }) => return Err(e),
+        ran => ran,
+    };
     let report = match &ran {
         Ok(summary) => Report::finished(run_id, started, summary),
         Err(e) if e.is_broken_pipe() => return Ok(exit::OK),

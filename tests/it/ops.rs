@@ -172,3 +172,87 @@ fn a_failed_run_still_writes_its_report() {
     let m = parse_prometheus(&std::fs::read_to_string(&metrics).unwrap());
     assert_eq!(m["leadgen_run_exit_code"], 2.0);
 }
+
+#[test]
+fn a_second_run_on_the_same_output_exits_75_without_doing_anything() {
+    let fake = Fake::start();
+    let dir = tempfile::tempdir().unwrap();
+    let input = csv_file(dir.path(), "in.csv", INPUT);
+    let output = dir.path().join("out.csv");
+    let report = dir.path().join("report.json");
+    // Stand in for a run in progress: hold its lock the same way it would.
+    let lock = leadgen::lock::lock_path(&input, Some(&output), None).unwrap();
+    let held = leadgen::lock::acquire(&lock, "test").unwrap();
+    let out = fake
+        .leadgen()
+        .arg("discover")
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("another leadgen run is writing") && err.contains("out.csv"),
+        "{err}"
+    );
+    assert_eq!(fake.stats().requests, 0, "no call made");
+    assert!(!output.exists() && !report.exists(), "nothing written");
+
+    // Writing to stdout locks on the input file instead.
+    let stdout_lock = leadgen::lock::lock_path(&input, None, Some(fake.cache_dir.path())).unwrap();
+    let held_stdout = leadgen::lock::acquire(&stdout_lock, "test").unwrap();
+    let out = fake.leadgen().arg("discover").arg(&input).output().unwrap();
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+
+    drop((held, held_stdout));
+    let out = fake
+        .leadgen()
+        .arg("discover")
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(output.exists());
+}
+
+#[test]
+fn the_lock_is_released_when_a_run_is_killed() {
+    let fake = Fake::with(|c| c.latency = std::time::Duration::from_millis(300));
+    let dir = tempfile::tempdir().unwrap();
+    let input = csv_file(dir.path(), "in.csv", INPUT);
+    let output = dir.path().join("out.csv");
+    let mut run = fake
+        .command()
+        .arg("discover")
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = leadgen::lock::lock_path(&input, Some(&output), None).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    // The temporary output appears once the run holds its lock.
+    let temp = dir.path().join(format!(".out.csv.{}.tmp", run.id()));
+    while !temp.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(matches!(
+        leadgen::lock::acquire(&lock, "test"),
+        Err(leadgen::error::Error::Locked { .. })
+    ));
+    run.kill().unwrap(); // SIGKILL
+    run.wait().unwrap();
+    leadgen::lock::acquire(&lock, "test").expect("the OS released the killed run's lock");
+}
