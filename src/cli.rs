@@ -23,6 +23,7 @@ Exit codes:
   1    any other failure
   2    usage or input error (nothing written)
   3    finished, but some rows ended in `error`
+  75   another run is writing the same output (it holds the lock); nothing done
   130  interrupted (Ctrl-C)";
 
 /// Find the executives of UK companies from the Companies House register.
@@ -188,4 +189,15 @@ pub struct DiscoverArgs {
     /// was interrupted (its progress is discarded).
     #[arg(long)]
     pub restart: bool,
+
+    /// Write the run summary as JSON to FILE (rows by status, executives,
+    /// calls, retries, 429s, breaker openings and latency per provider,
+    /// cache hit ratios). Written also when the run fails.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    /// Write the run summary in the Prometheus text format to FILE, for
+    /// node_exporter's textfile collector (replaced atomically).
+    #[arg(long, value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
 }

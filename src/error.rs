@@ -14,6 +14,9 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// Finished, but some rows ended in `error`.
     pub const ROW_ERRORS: u8 = 3;
+    /// Another run holds the lock on the same output; nothing was done.
+    /// 75 is `EX_TEMPFAIL` (sysexits.h): try again later.
+    pub const LOCKED: u8 = 75;
     /// Interrupted (Ctrl-C).
     pub const INTERRUPTED: u8 = 130;
 }
@@ -32,6 +35,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "another leadgen run is writing {target} (it holds the lock {}); this run stopped before \
+         doing anything. Try again when that run has finished.",
+        lock.display()
+    )]
+    Locked { target: String, lock: PathBuf },
     #[error("interrupted")]
     Interrupted,
     #[error("{0}")]
@@ -43,6 +52,7 @@ impl Error {
         match self {
             Error::Input(_) | Error::Usage(_) | Error::MissingApiKey => exit::USAGE,
             Error::Interrupted => exit::INTERRUPTED,
+            Error::Locked { .. } => exit::LOCKED,
             Error::Output { .. } | Error::Other(_) => exit::FAILURE,
         }
     }

@@ -1,19 +1,22 @@
 use std::process::ExitCode;
+use std::time::SystemTime;
 
 use clap::{CommandFactory, Parser};
 use tracing_subscriber::EnvFilter;
 
 use leadgen::cache::{self, CacheMode};
-use leadgen::cli::{CacheAction, CacheArgs, Cli, Command, Generate};
+use leadgen::cli::{CacheAction, CacheArgs, Cli, Command, DiscoverArgs, Generate};
 use leadgen::config::{self, DiscoverSettings};
 use leadgen::error::{Error, exit};
 use leadgen::output::Status;
-use leadgen::pipeline::{self, RunSummary};
+use leadgen::pipeline;
+use leadgen::report::{self, Report};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
-    match run(&cli) {
+    let run_id = report::new_run_id();
+    match run(&cli, &run_id) {
         Ok(code) => ExitCode::from(code),
         Err(e) if e.is_broken_pipe() => ExitCode::from(exit::OK),
         Err(e) => {
@@ -23,28 +26,63 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: &Cli) -> Result<u8, Error> {
+fn run(cli: &Cli, run_id: &str) -> Result<u8, Error> {
     config::load_dotenv()?;
     match &cli.command {
         Command::Generate { what } => {
             generate(what)?;
             Ok(exit::OK)
         }
-        Command::Discover(args) => {
-            let config = config::file::load(cli.config.as_deref())?;
-            let settings = DiscoverSettings::resolve(args, &config, |k| std::env::var(k).ok())?;
-            let summary = runtime()?.block_on(pipeline::discover(settings))?;
-            if !cli.quiet {
-                report(&summary);
-            }
-            Ok(if summary.count(Status::Error) > 0 {
-                exit::ROW_ERRORS
-            } else {
-                exit::OK
-            })
-        }
+        Command::Discover(args) => discover(cli, args, run_id),
         Command::Cache(args) => cache_command(cli, args),
     }
+}
+
+fn discover(cli: &Cli, args: &DiscoverArgs, run_id: &str) -> Result<u8, Error> {
+    let started = SystemTime::now();
+    let ran = config::file::load(cli.config.as_deref())
+        .and_then(|config| DiscoverSettings::resolve(args, &config, |k| std::env::var(k).ok()))
+        .and_then(|settings| runtime()?.block_on(pipeline::discover(settings)));
+    let ran = match ran {
+        // The report files belong to the run holding the lock.
+        Err(e @ Error::Locked { .. }) => return Err(e),
+        ran => ran,
+    };
+    let report = match &ran {
+        Ok(summary) => Report::finished(run_id, started, summary),
+        Err(e) if e.is_broken_pipe() => return Ok(exit::OK),
+        Err(e) => Report::failed(run_id, started, e.to_string(), e.exit_code()),
+    };
+    write_reports(args, &report)?;
+    let summary = ran?;
+    if !cli.quiet {
+        for line in report::summary_lines(&report) {
+            eprintln!("leadgen: {line}");
+        }
+    }
+    Ok(if summary.count(Status::Error) > 0 {
+        exit::ROW_ERRORS
+    } else {
+        exit::OK
+    })
+}
+
+/// `--report` and `--metrics-file`. Failing to write them fails the run
+/// (exit 1): a cron job relying on them must hear about it.
+fn write_reports(args: &DiscoverArgs, report: &Report) -> Result<(), Error> {
+    let files = [
+        (args.report.as_deref(), report.to_json()),
+        (args.metrics_file.as_deref(), report.to_prometheus()),
+    ];
+    for (path, text) in files {
+        if let Some(path) = path {
+            report::write_atomically(path, &text).map_err(|source| Error::Output {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// Completions and the man page come from the same clap definitions as
@@ -101,66 +139,6 @@ fn cache_command(cli: &Cli, args: &CacheArgs) -> Result<u8, Error> {
         println!("{line}");
     }
     Ok(if done.ok { exit::OK } else { exit::FAILURE })
-}
-
-fn report(s: &RunSummary) {
-    for note in &s.skipped_sources {
-        eprintln!("leadgen: {note}");
-    }
-    if s.warnings > 0 {
-        eprintln!(
-            "leadgen: {} social lookups failed; those rows keep the register's answer (see each row's `warnings`)",
-            s.warnings
-        );
-    }
-    if let Some(message) = &s.credential_refused {
-        eprintln!("leadgen: {message}");
-    }
-    eprintln!(
-        "leadgen: {} rows{}: {} matched, {} not_found, {} ambiguous, {} error; {} executives in {:.1}s",
-        s.rows,
-        if s.resumed > 0 {
-            format!(" ({} resumed from an interrupted run)", s.resumed)
-        } else {
-            String::new()
-        },
-        s.count(Status::Matched),
-        s.count(Status::NotFound),
-        s.count(Status::Ambiguous),
-        s.count(Status::Error),
-        s.executives,
-        s.elapsed.as_secs_f64()
-    );
-    for (provider, p) in &s.providers {
-        if p.attempts == 0 {
-            continue;
-        }
-        eprintln!(
-            "leadgen: {provider}: {} requests ({} retries, {} answered 429), \
-             {:.1} task-seconds waiting for quota{}",
-            p.attempts,
-            p.retries,
-            p.rate_limited,
-            p.quota_wait_ms as f64 / 1000.0,
-            if p.breaker_openings > 0 {
-                format!(", circuit opened {} times", p.breaker_openings)
-            } else {
-                String::new()
-            }
-        );
-    }
-    let c = &s.cache;
-    if c.lookups() > 0 {
-        eprintln!(
-            "leadgen: cache: {} lookups, {:.1}% answered (memory {:.1}%, redis {:.1}%, sqlite {:.1}%), {} fetched",
-            c.lookups(),
-            c.percent(c.hits),
-            c.percent(c.memory_hits),
-            c.percent(c.redis_hits),
-            c.percent(c.sqlite_hits),
-            c.misses,
-        );
-    }
 }
 
 fn init_logging(cli: &Cli) {

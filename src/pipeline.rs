@@ -24,6 +24,7 @@ use crate::error::Error;
 use crate::gateway::{Gateway, Provider, ProviderStats};
 use crate::input::{InputReader, InputRow};
 use crate::journal::{DoneRow, Journal, RunIdentity};
+use crate::lock;
 use crate::merge::{self, MergeOptions};
 use crate::output::{self, Format, RowFailure, RowOutcome, Sink, SourceWarning, Status};
 use crate::resolve::{self, Resolution};
@@ -138,6 +139,21 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
     let started = Instant::now();
     // The header is checked before anything is written.
     let reader = InputReader::open(&settings.input)?;
+    // Held until the run ends; see `crate::lock`.
+    let _lock = match lock::lock_path(
+        &settings.input,
+        settings.output.as_deref(),
+        settings.cache.dir.as_deref(),
+    ) {
+        Some(path) => {
+            let target = settings.output.as_deref().map_or_else(
+                || format!("the output of {}", settings.input.display()),
+                |o| o.display().to_string(),
+            );
+            Some(lock::acquire(&path, &target)?)
+        }
+        None => None,
+    };
     let gateway =
         Gateway::new(settings.providers.clone()).map_err(|e| Error::Usage(e.to_string()))?;
     let cache = Cache::open(&settings.cache)

@@ -12,10 +12,25 @@
 //! - a [`retry::RetryBudget`] so retries cannot multiply an outage;
 //! - a [`breaker::CircuitBreaker`] so a provider that is down costs one
 //!   probe per cooldown instead of every call's timeouts;
-//! - a "credential refused" switch that stops all calls after a 401/403.
+//! - a "credential refused" switch that stops all calls to the provider
+//!   for the rest of the run (see below).
 //!
 //! What a provider's answers mean lives in its [`policy::ProviderPolicy`];
 //! this module only acts on verdicts.
+//!
+//! **When a refused credential switches a provider off.** A 401 (or a
+//! provider-specific "this token is invalid/expired" answer) means the key
+//! is wrong: no later call can succeed, so the provider is switched off at
+//! once. A 403 is not so clear: Companies House answers sporadic 403s when
+//! it blocks an IP for a while (forum reports, see the shared API notes),
+//! and switching the whole run off for one of those would fail every
+//! remaining row. So a 403 fails its own call (not retried) and counts;
+//! [`FORBIDDEN_LIMIT`] 403s in a row, with no other answer in between,
+//! switch the provider off. Every refusal is counted in
+//! [`ProviderStats::auth_failures`].
+//!
+//! Every attempt's latency (send to whole body) goes into a fixed-size
+//! histogram per provider ([`stats`]), for p50/p95/p99 in the run summary.
 //!
 //! One call ([`Gateway::send`]) runs: refuse at once if disabled or the
 //! breaker is open → per attempt: wait for the pause and a token, send,
@@ -36,7 +51,7 @@ mod tests;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -128,11 +143,20 @@ pub struct HttpResponse {
 /// Why a call produced no answer a source can interpret.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum GatewayError {
-    #[error("{provider} refused the credential in {var} (HTTP {status}); check the key")]
+    #[error(
+        "{provider} refused the credential in {var} (HTTP {status}); {}",
+        if *disabled {
+            "check the key"
+        } else {
+            "a 403 can be a passing block: the provider is switched off only after 5 in a row"
+        }
+    )]
     CredentialRefused {
         provider: Provider,
         var: &'static str,
         status: u16,
+        /// The provider is switched off for the rest of the run.
+        disabled: bool,
     },
     #[error(
         "{provider} quota spent for now (the next request could go in {}s); skipped. \
@@ -160,6 +184,9 @@ pub enum GatewayError {
     #[error("invalid request to {provider}: {reason}")]
     Request { provider: Provider, reason: String },
 }
+
+/// 403 answers in a row that switch a provider off (a 401 does at once).
+pub const FORBIDDEN_LIMIT: u32 = 5;
 
 /// After a reset header's instant, wait this much more: the header has
 /// one-second resolution and the server's clock is not ours.
@@ -217,6 +244,8 @@ struct ProviderState {
     breaker: CircuitBreaker,
     /// The HTTP status that disabled the provider; 0 while enabled.
     refused: AtomicU16,
+    /// 403 answers since the last other answer.
+    forbidden_streak: AtomicU32,
     /// Bumped when waiting tasks must re-check whether they may go on
     /// (breaker opened, credential refused), so nobody sleeps through it.
     halt: watch::Sender<u64>,
@@ -308,6 +337,7 @@ impl ProviderState {
             budget: RetryBudget::new(settings.retry_budget),
             breaker: CircuitBreaker::new(settings.breaker),
             refused: AtomicU16::new(0),
+            forbidden_streak: AtomicU32::new(0),
             halt: watch::Sender::new(0),
             last_failure: Mutex::new(None),
             counters: Counters::default(),
@@ -360,7 +390,10 @@ impl ProviderState {
             if attempt > 1 {
                 Counters::bump(&self.counters.retries);
             }
-            let failure = match self.execute(request).await {
+            let sent = Instant::now();
+            let executed = self.execute(request).await;
+            self.counters.latency.record(sent.elapsed());
+            let failure = match executed {
                 Ok(response) => match self.judge(&window, endpoint, attempt, response) {
                     Ok(response) => {
                         self.budget.deposit();
@@ -496,10 +529,13 @@ impl ProviderState {
             window.pause_until(Instant::now() + wait);
         }
         let status = response.status.as_u16();
+        if verdict != Verdict::CredentialRefused {
+            self.forbidden_streak.store(0, Ordering::Relaxed);
+        }
         match verdict {
             Verdict::Success | Verdict::Final => Ok(response),
             Verdict::CredentialRefused => Err(Failure {
-                error: self.disable(status),
+                error: self.refused_answer(status),
                 kind: RetryKind::Error,
                 breaker_failure: false,
                 paced_by_server: false,
@@ -623,7 +659,32 @@ impl ProviderState {
             provider: self.provider,
             var: self.provider.credential_var(),
             status,
+            disabled: true,
         }
+    }
+
+    /// An answer refusing the credential: a 403 counts toward
+    /// [`FORBIDDEN_LIMIT`], anything else switches the provider off.
+    fn refused_answer(&self, status: u16) -> GatewayError {
+        Counters::bump(&self.counters.auth_failures);
+        if status == 403 {
+            let streak = self.forbidden_streak.fetch_add(1, Ordering::AcqRel) + 1;
+            if streak < FORBIDDEN_LIMIT {
+                warn!(
+                    provider = %self.provider,
+                    streak,
+                    limit = FORBIDDEN_LIMIT,
+                    "HTTP 403: credential refused or a passing block; switched off if it repeats."
+                );
+                return GatewayError::CredentialRefused {
+                    provider: self.provider,
+                    var: self.provider.credential_var(),
+                    status,
+                    disabled: false,
+                };
+            }
+        }
+        self.disable(status)
     }
 
     /// Switches the provider off for the rest of the run; logs once.

@@ -895,6 +895,70 @@ async fn facebook_usage_near_100_holds_the_next_call() {
 }
 
 #[tokio::test]
+async fn a_403_fails_its_call_and_five_in_a_row_switch_the_provider_off() {
+    let server = MockServer::start().await;
+    // Two 403s, one answer, then 403s for good: the answer resets the count.
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(403))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(404))
+        .up_to_n_times(1)
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(403))
+        .with_priority(3)
+        .mount(&server)
+        .await;
+    let gw = gateway(fast_settings());
+    for _ in 0..2 {
+        let e = get(&gw, &server, "/company/1").await.expect_err("403");
+        assert!(
+            matches!(
+                e,
+                GatewayError::CredentialRefused {
+                    status: 403,
+                    disabled: false,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+    get(&gw, &server, "/company/1")
+        .await
+        .expect("404 is an answer");
+    for n in 1..=FORBIDDEN_LIMIT {
+        let e = get(&gw, &server, "/company/1").await.expect_err("403");
+        let disabled = matches!(e, GatewayError::CredentialRefused { disabled: true, .. });
+        assert_eq!(disabled, n == FORBIDDEN_LIMIT, "403 number {n}: {e}");
+    }
+    assert_eq!(
+        request_count(&server).await,
+        3 + FORBIDDEN_LIMIT as usize,
+        "no retries"
+    );
+    get(&gw, &server, "/company/1").await.expect_err("off");
+    assert_eq!(
+        request_count(&server).await,
+        3 + FORBIDDEN_LIMIT as usize,
+        "switched off"
+    );
+    let s = stats(&gw);
+    assert_eq!(
+        (s.auth_failures, s.credential_refused),
+        (2 + u64::from(FORBIDDEN_LIMIT), true)
+    );
+    assert_eq!(s.latency.samples, 3 + u64::from(FORBIDDEN_LIMIT));
+    assert!(s.latency.p50_ms <= s.latency.p95_ms && s.latency.p95_ms <= s.latency.p99_ms);
+}
+
+#[tokio::test]
 async fn facebook_expired_token_disables_the_provider() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))

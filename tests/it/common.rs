@@ -109,3 +109,13 @@ pub fn synthetic_input(
     }
     csv_file(dir, "synthetic.csv", &text)
 }
+
+/// The files in `dir`, leaving out run locks (`.NAME.lock`, kept beside an
+/// output on purpose).
+pub fn files_in(dir: &Path) -> Vec<std::ffi::OsString> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| !n.to_string_lossy().ends_with(".lock"))
+        .collect()
+}

@@ -269,10 +269,7 @@ fn output_file_is_written_whole() {
     assert!(out.stdout.is_empty());
     let text = std::fs::read_to_string(&out_path).unwrap();
     assert_eq!(text.lines().count(), 1);
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let leftovers = super::common::files_in(dir.path());
     assert_eq!(leftovers.len(), 2, "no temporary file left: {leftovers:?}");
 }
 

@@ -4,6 +4,7 @@ mod discover;
 mod faults;
 mod help;
 mod labelled;
+mod ops;
 mod redis_server;
 mod resume;
 mod social;

@@ -172,7 +172,7 @@ fn ctrl_c_exits_130_keeps_the_earlier_output_and_resumes() {
         .filter_map(|l| l.split(',').next())
         .collect();
     assert_eq!(rows.len(), ROWS);
-    let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+    let leftovers = super::common::files_in(dir.path()).len();
     assert_eq!(leftovers, 2, "input and output only, no temporary file");
 }
 
@@ -193,7 +193,7 @@ fn a_killed_runs_temporary_file_is_removed_by_the_next_run() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(
-        std::fs::read_dir(dir.path()).unwrap().count(),
+        super::common::files_in(dir.path()).len(),
         2,
         "input and a temporary file"
     );
@@ -210,7 +210,7 @@ fn a_killed_runs_temporary_file_is_removed_by_the_next_run() {
         ROWS
     );
     assert_eq!(
-        std::fs::read_dir(dir.path()).unwrap().count(),
+        super::common::files_in(dir.path()).len(),
         2,
         "input and output"
     );

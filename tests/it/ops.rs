@@ -1,0 +1,258 @@
+//! Operations: the run report (`--report`, `--metrics-file`), the output
+//! lock, `--plan`, logs and progress, `doctor`, the audit log and secrets.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::common::{Fake, csv_file, stderr};
+
+const INPUT: &str = "id,company_name,company_number\n\
+    A,You Limited,\n\
+    B,,4475590\n\
+    C,,\n\
+    D,Zzyzx Qwerty Nonesuch Ltd,\n";
+
+/// `name{labels} value` lines of a Prometheus text file, keyed by
+/// `name{labels}`; panics on a line that is not valid exposition format.
+fn parse_prometheus(text: &str) -> HashMap<String, f64> {
+    let mut samples = HashMap::new();
+    let mut typed = std::collections::HashSet::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').expect("# TYPE name kind");
+            assert_eq!(kind, "gauge", "{line}");
+            assert!(
+                typed.insert(name.to_string()),
+                "family {name} declared twice"
+            );
+            continue;
+        }
+        if line.starts_with("# HELP ") {
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').expect("series value");
+        let name = series.split('{').next().unwrap();
+        assert!(
+            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "bad metric name in {line:?}"
+        );
+        assert!(typed.contains(name), "{name} has no # TYPE before it");
+        if let Some(labels) = series.strip_prefix(name) {
+            assert!(
+                labels.is_empty() || (labels.starts_with('{') && labels.ends_with('}')),
+                "{line}"
+            );
+        }
+        let value: f64 = value
+            .parse()
+            .unwrap_or_else(|_| panic!("bad value: {line}"));
+        assert!(
+            samples.insert(series.to_string(), value).is_none(),
+            "duplicate {series}"
+        );
+    }
+    samples
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn the_report_and_metrics_file_carry_the_run_s_figures() {
+    let fake = Fake::start();
+    let dir = tempfile::tempdir().unwrap();
+    let input = csv_file(dir.path(), "in.csv", INPUT);
+    let report = dir.path().join("report.json");
+    let metrics = dir.path().join("leadgen.prom");
+    let out = fake
+        .leadgen()
+        .args(["discover", "-f", "jsonl", "--report"])
+        .arg(&report)
+        .arg("--metrics-file")
+        .arg(&metrics)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let requests = fake.stats().requests;
+    assert!(requests > 0);
+
+    let r = read_json(&report);
+    assert_eq!(r["outcome"], "row_errors");
+    assert_eq!(r["exit_code"], 3);
+    assert_eq!(r["rows"]["total"], 4);
+    assert_eq!(
+        (
+            &r["rows"]["matched"],
+            &r["rows"]["not_found"],
+            &r["rows"]["error"]
+        ),
+        (&Value::from(2), &Value::from(1), &Value::from(1))
+    );
+    assert!(r["executives"].as_u64().unwrap() > 0);
+    let ch = &r["providers"]["companies_house"];
+    assert_eq!(ch["requests"].as_u64(), Some(requests), "{ch}");
+    assert_eq!(
+        (&ch["retries"], &ch["rate_limited"]),
+        (&Value::from(0), &Value::from(0))
+    );
+    assert_eq!(ch["breaker_openings"], 0);
+    let latency = &ch["latency_ms"];
+    assert_eq!(latency["samples"].as_u64(), Some(requests));
+    let p = |k: &str| latency[k].as_f64().unwrap();
+    assert!(p("p50") > 0.0 && p("p50") <= p("p95") && p("p95") <= p("p99") && p("p99") <= p("max"));
+    let cache = &r["cache"];
+    assert_eq!(cache["misses"].as_u64(), Some(requests));
+    assert!(cache["tiers"]["memory"]["hit_ratio"].is_f64());
+    assert!(r["run_id"].as_str().unwrap().len() >= 8);
+    assert!(r["elapsed_seconds"].as_f64().unwrap() > 0.0);
+
+    let m = parse_prometheus(&std::fs::read_to_string(&metrics).unwrap());
+    assert_eq!(m["leadgen_run_exit_code"], 3.0);
+    assert_eq!(m["leadgen_rows{status=\"matched\"}"], 2.0);
+    assert_eq!(m["leadgen_rows{status=\"error\"}"], 1.0);
+    assert_eq!(
+        m["leadgen_api_requests{provider=\"companies_house\"}"],
+        requests as f64
+    );
+    assert_eq!(
+        m["leadgen_api_rate_limited_responses{provider=\"companies_house\"}"],
+        0.0
+    );
+    let q = |q: &str| {
+        m[&format!("leadgen_api_latency_seconds{{provider=\"companies_house\",quantile=\"{q}\"}}")]
+    };
+    assert!(q("0.5") > 0.0 && q("0.5") <= q("0.99"));
+    assert!((q("0.99") - p("p99") / 1000.0).abs() < 1e-9);
+    // Rows A and B are one company: B is answered from memory.
+    assert!(cache["hits"].as_u64().unwrap() > 0);
+    assert_eq!(
+        Some(m["leadgen_cache_hit_ratio{tier=\"all\"}"]),
+        cache["hit_ratio"].as_f64()
+    );
+    assert!(m.contains_key(&format!(
+        "leadgen_run_info{{run_id=\"{}\",outcome=\"row_errors\"}}",
+        r["run_id"].as_str().unwrap()
+    )));
+
+    // The summary on stderr shows the same.
+    let err = stderr(&out);
+    assert!(
+        err.contains("4 rows: 2 matched, 1 not_found, 0 ambiguous, 1 error"),
+        "{err}"
+    );
+    assert!(err.contains("latency p50/p95/p99"), "{err}");
+}
+
+#[test]
+fn a_failed_run_still_writes_its_report() {
+    let fake = Fake::start();
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let metrics = dir.path().join("leadgen.prom");
+    let out = fake
+        .leadgen()
+        .args(["discover", "--report"])
+        .arg(&report)
+        .arg("--metrics-file")
+        .arg(&metrics)
+        .arg(dir.path().join("missing.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let r = read_json(&report);
+    assert_eq!(
+        (&r["outcome"], &r["exit_code"]),
+        (&Value::from("failed"), &Value::from(2))
+    );
+    assert!(r["error"].as_str().unwrap().contains("missing.csv"), "{r}");
+    let m = parse_prometheus(&std::fs::read_to_string(&metrics).unwrap());
+    assert_eq!(m["leadgen_run_exit_code"], 2.0);
+}
+
+#[test]
+fn a_second_run_on_the_same_output_exits_75_without_doing_anything() {
+    let fake = Fake::start();
+    let dir = tempfile::tempdir().unwrap();
+    let input = csv_file(dir.path(), "in.csv", INPUT);
+    let output = dir.path().join("out.csv");
+    let report = dir.path().join("report.json");
+    // Stand in for a run in progress: hold its lock the same way it would.
+    let lock = leadgen::lock::lock_path(&input, Some(&output), None).unwrap();
+    let held = leadgen::lock::acquire(&lock, "test").unwrap();
+    let out = fake
+        .leadgen()
+        .arg("discover")
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("another leadgen run is writing") && err.contains("out.csv"),
+        "{err}"
+    );
+    assert_eq!(fake.stats().requests, 0, "no call made");
+    assert!(!output.exists() && !report.exists(), "nothing written");
+
+    // Writing to stdout locks on the input file instead.
+    let stdout_lock = leadgen::lock::lock_path(&input, None, Some(fake.cache_dir.path())).unwrap();
+    let held_stdout = leadgen::lock::acquire(&stdout_lock, "test").unwrap();
+    let out = fake.leadgen().arg("discover").arg(&input).output().unwrap();
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+
+    drop((held, held_stdout));
+    let out = fake
+        .leadgen()
+        .arg("discover")
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(output.exists());
+}
+
+#[test]
+fn the_lock_is_released_when_a_run_is_killed() {
+    let fake = Fake::with(|c| c.latency = std::time::Duration::from_millis(300));
+    let dir = tempfile::tempdir().unwrap();
+    let input = csv_file(dir.path(), "in.csv", INPUT);
+    let output = dir.path().join("out.csv");
+    let mut run = fake
+        .command()
+        .arg("discover")
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = leadgen::lock::lock_path(&input, Some(&output), None).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    // The temporary output appears once the run holds its lock.
+    let temp = dir.path().join(format!(".out.csv.{}.tmp", run.id()));
+    while !temp.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(matches!(
+        leadgen::lock::acquire(&lock, "test"),
+        Err(leadgen::error::Error::Locked { .. })
+    ));
+    run.kill().unwrap(); // SIGKILL
+    run.wait().unwrap();
+    leadgen::lock::acquire(&lock, "test").expect("the OS released the killed run's lock");
+}
