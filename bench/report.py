@@ -128,6 +128,10 @@ def fmt_cpu(rec: dict) -> str:
     return "?" if rec.get("cpu") is None else f"{rec['cpu']:.1f}"
 
 
+def fmt_wall(seconds: float) -> str:
+    return f"{seconds:.2f}" if seconds < 10 else f"{seconds:.1f}"
+
+
 def rate(rec: dict) -> float:
     return rec["rows"] / rec["wall"] if rec["wall"] > 0 else 0.0
 
@@ -150,6 +154,7 @@ def cmd_render(records_path: str, meta_path: str) -> int:
     w("")
     w(f"- Date: {meta['date']}")
     w(f"- Machine: `{meta['uname']}`; {meta['nproc']} cores ({meta['cpu']}); memory {meta['mem']}")
+    w(f"- Load average (1/5/15 min): {meta.get('load', '?')} (above the core count means other work shared the machine)")
     w(f"- Command: `{meta['command']}`")
     w(f"- leadgen: commit {meta['commit']}; cache in this build: **{meta['cache']}**"
       + ("" if cache_ok else " (no `--cache-dir`/`LEADGEN_CACHE_DIR` support, so the \"warm\" run"
@@ -172,7 +177,7 @@ def cmd_render(records_path: str, meta_path: str) -> int:
         broken = f" **BROKEN: {r['broken']}**" if r["broken"] else ""
         w(f"| {r['label']}{broken} | {r['work']} | {r['rows']} | {st} | {r['requests']} | "
           f"{r['requests'] / r['n']:.2f} | {r['search_officers'] / r['n']:.2f} | {r['served_429']} | "
-          f"{r['wall']:.1f} | {r['minimum']:.1f} | {ratio} | {fmt_cpu(r)} | {fmt_mib(r['rss_kb'])} | {rate(r):.1f} |")
+          f"{fmt_wall(r['wall'])} | {r['minimum']:.1f} | {ratio} | {fmt_cpu(r)} | {fmt_mib(r['rss_kb'])} | {rate(r):.1f} |")
     w("")
     by_name = {r["name"]: r for r in contest}
     cold, warm = by_name.get("leadgen-cold"), by_name.get("leadgen-warm")
@@ -191,7 +196,7 @@ def cmd_render(records_path: str, meta_path: str) -> int:
         def ratio_of(r):
             return f"{r['wall'] / r['minimum']:.2f}" if r["minimum"] > 0 else "n/a"
         for p in peers:
-            warm_cells = (f"{warm['wall']:.1f} | {warm['wall'] / p['wall']:.2f}x" if warm else "- | -")
+            warm_cells = (f"{fmt_wall(warm['wall'])} | {warm['wall'] / p['wall']:.3f}x" if warm else "- | -")
             w(f"| {p['label']} | {p['wall']:.1f} | {cold['wall']:.1f} | {cold['wall'] / p['wall']:.2f}x | "
               f"{warm_cells} | {p['requests'] / p['n']:.2f} | {cold['requests'] / cold['n']:.2f} | "
               f"{ratio_of(p)} | {ratio_of(cold)} |")
@@ -237,7 +242,7 @@ def cmd_render(records_path: str, meta_path: str) -> int:
         w("|---|---|---|---|---|---|---|---|---|")
         for r in scale:
             broken = f" **BROKEN: {r['broken']}**" if r["broken"] else ""
-            w(f"| {r['n']} | {r['label']}{broken} | {r['concurrency']} | {r['wall']:.1f} | {rate(r):.0f} | "
+            w(f"| {r['n']} | {r['label']}{broken} | {r['concurrency']} | {fmt_wall(r['wall'])} | {rate(r):.0f} | "
               f"{r['requests']} | {fmt_cpu(r)} | {fmt_cpu({'cpu': r.get('fake_cpu')})} | {fmt_mib(r['rss_kb'])} |")
         w("")
         w("\"fake CPU s\" is the fake server's own CPU time during the run (from /proc): when it")
