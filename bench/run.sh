@@ -60,8 +60,8 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import companies_hous
 fi
 say "building leadgen (release)"
 cargo build --release --quiet --bins
-LEADGEN=target/release/leadgen
-FAKES=target/release/leadgen-fakes
+LEADGEN=${CARGO_TARGET_DIR:-target}/release/leadgen
+FAKES=${CARGO_TARGET_DIR:-target}/release/leadgen-fakes
 
 if "$LEADGEN" discover --help 2>&1 | grep -q -e '--cache-dir' -e 'LEADGEN_CACHE_DIR'; then
   CACHE=yes
