@@ -1,3 +1,4 @@
+mod calibration;
 mod common;
 mod discover;
 mod faults;
