@@ -703,6 +703,48 @@ fn labelled_cases_are_answerable_from_the_first_search_page() {
     assert!(rows >= 60);
 }
 
+/// The calibration world (`fixtures/fake-data/calibration_*.json`, served
+/// with the bundled data by `tests/it/calibration.rs`) follows the same spec,
+/// adds to the bundled register without clashing, and holds every company
+/// the calibration set means; its social presence belongs to its companies.
+#[test]
+fn calibration_world_follows_the_spec_and_answers_the_calibration_set() {
+    let world = Register::from_json(include_str!(
+        "../../fixtures/fake-data/calibration_register.json"
+    ))
+    .expect("valid dataset");
+    assert_eq!(validate(&world), Vec::<String>::new());
+    let register = Register::bundled()
+        .merged(&world)
+        .expect("numbers do not clash with the bundled register");
+    let social = crate::fakes::social::SocialData::from_json(include_str!(
+        "../../fixtures/fake-data/calibration_social.json"
+    ))
+    .expect("valid social dataset");
+    for company in social.companies() {
+        assert!(world.company(&company.company_number).is_some());
+    }
+    let cases = include_str!("../../fixtures/labelled/calibration.csv");
+    let mut reader = csv::Reader::from_reader(cases.as_bytes());
+    let headers = reader.headers().expect("header").clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).expect(name);
+    let (expected, split) = (col("expected_company_number"), col("split"));
+    let mut rows = 0;
+    for row in reader.records() {
+        let row = row.expect("well-formed CSV");
+        rows += 1;
+        assert!(["dev", "holdout"].contains(&&row[split]), "{row:?}");
+        if !row[expected].is_empty() {
+            assert!(
+                register.company(&row[expected]).is_some(),
+                "{} not on the register",
+                &row[expected]
+            );
+        }
+    }
+    assert!(rows >= 100);
+}
+
 mod social {
     use super::*;
     use crate::fakes::social::SocialData;

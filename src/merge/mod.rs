@@ -681,9 +681,15 @@ mod tests {
         assert_eq!(c(&[&director], 0, 1.0), 0.95);
         assert_eq!(c(&[&secretary], 0, 1.0), 0.85);
         assert_eq!(c(&[&p], 0, 1.0), 0.85);
-        assert_eq!(c(&[&resigned], 0, 1.0), 0.4);
+        assert_eq!(c(&[&resigned], 0, 1.0), 0.05);
         assert_eq!(c(&[&director], 0, 0.8), 0.76);
         assert_eq!(c(&[&director], 1, 1.0), 0.97);
         assert_eq!(c(&[&director, &p], 1, 1.0), 0.99, "capped");
+        // A verified profile halves the doubt about the company match:
+        // 0.97 x (1 - 0.2 x 0.5) = 0.873.
+        assert_eq!(c(&[&director], 1, 0.8), 0.87);
+        assert_eq!(c(&[&director], 2, 0.8), 0.94);
+        // ... but does not revive a resigned officer.
+        assert!(c(&[&resigned], 1, 0.8) < 0.1);
     }
 }

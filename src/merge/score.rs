@@ -7,10 +7,21 @@
 //!            0.85  another active officer role (secretary, nominee, ...)
 //!            0.85  an active PSC only
 //!          + 0.03  an active PSC as well as an active officer (ownership)
-//!            0.40  nothing active (resigned / ceased; shown with --include-resigned)
-//! confidence = min(0.99, evidence + 0.02 x verified social profiles)
-//!              x company match confidence, rounded to 2 places
+//!            0.05  nothing active (resigned / ceased; shown with --include-resigned)
+//!          + 0.02  per verified social profile; at most 0.99
+//! company  = 1 - (1 - match confidence) x 0.5^(verified social profiles)
+//! confidence = evidence x company, rounded to 2 places
 //! ```
+//!
+//! The two factors answer two questions: is this person a current executive
+//! of the matched company (the register's evidence), and is the matched
+//! company the one the user meant (the matcher's confidence). A verified
+//! profile bears on both: the person still presents themselves as being at
+//! the company, and their own bio names the registered company, which a
+//! wrong name match rarely survives; each one halves the doubt about the
+//! company. Measured on `fixtures/labelled/calibration.csv` (README, "How
+//! executives are merged and scored"): a resigned officer was never a current
+//! one (0 of 97), hence 0.05 rather than the earlier 0.40.
 
 use crate::model::{PSC_ROLE, PersonRecord, SourceKind};
 
@@ -32,13 +43,20 @@ const DIRECTING_ROLES: [&str; 12] = [
 
 /// Extra evidence per social profile the company's own account vouches for.
 pub const SOCIAL_CONFIRMATION: f64 = 0.02;
+/// What each verified profile leaves of the doubt about the company match.
+pub const SOCIAL_MATCH_DOUBT: f64 = 0.5;
+/// Evidence for someone whose every role has ended: the register's
+/// resignations are rarely wrong, so this is close to none.
+pub const RESIGNED_EVIDENCE: f64 = 0.05;
 /// Nothing is certain: the register may lag a resignation by weeks.
 pub const MAX_EVIDENCE: f64 = 0.99;
 
 /// The confidence shown for an executive.
 pub fn confidence(evidence: f64, social_confirmations: usize, match_confidence: f64) -> f64 {
     let evidence = (evidence + SOCIAL_CONFIRMATION * social_confirmations as f64).min(MAX_EVIDENCE);
-    round2(evidence * match_confidence.clamp(0.0, 1.0))
+    let doubt = (1.0 - match_confidence.clamp(0.0, 1.0))
+        * SOCIAL_MATCH_DOUBT.powi(social_confirmations.min(8) as i32);
+    round2(evidence * (1.0 - doubt))
 }
 
 /// What the register says about a person, before the match factor.
@@ -62,7 +80,7 @@ pub fn evidence(records: &[&PersonRecord]) -> f64 {
         (Some(o), true) => o + 0.03,
         (Some(o), false) => o,
         (None, true) => 0.85,
-        (None, false) => 0.40,
+        (None, false) => RESIGNED_EVIDENCE,
     }
 }
 

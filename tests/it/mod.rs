@@ -1,4 +1,5 @@
 mod cache;
+mod calibration;
 mod common;
 mod discover;
 mod faults;
