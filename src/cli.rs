@@ -190,6 +190,12 @@ pub struct DiscoverArgs {
     #[arg(long)]
     pub restart: bool,
 
+    /// Make no calls and write nothing: say how many rows there are, how
+    /// many are answered from the cache, how many API calls the rest need
+    /// and how long they take at the configured quota.
+    #[arg(long)]
+    pub plan: bool,
+
     /// Write the run summary as JSON to FILE (rows by status, executives,
     /// calls, retries, 429s, breaker openings and latency per provider,
     /// cache hit ratios). Written also when the run fails.

@@ -39,6 +39,15 @@ fn run(cli: &Cli, run_id: &str) -> Result<u8, Error> {
 }
 
 fn discover(cli: &Cli, args: &DiscoverArgs, run_id: &str) -> Result<u8, Error> {
+    if args.plan {
+        let config = config::file::load(cli.config.as_deref())?;
+        let settings = DiscoverSettings::resolve(args, &config, |k| std::env::var(k).ok())?;
+        let plan = runtime()?.block_on(leadgen::plan::plan(&settings))?;
+        for line in plan.lines() {
+            println!("{line}");
+        }
+        return Ok(exit::OK);
+    }
     let started = SystemTime::now();
     let ran = config::file::load(cli.config.as_deref())
         .and_then(|config| DiscoverSettings::resolve(args, &config, |k| std::env::var(k).ok()))

@@ -218,6 +218,8 @@ pub struct Gateway {
 
 struct Inner {
     providers: HashMap<Provider, Arc<ProviderState>>,
+    /// Refuse every call (`discover --plan`).
+    offline: bool,
 }
 
 /// Everything the gateway knows about one provider during a run.
@@ -257,7 +259,23 @@ impl Gateway {
             states.insert(provider, Arc::new(ProviderState::new(provider, settings)?));
         }
         Ok(Gateway {
-            inner: Arc::new(Inner { providers: states }),
+            inner: Arc::new(Inner {
+                providers: states,
+                offline: false,
+            }),
+        })
+    }
+
+    /// A gateway that sends nothing: every call fails at once with
+    /// [`GatewayError::Request`]. For answering from the cache alone.
+    pub fn offline() -> Result<Gateway, GatewayError> {
+        let gateway = Gateway::new(HashMap::new())?;
+        let providers = gateway.inner.providers.clone();
+        Ok(Gateway {
+            inner: Arc::new(Inner {
+                providers,
+                offline: true,
+            }),
         })
     }
 
@@ -293,6 +311,12 @@ impl Gateway {
                 provider,
                 reason: "provider not configured in this gateway".to_owned(),
             })?;
+        if self.inner.offline {
+            return Err(GatewayError::Request {
+                provider,
+                reason: "offline: no calls are made".to_owned(),
+            });
+        }
         state.call(endpoint, &build).await
     }
 }
