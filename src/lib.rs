@@ -28,6 +28,7 @@ pub mod model;
 pub mod output;
 pub mod pipeline;
 pub mod plan;
+pub mod progress;
 pub mod report;
 pub mod resolve;
 pub mod sources;

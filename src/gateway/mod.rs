@@ -279,6 +279,23 @@ impl Gateway {
         })
     }
 
+    /// The longest pause a server has imposed that is still running, if
+    /// any (for the progress bar's "waiting for quota").
+    pub fn quota_pause(&self) -> Option<(Provider, Duration)> {
+        let now = Instant::now();
+        self.inner
+            .providers
+            .values()
+            .flat_map(|state| {
+                lock(&state.windows)
+                    .values()
+                    .filter_map(|w| w.paused_until(now))
+                    .map(|until| (state.provider, until - now))
+                    .collect::<Vec<_>>()
+            })
+            .max_by_key(|(_, wait)| *wait)
+    }
+
     /// Counters per provider, for the run summary.
     pub fn stats(&self) -> BTreeMap<Provider, ProviderStats> {
         self.inner

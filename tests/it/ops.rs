@@ -296,3 +296,52 @@ fn plan_makes_no_calls_and_counts_what_the_cache_does_not_hold() {
     assert!(warm.contains("3 need no call (all cached)"), "{warm}");
     assert!(warm.contains("Companies House: 0 calls (none)"), "{warm}");
 }
+
+#[test]
+fn every_log_line_carries_the_run_id_and_no_progress_bar_is_drawn_into_a_pipe() {
+    let fake = Fake::start();
+    let dir = tempfile::tempdir().unwrap();
+    let input = csv_file(dir.path(), "in.csv", INPUT);
+    let report = dir.path().join("report.json");
+    let run = |format: &str| {
+        let out = fake
+            .leadgen()
+            .args(["-vv", "--log-format", format, "discover", "--report"])
+            .arg(&report)
+            .arg(&input)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        let run_id = read_json(&report)["run_id"].as_str().unwrap().to_string();
+        (stderr(&out), run_id)
+    };
+
+    let (err, run_id) = run("json");
+    let mut logs = 0;
+    for line in err.lines() {
+        if line.starts_with("leadgen: ") {
+            continue; // the summary
+        }
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+        assert_eq!(v["run_id"], run_id.as_str(), "{line}");
+        assert!(v["level"].is_string() && v["message"].is_string(), "{line}");
+        logs += 1;
+    }
+    assert!(logs > 0, "-vv logs something: {err}");
+    assert!(err.contains(&format!("(run {run_id})")), "{err}");
+
+    let (err, run_id) = run("text");
+    let logs: Vec<&str> = err
+        .lines()
+        .filter(|l| !l.starts_with("leadgen: "))
+        .collect();
+    assert!(!logs.is_empty(), "{err}");
+    for line in logs {
+        assert!(line.starts_with(&format!("run={run_id} ")), "{line}");
+    }
+    // No bar: stderr is a pipe here.
+    assert!(
+        !err.contains('\r') && !err.contains("ETA") && !err.contains("rows/s"),
+        "{err}"
+    );
+}
