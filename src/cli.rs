@@ -17,6 +17,13 @@ pub enum SourceName {
     Facebook,
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
 const EXIT_CODES: &str = "\
 Exit codes:
   0    every row processed (matched, not_found or ambiguous)
@@ -41,6 +48,18 @@ pub struct Cli {
     /// Print nothing on stderr but errors.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+
+    /// Log format on stderr: `text` for people, `json` (one object per
+    /// line) for machines. Every line carries the run id.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "LEADGEN_LOG_FORMAT",
+        default_value = "text",
+        value_name = "FORMAT"
+    )]
+    pub log_format: LogFormat,
 
     /// Configuration file (TOML; see config/leadgen.example.toml). Default:
     /// ~/.config/leadgen/config.toml if it exists.
@@ -189,6 +208,12 @@ pub struct DiscoverArgs {
     /// was interrupted (its progress is discarded).
     #[arg(long)]
     pub restart: bool,
+
+    /// Make no calls and write nothing: say how many rows there are, how
+    /// many are answered from the cache, how many API calls the rest need
+    /// and how long they take at the configured quota.
+    #[arg(long)]
+    pub plan: bool,
 
     /// Write the run summary as JSON to FILE (rows by status, executives,
     /// calls, retries, 429s, breaker openings and latency per provider,

@@ -27,6 +27,8 @@ pub mod merge;
 pub mod model;
 pub mod output;
 pub mod pipeline;
+pub mod plan;
+pub mod progress;
 pub mod report;
 pub mod resolve;
 pub mod sources;

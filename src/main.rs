@@ -1,3 +1,4 @@
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
@@ -5,17 +6,18 @@ use clap::{CommandFactory, Parser};
 use tracing_subscriber::EnvFilter;
 
 use leadgen::cache::{self, CacheMode};
-use leadgen::cli::{CacheAction, CacheArgs, Cli, Command, DiscoverArgs, Generate};
+use leadgen::cli::{CacheAction, CacheArgs, Cli, Command, DiscoverArgs, Generate, LogFormat};
 use leadgen::config::{self, DiscoverSettings};
 use leadgen::error::{Error, exit};
 use leadgen::output::Status;
 use leadgen::pipeline;
+use leadgen::progress;
 use leadgen::report::{self, Report};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli);
     let run_id = report::new_run_id();
+    init_logging(&cli, &run_id);
     match run(&cli, &run_id) {
         Ok(code) => ExitCode::from(code),
         Err(e) if e.is_broken_pipe() => ExitCode::from(exit::OK),
@@ -39,10 +41,22 @@ fn run(cli: &Cli, run_id: &str) -> Result<u8, Error> {
 }
 
 fn discover(cli: &Cli, args: &DiscoverArgs, run_id: &str) -> Result<u8, Error> {
+    if args.plan {
+        let config = config::file::load(cli.config.as_deref())?;
+        let settings = DiscoverSettings::resolve(args, &config, |k| std::env::var(k).ok())?;
+        let plan = runtime()?.block_on(leadgen::plan::plan(&settings))?;
+        for line in plan.lines() {
+            println!("{line}");
+        }
+        return Ok(exit::OK);
+    }
     let started = SystemTime::now();
     let ran = config::file::load(cli.config.as_deref())
         .and_then(|config| DiscoverSettings::resolve(args, &config, |k| std::env::var(k).ok()))
-        .and_then(|settings| runtime()?.block_on(pipeline::discover(settings)));
+        .and_then(|mut settings| {
+            settings.progress = !cli.quiet && std::io::stderr().is_terminal();
+            runtime()?.block_on(pipeline::discover(settings))
+        });
     let ran = match ran {
         // The report files belong to the run holding the lock.
         Err(e @ Error::Locked { .. }) => return Err(e),
@@ -141,7 +155,7 @@ fn cache_command(cli: &Cli, args: &CacheArgs) -> Result<u8, Error> {
     Ok(if done.ok { exit::OK } else { exit::FAILURE })
 }
 
-fn init_logging(cli: &Cli) {
+fn init_logging(cli: &Cli, run_id: &str) {
     let default = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
@@ -150,9 +164,20 @@ fn init_logging(cli: &Cli) {
         _ => "leadgen=trace,debug",
     };
     let filter = EnvFilter::try_from_env("LEADGEN_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+        .with_writer(progress::LogWriter)
+        .with_target(false);
+    let run_id = run_id.to_string();
+    match cli.log_format {
+        LogFormat::Text => {
+            let inner = tracing_subscriber::fmt::format().with_target(false);
+            builder
+                .event_format(progress::TextWithRunId { run_id, inner })
+                .init();
+        }
+        LogFormat::Json => builder
+            .event_format(progress::JsonWithRunId { run_id })
+            .init(),
+    }
 }

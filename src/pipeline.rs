@@ -217,12 +217,29 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
         .buffered(settings.concurrency);
     let mut outcomes = Box::pin(outcomes);
 
+    let bar = settings.progress.then(|| {
+        let total = (settings.input.as_os_str() != "-")
+            .then(|| count_rows(&settings.input))
+            .flatten();
+        crate::progress::start(total)
+    });
     let mut summary = RunSummary::default();
     let result: Result<(), Error> = async {
         let ctrl_c = tokio::signal::ctrl_c();
         tokio::pin!(ctrl_c);
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        let show = |summary: &RunSummary| {
+            if let Some(bar) = &bar {
+                bar.set_message(crate::progress::message(
+                    summary.count(Status::Matched),
+                    summary.count(Status::Error),
+                    gateway.quota_pause(),
+                ));
+            }
+        };
         loop {
             tokio::select! {
+                _ = tick.tick(), if bar.is_some() => show(&summary),
                 next = outcomes.next() => {
                     let Some(outcome) = next else { break };
                     let (done, replayed) = outcome?;
@@ -235,6 +252,10 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
                         summary.credential_refused.get_or_insert(message);
                     }
                     sink.write_rendered(&done.rendered).map_err(write_err)?;
+                    if let Some(bar) = &bar {
+                        bar.inc(1);
+                        show(&summary);
+                    }
                 }
                 _ = &mut ctrl_c => return Err(Error::Interrupted),
             }
@@ -245,6 +266,9 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
     // Rows in flight are dropped: they are not in the journal, so a resume
     // looks them up again.
     drop(outcomes);
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
     cache.close().await;
     if let Err(e) = result {
         if let Some(temp) = temp {
@@ -281,6 +305,22 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
     summary.providers = gateway.stats();
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// Data rows in a CSV file, for the progress bar's length; `None` if the
+/// file cannot be read as CSV (the run itself reports why).
+fn count_rows(path: &Path) -> Option<u64> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(true)
+        .from_path(path)
+        .ok()?;
+    let mut record = csv::ByteRecord::new();
+    let mut n = 0;
+    while reader.read_byte_record(&mut record).ok()? {
+        n += 1;
+    }
+    Some(n)
 }
 
 /// What to do with an input row.

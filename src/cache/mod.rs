@@ -344,6 +344,29 @@ impl Cache {
         result
     }
 
+    /// Whether a fresh answer for `key` is cached, without fetching and
+    /// without counting a lookup or copying anything between tiers (for
+    /// `discover --plan`). Always `false` under `--refresh`.
+    pub async fn contains(&self, key: &CacheKey) -> bool {
+        let inner = &*self.inner;
+        if inner.refresh {
+            return false;
+        }
+        if inner.memory.contains_key(key) {
+            return true;
+        }
+        if let Some(redis) = &inner.redis
+            && let Some(entry) = redis.get(key).await
+            && !inner.ttl.remaining(key.resource, &entry).is_zero()
+        {
+            return true;
+        }
+        match &inner.sqlite {
+            Some(sqlite) => matches!(sqlite.get(key, inner.ttl).await, Ok(Some(_))),
+            None => false,
+        }
+    }
+
     pub fn stats(&self) -> CacheStats {
         let [memory, redis, sqlite, fetched] = self
             .inner

@@ -45,6 +45,9 @@ pub struct DiscoverSettings {
     pub cache: CacheSettings,
     /// Discard an interrupted run's progress instead of resuming it.
     pub restart: bool,
+    /// Draw a progress bar on stderr (set by the binary when stderr is a
+    /// terminal and `-q` is not given).
+    pub progress: bool,
 }
 
 /// One optional source: where it is and how to authenticate, or why it is
@@ -248,6 +251,7 @@ impl DiscoverSettings {
             min_confidence,
             cache,
             restart: args.restart,
+            progress: false,
         })
     }
 }

@@ -228,6 +228,8 @@ pub struct Gateway {
 
 struct Inner {
     providers: HashMap<Provider, Arc<ProviderState>>,
+    /// Refuse every call (`discover --plan`).
+    offline: bool,
 }
 
 /// Everything the gateway knows about one provider during a run.
@@ -267,8 +269,41 @@ impl Gateway {
             states.insert(provider, Arc::new(ProviderState::new(provider, settings)?));
         }
         Ok(Gateway {
-            inner: Arc::new(Inner { providers: states }),
+            inner: Arc::new(Inner {
+                providers: states,
+                offline: false,
+            }),
         })
+    }
+
+    /// A gateway that sends nothing: every call fails at once with
+    /// [`GatewayError::Request`]. For answering from the cache alone.
+    pub fn offline() -> Result<Gateway, GatewayError> {
+        let gateway = Gateway::new(HashMap::new())?;
+        let providers = gateway.inner.providers.clone();
+        Ok(Gateway {
+            inner: Arc::new(Inner {
+                providers,
+                offline: true,
+            }),
+        })
+    }
+
+    /// The longest pause a server has imposed that is still running, if
+    /// any (for the progress bar's "waiting for quota").
+    pub fn quota_pause(&self) -> Option<(Provider, Duration)> {
+        let now = Instant::now();
+        self.inner
+            .providers
+            .values()
+            .flat_map(|state| {
+                lock(&state.windows)
+                    .values()
+                    .filter_map(|w| w.paused_until(now))
+                    .map(|until| (state.provider, until - now))
+                    .collect::<Vec<_>>()
+            })
+            .max_by_key(|(_, wait)| *wait)
     }
 
     /// Counters per provider, for the run summary.
@@ -303,6 +338,12 @@ impl Gateway {
                 provider,
                 reason: "provider not configured in this gateway".to_owned(),
             })?;
+        if self.inner.offline {
+            return Err(GatewayError::Request {
+                provider,
+                reason: "offline: no calls are made".to_owned(),
+            });
+        }
         state.call(endpoint, &build).await
     }
 }

@@ -256,3 +256,92 @@ fn the_lock_is_released_when_a_run_is_killed() {
     run.wait().unwrap();
     leadgen::lock::acquire(&lock, "test").expect("the OS released the killed run's lock");
 }
+
+#[test]
+fn plan_makes_no_calls_and_counts_what_the_cache_does_not_hold() {
+    let fake = Fake::start();
+    let dir = tempfile::tempdir().unwrap();
+    let input = csv_file(dir.path(), "in.csv", &format!("{INPUT}E,you limited,\n"));
+    let output = dir.path().join("out.csv");
+    let plan = |fake: &Fake| {
+        let out = fake
+            .leadgen()
+            .args(["discover", "--plan", "-o"])
+            .arg(&output)
+            .arg(&input)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let cold = plan(&fake);
+    assert_eq!(fake.stats().requests, 0, "--plan made a call");
+    assert!(!output.exists(), "--plan wrote the output");
+    assert!(
+        cold.contains("5 rows: 0 need no call (all cached), 1 duplicates, 1 invalid"),
+        "{cold}"
+    );
+    // You Limited by name (4 calls), by number (3), the unknown name (4).
+    assert!(
+        cold.contains("Companies House: 11 calls (officers 3, profile 3, psc 3, search 2)"),
+        "{cold}"
+    );
+    assert!(cold.contains("No API calls were made."), "{cold}");
+
+    let run = fake.leadgen().arg("discover").arg(&input).output().unwrap();
+    assert_eq!(run.status.code(), Some(3), "{}", stderr(&run));
+    let after_run = fake.stats().requests;
+    let warm = plan(&fake);
+    assert_eq!(fake.stats().requests, after_run, "--plan made a call");
+    assert!(warm.contains("3 need no call (all cached)"), "{warm}");
+    assert!(warm.contains("Companies House: 0 calls (none)"), "{warm}");
+}
+
+#[test]
+fn every_log_line_carries_the_run_id_and_no_progress_bar_is_drawn_into_a_pipe() {
+    let fake = Fake::start();
+    let dir = tempfile::tempdir().unwrap();
+    let input = csv_file(dir.path(), "in.csv", INPUT);
+    let report = dir.path().join("report.json");
+    let run = |format: &str| {
+        let out = fake
+            .leadgen()
+            .args(["-vv", "--log-format", format, "discover", "--report"])
+            .arg(&report)
+            .arg(&input)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        let run_id = read_json(&report)["run_id"].as_str().unwrap().to_string();
+        (stderr(&out), run_id)
+    };
+
+    let (err, run_id) = run("json");
+    let mut logs = 0;
+    for line in err.lines() {
+        if line.starts_with("leadgen: ") {
+            continue; // the summary
+        }
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+        assert_eq!(v["run_id"], run_id.as_str(), "{line}");
+        assert!(v["level"].is_string() && v["message"].is_string(), "{line}");
+        logs += 1;
+    }
+    assert!(logs > 0, "-vv logs something: {err}");
+    assert!(err.contains(&format!("(run {run_id})")), "{err}");
+
+    let (err, run_id) = run("text");
+    let logs: Vec<&str> = err
+        .lines()
+        .filter(|l| !l.starts_with("leadgen: "))
+        .collect();
+    assert!(!logs.is_empty(), "{err}");
+    for line in logs {
+        assert!(line.starts_with(&format!("run={run_id} ")), "{line}");
+    }
+    // No bar: stderr is a pipe here.
+    assert!(
+        !err.contains('\r') && !err.contains("ETA") && !err.contains("rows/s"),
+        "{err}"
+    );
+}

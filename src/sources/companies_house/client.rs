@@ -141,20 +141,7 @@ impl Client {
         query: &[(&str, String)],
         what: &str,
     ) -> Result<Option<T>, SourceError> {
-        // Search is case-insensitive, so "Acme Ltd" and "ACME LTD" share an entry.
-        let mut params: Vec<String> = query
-            .iter()
-            .map(|(k, v)| match resource {
-                "search" => format!("{k}={}", v.to_lowercase()),
-                _ => format!("{k}={v}"),
-            })
-            .collect();
-        params.sort();
-        let key = CacheKey {
-            provider: Provider::CompaniesHouse.key(),
-            resource,
-            params: format!("{path}?{}", params.join("&")),
-        };
+        let key = cache_key(resource, path, query);
         let entry = self
             .cache
             .get_or_fetch(key, self.fetch(resource, path, query, what))
@@ -200,6 +187,65 @@ impl Client {
                 status: status.as_u16(),
             }),
         }
+    }
+}
+
+fn cache_key(resource: &'static str, path: &str, query: &[(&str, String)]) -> CacheKey {
+    // Search is case-insensitive, so "Acme Ltd" and "ACME LTD" share an entry.
+    let mut params: Vec<String> = query
+        .iter()
+        .map(|(k, v)| match resource {
+            "search" => format!("{k}={}", v.to_lowercase()),
+            _ => format!("{k}={v}"),
+        })
+        .collect();
+    params.sort();
+    CacheKey {
+        provider: Provider::CompaniesHouse.key(),
+        resource,
+        params: format!("{path}?{}", params.join("&")),
+    }
+}
+
+/// The cache keys of the calls a company needs, for `discover --plan`.
+/// Officer and PSC lists: the first page only (how many pages a company
+/// has is known only once the first is fetched).
+pub mod keys {
+    use super::*;
+
+    pub fn search(name: &str) -> CacheKey {
+        let q = name.split_whitespace().collect::<Vec<_>>().join(" ");
+        cache_key(
+            "search",
+            "/search/companies",
+            &[("q", q), ("items_per_page", SEARCH_PAGE_SIZE.to_string())],
+        )
+    }
+
+    pub fn profile(number: &CompanyNumber) -> CacheKey {
+        cache_key("profile", &format!("/company/{number}"), &[])
+    }
+
+    fn first_page(resource: &'static str, path: String) -> CacheKey {
+        cache_key(
+            resource,
+            &path,
+            &[
+                ("items_per_page", PAGE_SIZE.to_string()),
+                ("start_index", "0".to_string()),
+            ],
+        )
+    }
+
+    pub fn officers(number: &CompanyNumber) -> CacheKey {
+        first_page("officers", format!("/company/{number}/officers"))
+    }
+
+    pub fn psc(number: &CompanyNumber) -> CacheKey {
+        first_page(
+            "psc",
+            format!("/company/{number}/persons-with-significant-control"),
+        )
     }
 }
 

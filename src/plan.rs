@@ -1,0 +1,197 @@
+//! `leadgen discover --plan`: what a run would cost, without making it.
+//!
+//! The plan reads the input and asks the cache (read-only) which answers it
+//! already holds; it resolves companies only as far as cached answers allow,
+//! through a gateway that refuses every call, so no API is called whatever
+//! the code path. Then, per provider: calls needed and the time they take at
+//! the configured quota (calls x window / limit).
+//!
+//! Assumptions, stated in the output: officer and PSC lists fit one page
+//! (100 entries; a bigger company costs one more call per 100); a name whose
+//! search is not cached is assumed to match (so the figure is an upper
+//! bound). The social sources' calls depend on what the register answers
+//! (officers, websites), so they are not estimated.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::cache::{Cache, CacheKey};
+use crate::config::{DiscoverSettings, Optional};
+use crate::error::Error;
+use crate::gateway::{Gateway, Provider};
+use crate::input::{CompanyQuery, InputReader};
+use crate::resolve::{self, Resolution};
+use crate::sources::companies_house::{Client, client::keys};
+
+#[derive(Debug, Default, Serialize)]
+pub struct Plan {
+    pub rows: u64,
+    /// Rows that are not valid queries (no calls).
+    pub invalid: u64,
+    /// Rows repeating an earlier row's company (no extra calls).
+    pub duplicates: u64,
+    /// Rows whose every answer is cached.
+    pub cached: u64,
+    /// Calls needed, per resource of Companies House.
+    pub calls: BTreeMap<&'static str, u64>,
+    /// At the configured quota.
+    pub seconds: f64,
+    pub quota: String,
+    /// Social sources that would be used; their calls are not estimated.
+    pub social_sources: Vec<&'static str>,
+}
+
+impl Plan {
+    pub fn total_calls(&self) -> u64 {
+        self.calls.values().sum()
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = vec![format!(
+            "{} rows: {} need no call (all cached), {} duplicates, {} invalid",
+            self.rows, self.cached, self.duplicates, self.invalid
+        )];
+        let detail: Vec<String> = self
+            .calls
+            .iter()
+            .map(|(resource, n)| format!("{resource} {n}"))
+            .collect();
+        lines.push(format!(
+            "Companies House: {} calls ({}), about {} at {}",
+            self.total_calls(),
+            if detail.is_empty() {
+                "none".to_string()
+            } else {
+                detail.join(", ")
+            },
+            human(Duration::from_secs_f64(self.seconds)),
+            self.quota
+        ));
+        for source in &self.social_sources {
+            lines.push(format!(
+                "{source}: not estimated (its calls depend on the register's answers)"
+            ));
+        }
+        lines.push(
+            "Assumed: officer and PSC lists fit one page (100 entries; one more call per 100 beyond), \
+             and names not in the cache match a company (an upper bound)."
+                .to_string(),
+        );
+        lines.push("No API calls were made.".to_string());
+        lines
+    }
+}
+
+pub async fn plan(settings: &DiscoverSettings) -> Result<Plan, Error> {
+    let mut reader = InputReader::open(&settings.input)?;
+    let cache = Cache::open(&settings.cache)
+        .await
+        .map_err(|e| Error::Other(e.to_string()))?;
+    let offline = Gateway::offline().map_err(|e| Error::Other(e.to_string()))?;
+    let ch = Client::new(
+        offline,
+        cache.clone(),
+        &settings.companies_house_url,
+        settings.companies_house_key.clone(),
+    );
+    let mut plan = Plan::default();
+    // A row's company, then each call, counted once.
+    let mut rows_seen: HashSet<CacheKey> = HashSet::new();
+    let mut counted: HashSet<CacheKey> = HashSet::new();
+    while let Some(row) = reader.next_row()? {
+        plan.rows += 1;
+        let Ok(query) = row.query else {
+            plan.invalid += 1;
+            continue;
+        };
+        let first = first_key(&query);
+        if !rows_seen.insert(first.clone()) {
+            plan.duplicates += 1;
+            continue;
+        }
+        let needed = needs(&ch, &cache, &query, first).await;
+        if needed.is_empty() {
+            plan.cached += 1;
+        }
+        for key in needed {
+            if counted.insert(key.clone()) {
+                *plan.calls.entry(key.resource).or_default() += 1;
+            }
+        }
+    }
+    let quota = &settings.providers[&Provider::CompaniesHouse].quota;
+    plan.seconds =
+        plan.total_calls() as f64 * quota.window.as_secs_f64() / f64::from(quota.limit.get());
+    plan.quota = quota.to_string();
+    let social = &settings.social;
+    for (used, name) in [
+        (matches!(social.x, Optional::Use { .. }), "X"),
+        (matches!(social.linkedin, Optional::Use { .. }), "LinkedIn"),
+        (matches!(social.facebook, Optional::Use { .. }), "Facebook"),
+    ] {
+        if used {
+            plan.social_sources.push(name);
+        }
+    }
+    Ok(plan)
+}
+
+/// What identifies a row's company before anything is looked up.
+fn first_key(query: &CompanyQuery) -> CacheKey {
+    match (&query.company_number, &query.name) {
+        (Some(number), _) => keys::profile(number),
+        (None, name) => keys::search(name.as_deref().unwrap_or_default()),
+    }
+}
+
+/// The uncached calls a row needs.
+async fn needs(ch: &Client, cache: &Cache, query: &CompanyQuery, first: CacheKey) -> Vec<CacheKey> {
+    let mut needed = Vec::new();
+    let number = match resolve::resolve(ch, query).await {
+        Ok(Resolution::Matched { number, .. }) => number,
+        Ok(Resolution::NotFound | Resolution::Ambiguous(_)) => return needed,
+        // The offline gateway refused a call: the first answer is not
+        // cached. A name's company is unknown, so count the calls a match
+        // would need against its search.
+        Err(_) => match &query.company_number {
+            Some(number) => number.clone(),
+            None => {
+                let per_company = [
+                    ("profile", first.clone()),
+                    ("officers", first.clone()),
+                    ("psc", first.clone()),
+                ];
+                needed.push(first);
+                needed.extend(
+                    per_company
+                        .into_iter()
+                        .map(|(resource, key)| CacheKey { resource, ..key }),
+                );
+                return needed;
+            }
+        },
+    };
+    for key in [
+        keys::profile(&number),
+        keys::officers(&number),
+        keys::psc(&number),
+    ] {
+        if !cache.contains(&key).await {
+            needed.push(key);
+        }
+    }
+    needed
+}
+
+fn human(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 60.0 {
+        format!("{s:.0}s")
+    } else if s < 3600.0 {
+        format!("{:.0}m {:.0}s", (s / 60.0).floor(), s % 60.0)
+    } else {
+        format!("{:.0}h {:.0}m", (s / 3600.0).floor(), (s % 3600.0) / 60.0)
+    }
+}
