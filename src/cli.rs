@@ -225,4 +225,10 @@ pub struct DiscoverArgs {
     /// node_exporter's textfile collector (replaced atomically).
     #[arg(long, value_name = "FILE")]
     pub metrics_file: Option<PathBuf>,
+
+    /// Append one JSON line per provider whose credential this run used
+    /// (when, requests, outcome counts, authentication failures) to FILE.
+    /// Overrides LEADGEN_AUDIT_LOG [default: audit.jsonl in the cache directory].
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
 }

@@ -51,10 +51,12 @@ fn discover(cli: &Cli, args: &DiscoverArgs, run_id: &str) -> Result<u8, Error> {
         return Ok(exit::OK);
     }
     let started = SystemTime::now();
+    let mut audit_log = None;
     let ran = config::file::load(cli.config.as_deref())
         .and_then(|config| DiscoverSettings::resolve(args, &config, |k| std::env::var(k).ok()))
         .and_then(|mut settings| {
             settings.progress = !cli.quiet && std::io::stderr().is_terminal();
+            audit_log = settings.audit_log.clone();
             runtime()?.block_on(pipeline::discover(settings))
         });
     let ran = match ran {
@@ -68,6 +70,12 @@ fn discover(cli: &Cli, args: &DiscoverArgs, run_id: &str) -> Result<u8, Error> {
         Err(e) => Report::failed(run_id, started, e.to_string(), e.exit_code()),
     };
     write_reports(args, &report)?;
+    if let Some(path) = &audit_log
+        && let Err(e) = report::append_audit(path, &report::audit_lines(&report))
+    {
+        // The run's data is written; a missing audit line is worth a warning, not a failure.
+        tracing::warn!(path = %path.display(), error = %e, "Could not append to the audit log.");
+    }
     let summary = ran?;
     if !cli.quiet {
         for line in report::summary_lines(&report) {

@@ -556,3 +556,46 @@ mod tests {
         assert_eq!(types, names.len());
     }
 }
+
+/// The audit lines of a run: one per provider whose credential was used,
+/// naming the credential's variable, never its value.
+pub fn audit_lines(r: &Report) -> Vec<String> {
+    r.providers
+        .iter()
+        .filter(|(_, p)| p.requests > 0 || p.auth_failures > 0)
+        .map(|(provider, p)| {
+            serde_json::json!({
+                "time": r.finished_at,
+                "run_id": r.run_id,
+                "event": "credential_used",
+                "provider": provider,
+                "credential": provider.credential_var(),
+                "run_outcome": r.outcome,
+                "requests": p.requests,
+                "successes": p.successes,
+                "failures": p.failures,
+                "rate_limited": p.rate_limited,
+                "auth_failures": p.auth_failures,
+                "disabled": p.disabled,
+            })
+            .to_string()
+        })
+        .collect()
+}
+
+/// Append `lines` to the audit log, creating it (and its directory) if need be.
+pub fn append_audit(path: &Path, lines: &[String]) -> std::io::Result<()> {
+    use std::io::Write;
+    if lines.is_empty() {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    // One write per run keeps concurrent runs' lines whole.
+    f.write_all(format!("{}\n", lines.join("\n")).as_bytes())
+}

@@ -54,6 +54,8 @@ pub struct DiscoverFile {
     pub include_resigned: Option<bool>,
     pub include_birth_month: Option<bool>,
     pub sources: Option<Vec<SourceName>>,
+    /// JSON-lines audit of credential use.
+    pub audit_log: Option<PathBuf>,
     pub min_confidence: Option<f64>,
 }
 

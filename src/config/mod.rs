@@ -43,6 +43,8 @@ pub struct DiscoverSettings {
     /// Executives scored below this are left out.
     pub min_confidence: f64,
     pub cache: CacheSettings,
+    /// Where credential use is audited; `None` when there is nowhere to put it.
+    pub audit_log: Option<PathBuf>,
     /// Discard an interrupted run's progress instead of resuming it.
     pub restart: bool,
     /// Draw a progress bar on stderr (set by the binary when stderr is a
@@ -249,6 +251,16 @@ impl DiscoverSettings {
             providers,
             social,
             min_confidence,
+            audit_log: args
+                .audit_log
+                .clone()
+                .or_else(|| {
+                    env("LEADGEN_AUDIT_LOG")
+                        .filter(|v| !v.trim().is_empty())
+                        .map(PathBuf::from)
+                })
+                .or_else(|| file.discover.audit_log.clone())
+                .or_else(|| cache.dir.as_ref().map(|d| d.join("audit.jsonl"))),
             cache,
             restart: args.restart,
             progress: false,

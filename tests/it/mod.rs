@@ -8,4 +8,5 @@ mod labelled;
 mod ops;
 mod redis_server;
 mod resume;
+mod secrets;
 mod social;
