@@ -67,6 +67,8 @@ pub struct Cli {
     pub config: Option<PathBuf>,
 }
 
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Look up every company of a CSV file and write its executives.
