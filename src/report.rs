@@ -520,43 +520,6 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn dates_round_trip() {
-        let t = UNIX_EPOCH + Duration::from_secs(1_795_356_000);
-        let s = rfc3339(t);
-        assert_eq!(s, "2026-11-22T14:00:00Z");
-        assert_eq!(unix_seconds(&s), Some(1_795_356_000.0));
-        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
-            "2000-02-29T00:00:00Z"
-        );
-    }
-
-    #[test]
-    fn metrics_are_one_family_per_name_with_escaped_labels() {
-        let mut r = Report::failed("abc", SystemTime::now(), "boom".into(), 1);
-        r.run_id = "a\"b".into();
-        let text = r.to_prometheus();
-        assert!(
-            text.contains("leadgen_run_info{run_id=\"a\\\"b\",outcome=\"failed\"} 1\n"),
-            "{text}"
-        );
-        assert!(text.contains("leadgen_run_exit_code 1\n"), "{text}");
-        let types = text.lines().filter(|l| l.starts_with("# TYPE ")).count();
-        let names: std::collections::HashSet<&str> = text
-            .lines()
-            .filter_map(|l| l.strip_prefix("# TYPE "))
-            .collect();
-        assert_eq!(types, names.len());
-    }
-}
-
 /// The audit lines of a run: one per provider whose credential was used,
 /// naming the credential's variable, never its value.
 pub fn audit_lines(r: &Report) -> Vec<String> {
@@ -598,4 +561,41 @@ pub fn append_audit(path: &Path, lines: &[String]) -> std::io::Result<()> {
         .open(path)?;
     // One write per run keeps concurrent runs' lines whole.
     f.write_all(format!("{}\n", lines.join("\n")).as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn dates_round_trip() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_356_000);
+        let s = rfc3339(t);
+        assert_eq!(s, "2026-11-22T14:00:00Z");
+        assert_eq!(unix_seconds(&s), Some(1_795_356_000.0));
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn metrics_are_one_family_per_name_with_escaped_labels() {
+        let mut r = Report::failed("abc", SystemTime::now(), "boom".into(), 1);
+        r.run_id = "a\"b".into();
+        let text = r.to_prometheus();
+        assert!(
+            text.contains("leadgen_run_info{run_id=\"a\\\"b\",outcome=\"failed\"} 1\n"),
+            "{text}"
+        );
+        assert!(text.contains("leadgen_run_exit_code 1\n"), "{text}");
+        let types = text.lines().filter(|l| l.starts_with("# TYPE ")).count();
+        let names: std::collections::HashSet<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .collect();
+        assert_eq!(types, names.len());
+    }
 }
