@@ -8,6 +8,12 @@ pub mod linkedin;
 pub mod social;
 pub mod x;
 
+use std::future::Future;
+
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+use crate::cache::{Cache, CacheKey};
 use crate::gateway::GatewayError;
 
 /// Why a source could not answer.
@@ -30,6 +36,15 @@ pub enum SourceError {
 }
 
 impl SourceError {
+    /// A body that did not parse as what the API documents.
+    pub fn malformed(provider: &'static str, what: &str, e: serde_json::Error) -> SourceError {
+        SourceError::Malformed {
+            provider,
+            what: what.to_string(),
+            detail: e.to_string(),
+        }
+    }
+
     /// A short machine-readable kind for output rows.
     pub fn kind(&self) -> &'static str {
         use GatewayError as G;
@@ -44,5 +59,31 @@ impl SourceError {
             SourceError::Gateway(G::Request { .. }) => "request",
             SourceError::Malformed { .. } => "malformed_response",
         }
+    }
+}
+
+/// A JSON resource through the cache: the cached or freshly fetched body
+/// parsed as `T`, `Ok(None)` when the provider said it does not exist.
+/// `fetch` runs only on a miss and returns the body (`None` for "not found").
+pub async fn cached_json<T, F>(
+    cache: &Cache,
+    key: CacheKey,
+    provider: &'static str,
+    what: &str,
+    fetch: F,
+) -> Result<Option<T>, SourceError>
+where
+    T: DeserializeOwned,
+    F: Future<Output = Result<Option<Bytes>, SourceError>>,
+{
+    let entry = cache
+        .get_or_fetch(key, fetch)
+        .await
+        .map_err(|e| (*e).clone())?;
+    match &entry.body {
+        None => Ok(None),
+        Some(body) => serde_json::from_slice(body)
+            .map(Some)
+            .map_err(|e| SourceError::malformed(provider, what, e)),
     }
 }

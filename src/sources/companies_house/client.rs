@@ -142,17 +142,14 @@ impl Client {
         what: &str,
     ) -> Result<Option<T>, SourceError> {
         let key = cache_key(resource, path, query);
-        let entry = self
-            .cache
-            .get_or_fetch(key, self.fetch(resource, path, query, what))
-            .await
-            .map_err(|e| (*e).clone())?;
-        match &entry.body {
-            None => Ok(None),
-            Some(body) => serde_json::from_slice(body)
-                .map(Some)
-                .map_err(|e| malformed(what, e)),
-        }
+        crate::sources::cached_json(
+            &self.cache,
+            key,
+            PROVIDER,
+            what,
+            self.fetch(resource, path, query, what),
+        )
+        .await
     }
 
     async fn fetch(
@@ -250,9 +247,5 @@ pub mod keys {
 }
 
 fn malformed(what: &str, e: serde_json::Error) -> SourceError {
-    SourceError::Malformed {
-        provider: PROVIDER,
-        what: what.to_string(),
-        detail: e.to_string(),
-    }
+    SourceError::malformed(PROVIDER, what, e)
 }

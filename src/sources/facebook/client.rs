@@ -142,17 +142,14 @@ impl Client {
             resource: endpoint,
             params: format!("{path}?{key_params}"),
         };
-        let entry = self
-            .cache
-            .get_or_fetch(key, self.fetch(endpoint, path, query, what))
-            .await
-            .map_err(|e| (*e).clone())?;
-        match &entry.body {
-            None => Ok(None),
-            Some(body) => serde_json::from_slice(body)
-                .map(Some)
-                .map_err(|e| malformed(what, e)),
-        }
+        crate::sources::cached_json(
+            &self.cache,
+            key,
+            PROVIDER,
+            what,
+            self.fetch(endpoint, path, query, what),
+        )
+        .await
     }
 
     async fn fetch(
@@ -199,9 +196,5 @@ fn status_error(what: &str, status: StatusCode, error: &GraphError) -> SourceErr
 }
 
 fn malformed(what: &str, e: serde_json::Error) -> SourceError {
-    SourceError::Malformed {
-        provider: PROVIDER,
-        what: what.to_string(),
-        detail: e.to_string(),
-    }
+    SourceError::malformed(PROVIDER, what, e)
 }

@@ -73,16 +73,15 @@ impl Client {
             resource: ORGANIZATIONS,
             params: format!("/rest/organizations?q=vanityName&vanityName={vanity}"),
         };
-        let entry = self
-            .cache
-            .get_or_fetch(key, self.fetch(&vanity, &what))
-            .await
-            .map_err(|e| (*e).clone())?;
-        let Some(body) = &entry.body else {
-            return Ok(Vec::new());
-        };
-        let page: FinderResponse = serde_json::from_slice(body).map_err(|e| malformed(&what, e))?;
-        Ok(page.elements)
+        let page: Option<FinderResponse> = crate::sources::cached_json(
+            &self.cache,
+            key,
+            PROVIDER,
+            &what,
+            self.fetch(&vanity, &what),
+        )
+        .await?;
+        Ok(page.map(|p| p.elements).unwrap_or_default())
     }
 
     async fn fetch(&self, vanity: &str, what: &str) -> Result<Option<Bytes>, SourceError> {
@@ -131,9 +130,5 @@ pub fn is_vanity_name(s: &str) -> bool {
 }
 
 fn malformed(what: &str, e: serde_json::Error) -> SourceError {
-    SourceError::Malformed {
-        provider: PROVIDER,
-        what: what.to_string(),
-        detail: e.to_string(),
-    }
+    SourceError::malformed(PROVIDER, what, e)
 }

@@ -255,17 +255,14 @@ impl Client {
             resource: endpoint,
             params: format!("{path}?{}", params.join("&")),
         };
-        let entry = self
-            .cache
-            .get_or_fetch(key, self.fetch(endpoint, path, query, what))
-            .await
-            .map_err(|e| (*e).clone())?;
-        match &entry.body {
-            None => Ok(None),
-            Some(body) => serde_json::from_slice(body)
-                .map(Some)
-                .map_err(|e| malformed(what, e)),
-        }
+        crate::sources::cached_json(
+            &self.cache,
+            key,
+            PROVIDER,
+            what,
+            self.fetch(endpoint, path, query, what),
+        )
+        .await
     }
 
     async fn fetch(
@@ -311,9 +308,5 @@ pub fn is_handle(s: &str) -> bool {
 }
 
 fn malformed(what: &str, e: serde_json::Error) -> SourceError {
-    SourceError::Malformed {
-        provider: PROVIDER,
-        what: what.to_string(),
-        detail: e.to_string(),
-    }
+    SourceError::malformed(PROVIDER, what, e)
 }
