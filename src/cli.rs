@@ -90,12 +90,31 @@ pub enum Command {
     /// Inspect and maintain the persistent cache.
     Cache(CacheArgs),
 
+    /// Check the setup: credentials (masked) and where they came from, one
+    /// cheap live call per configured provider, the cache and Redis.
+    /// Exits 0 only if everything configured works; a social source without
+    /// credentials is "not configured", a missing Companies House key fails.
+    Doctor,
+
+    /// Show the configuration in force.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+
     /// Write shell completions or the man page to stdout (for packagers).
     #[command(hide = true)]
     Generate {
         #[command(subcommand)]
         what: Generate,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Every key with its effective value and where it came from (env,
+    /// config file or default); secrets are masked.
+    Show,
 }
 
 #[derive(Debug, Subcommand)]

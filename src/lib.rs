@@ -17,6 +17,7 @@ pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod doctor;
 pub mod error;
 pub mod fakes;
 pub mod gateway;

@@ -6,7 +6,9 @@ use clap::{CommandFactory, Parser};
 use tracing_subscriber::EnvFilter;
 
 use leadgen::cache::{self, CacheMode};
-use leadgen::cli::{CacheAction, CacheArgs, Cli, Command, DiscoverArgs, Generate, LogFormat};
+use leadgen::cli::{
+    CacheAction, CacheArgs, Cli, Command, ConfigAction, DiscoverArgs, Generate, LogFormat,
+};
 use leadgen::config::{self, DiscoverSettings};
 use leadgen::error::{Error, exit};
 use leadgen::output::Status;
@@ -37,6 +39,24 @@ fn run(cli: &Cli, run_id: &str) -> Result<u8, Error> {
         }
         Command::Discover(args) => discover(cli, args, run_id),
         Command::Cache(args) => cache_command(cli, args),
+        Command::Doctor => {
+            let config = config::file::load(cli.config.as_deref())?;
+            let outcome =
+                runtime()?.block_on(leadgen::doctor::run(&config, &|k| std::env::var(k).ok()))?;
+            for line in &outcome.lines {
+                println!("{line}");
+            }
+            Ok(if outcome.ok { exit::OK } else { exit::FAILURE })
+        }
+        Command::Config {
+            action: ConfigAction::Show,
+        } => {
+            let config = config::file::load(cli.config.as_deref())?;
+            for line in config::show::show(&config, &|k| std::env::var(k).ok())? {
+                println!("{line}");
+            }
+            Ok(exit::OK)
+        }
     }
 }
 

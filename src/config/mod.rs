@@ -3,6 +3,7 @@
 //! Everything here is checked before any input is read or output written.
 
 pub mod file;
+pub mod show;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -303,7 +304,7 @@ fn optional<C>(
 
 /// A provider's settings: defaults, then the file, then the environment,
 /// then the flag.
-fn provider_settings(
+pub(crate) fn provider_settings(
     provider: Provider,
     file: &ProviderFile,
     flag_rate_limit: Option<&str>,

@@ -2,6 +2,7 @@ mod cache;
 mod calibration;
 mod common;
 mod discover;
+mod doctor;
 mod faults;
 mod help;
 mod labelled;
