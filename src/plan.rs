@@ -106,7 +106,7 @@ pub async fn plan(settings: &DiscoverSettings) -> Result<Plan, Error> {
             plan.invalid += 1;
             continue;
         };
-        let first = first_key(&query);
+        let first = first_key(&ch, &query);
         if !rows_seen.insert(first.clone()) {
             plan.duplicates += 1;
             continue;
@@ -139,10 +139,10 @@ pub async fn plan(settings: &DiscoverSettings) -> Result<Plan, Error> {
 }
 
 /// What identifies a row's company before anything is looked up.
-fn first_key(query: &CompanyQuery) -> CacheKey {
+fn first_key(ch: &Client, query: &CompanyQuery) -> CacheKey {
     match (&query.company_number, &query.name) {
-        (Some(number), _) => keys::profile(number),
-        (None, name) => keys::search(name.as_deref().unwrap_or_default()),
+        (Some(number), _) => keys::profile(ch.base_url(), number),
+        (None, name) => keys::search(ch.base_url(), name.as_deref().unwrap_or_default()),
     }
 }
 
@@ -174,9 +174,9 @@ async fn needs(ch: &Client, cache: &Cache, query: &CompanyQuery, first: CacheKey
         },
     };
     for key in [
-        keys::profile(&number),
-        keys::officers(&number),
-        keys::psc(&number),
+        keys::profile(ch.base_url(), &number),
+        keys::officers(ch.base_url(), &number),
+        keys::psc(ch.base_url(), &number),
     ] {
         if !cache.contains(&key).await {
             needed.push(key);

@@ -193,11 +193,12 @@ impl RedisTier {
     }
 
     /// As the SQLite tier's: keys under `/company/NUMBER` and searches listing it.
+    /// Keys are `provider:resource:<base URL><path>?<query>`.
     pub async fn invalidate_company(&self, number: &str) -> redis::RedisResult<u64> {
-        let mut keys = self.scan(&format!("{PREFIX}*:/company/{number}")).await?;
-        keys.extend(self.scan(&format!("{PREFIX}*:/company/{number}/*")).await?);
+        let mut keys = self.scan(&format!("{PREFIX}*/company/{number}")).await?;
+        keys.extend(self.scan(&format!("{PREFIX}*/company/{number}/*")).await?);
         keys.extend(
-            self.scan(&format!("{PREFIX}*:/company/{number}[?]*"))
+            self.scan(&format!("{PREFIX}*/company/{number}[?]*"))
                 .await?,
         );
         let mut conn = self.conn.clone();

@@ -137,14 +137,15 @@ impl SqliteTier {
     /// pages (any key whose path is `/company/NUMBER...`), and searches
     /// whose answer lists it, so the next lookup by name sees it afresh.
     pub async fn invalidate_company(&self, number: &str) -> Result<u64, DbError> {
-        let exact = format!("/company/{number}");
-        let under = format!("/company/{number}/%");
-        let query = format!("/company/{number}?%");
+        // Keys start with the API's base URL, then the path.
+        let exact = format!("%/company/{number}");
+        let under = format!("%/company/{number}/%");
+        let query = format!("%/company/{number}?%");
         let listed = format!("\"{number}\"");
         self.db
             .call(move |c| {
                 c.execute(
-                    "DELETE FROM entries WHERE params = ?1 OR params LIKE ?2 OR params LIKE ?3 \
+                    "DELETE FROM entries WHERE params LIKE ?1 OR params LIKE ?2 OR params LIKE ?3 \
                      OR (resource = 'search' AND instr(body, CAST(?4 AS BLOB)) > 0)",
                     params![exact, under, query, listed],
                 )

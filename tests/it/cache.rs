@@ -275,3 +275,29 @@ fn redis_stopped_mid_run_does_not_fail_the_run() {
         "warned once: {err}"
     );
 }
+
+#[test]
+fn answers_from_one_api_are_never_served_for_another() {
+    // The bundled fake and the real API share a user's cache directory: keys
+    // carry the base URL, so the demo's fictional answers stay the demo's.
+    let (a, b) = (Fake::start(), Fake::start());
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::write(&input, "company_name,company_number\n,04475590\n").unwrap();
+    for fake in [&a, &b] {
+        let out = fake
+            .leadgen()
+            .env("LEADGEN_CACHE_DIR", dir.path().join("shared-cache"))
+            .args(["discover", "-f", "jsonl"])
+            .arg(&input)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+    }
+    assert!(a.stats().requests > 0);
+    assert_eq!(
+        b.stats().requests,
+        a.stats().requests,
+        "the second API was asked, not the first one's cache"
+    );
+}

@@ -45,6 +45,11 @@ impl Client {
         }
     }
 
+    /// The API base URL, part of every cache key.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
     /// `/search/companies`: the first page of candidates for `name`.
     pub async fn search_companies(
         &self,
@@ -141,7 +146,7 @@ impl Client {
         query: &[(&str, String)],
         what: &str,
     ) -> Result<Option<T>, SourceError> {
-        let key = cache_key(resource, path, query);
+        let key = cache_key(&self.base_url, resource, path, query);
         crate::sources::cached_json(
             &self.cache,
             key,
@@ -187,7 +192,9 @@ impl Client {
     }
 }
 
-fn cache_key(resource: &'static str, path: &str, query: &[(&str, String)]) -> CacheKey {
+/// Keys carry the base URL: answers from one API (the bundled fake, say)
+/// are never served for another.
+fn cache_key(base: &str, resource: &'static str, path: &str, query: &[(&str, String)]) -> CacheKey {
     // Search is case-insensitive, so "Acme Ltd" and "ACME LTD" share an entry.
     let mut params: Vec<String> = query
         .iter()
@@ -200,7 +207,7 @@ fn cache_key(resource: &'static str, path: &str, query: &[(&str, String)]) -> Ca
     CacheKey {
         provider: Provider::CompaniesHouse.key(),
         resource,
-        params: format!("{path}?{}", params.join("&")),
+        params: format!("{base}{path}?{}", params.join("&")),
     }
 }
 
@@ -210,21 +217,23 @@ fn cache_key(resource: &'static str, path: &str, query: &[(&str, String)]) -> Ca
 pub mod keys {
     use super::*;
 
-    pub fn search(name: &str) -> CacheKey {
+    pub fn search(base: &str, name: &str) -> CacheKey {
         let q = name.split_whitespace().collect::<Vec<_>>().join(" ");
         cache_key(
+            base,
             "search",
             "/search/companies",
             &[("q", q), ("items_per_page", SEARCH_PAGE_SIZE.to_string())],
         )
     }
 
-    pub fn profile(number: &CompanyNumber) -> CacheKey {
-        cache_key("profile", &format!("/company/{number}"), &[])
+    pub fn profile(base: &str, number: &CompanyNumber) -> CacheKey {
+        cache_key(base, "profile", &format!("/company/{number}"), &[])
     }
 
-    fn first_page(resource: &'static str, path: String) -> CacheKey {
+    fn first_page(base: &str, resource: &'static str, path: String) -> CacheKey {
         cache_key(
+            base,
             resource,
             &path,
             &[
@@ -234,12 +243,13 @@ pub mod keys {
         )
     }
 
-    pub fn officers(number: &CompanyNumber) -> CacheKey {
-        first_page("officers", format!("/company/{number}/officers"))
+    pub fn officers(base: &str, number: &CompanyNumber) -> CacheKey {
+        first_page(base, "officers", format!("/company/{number}/officers"))
     }
 
-    pub fn psc(number: &CompanyNumber) -> CacheKey {
+    pub fn psc(base: &str, number: &CompanyNumber) -> CacheKey {
         first_page(
+            base,
             "psc",
             format!("/company/{number}/persons-with-significant-control"),
         )

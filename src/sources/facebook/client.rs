@@ -140,7 +140,7 @@ impl Client {
         let key = CacheKey {
             provider: Provider::Facebook.key(),
             resource: endpoint,
-            params: format!("{path}?{key_params}"),
+            params: format!("{}{path}?{key_params}", self.base_url),
         };
         crate::sources::cached_json(
             &self.cache,

@@ -71,7 +71,10 @@ impl Client {
         let key = CacheKey {
             provider: Provider::LinkedIn.key(),
             resource: ORGANIZATIONS,
-            params: format!("/rest/organizations?q=vanityName&vanityName={vanity}"),
+            params: format!(
+                "{}/rest/organizations?q=vanityName&vanityName={vanity}",
+                self.base_url
+            ),
         };
         let page: Option<FinderResponse> = crate::sources::cached_json(
             &self.cache,

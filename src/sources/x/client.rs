@@ -253,7 +253,7 @@ impl Client {
         let key = CacheKey {
             provider: Provider::X.key(),
             resource: endpoint,
-            params: format!("{path}?{}", params.join("&")),
+            params: format!("{}{path}?{}", self.base_url, params.join("&")),
         };
         crate::sources::cached_json(
             &self.cache,
