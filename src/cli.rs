@@ -87,6 +87,11 @@ pub enum Command {
     #[command(after_help = EXIT_CODES)]
     Discover(DiscoverArgs),
 
+    /// Show how leadgen resolves one company name: the searches it makes,
+    /// every candidate with its probability and the evidence behind it,
+    /// and the verdict. For cleaning a lead list row by row.
+    Explain(ExplainArgs),
+
     /// Inspect and maintain the persistent cache.
     Cache(CacheArgs),
 
@@ -169,6 +174,43 @@ pub enum CacheAction {
 }
 
 #[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The company name as the lead list has it.
+    pub name: String,
+
+    /// The postcode the row gives, if any.
+    #[arg(long, value_name = "POSTCODE")]
+    pub postcode: Option<String>,
+
+    /// The row says the company is dissolved: prefer companies no longer live.
+    #[arg(long)]
+    pub dissolved: bool,
+
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Candidates to show [default: 10].
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
+
+    /// Most searches to make for the name [default: 3].
+    #[arg(long, value_name = "N")]
+    pub max_searches_per_row: Option<u32>,
+
+    /// Companies House API base URL (for a proxy or the bundled fake).
+    #[arg(long, env = "LEADGEN_COMPANIES_HOUSE_URL", value_name = "URL")]
+    pub companies_house_url: Option<String>,
+
+    #[command(flatten)]
+    pub cache: CacheLocation,
+
+    /// Neither read nor write the persistent cache (SQLite, Redis).
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+#[derive(Debug, Default, Args)]
 pub struct DiscoverArgs {
     /// CSV file of companies; `-` reads stdin (a run from stdin cannot be resumed).
     pub input: PathBuf,
@@ -208,6 +250,17 @@ pub struct DiscoverArgs {
     /// Leave out executives scored below this confidence (0..1).
     #[arg(long, value_name = "SCORE")]
     pub min_confidence: Option<f64>,
+
+    /// Name searches per name row on average over the batch: when the
+    /// first search does not settle a name, leadgen tries other forms of
+    /// it while the batch stays within this [default: 1.5]. Searches
+    /// answered from the cache are free.
+    #[arg(long, value_name = "AVG")]
+    pub search_budget: Option<f64>,
+
+    /// Most name searches for one row [default: 3].
+    #[arg(long, value_name = "N")]
+    pub max_searches_per_row: Option<u32>,
 
     /// Companies House API base URL (for a proxy or the bundled fake).
     #[arg(long, env = "LEADGEN_COMPANIES_HOUSE_URL", value_name = "URL")]

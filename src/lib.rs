@@ -15,10 +15,12 @@
 
 pub mod cache;
 pub mod cli;
+pub mod company_name;
 pub mod config;
 pub mod db;
 pub mod doctor;
 pub mod error;
+pub mod explain;
 pub mod fakes;
 pub mod gateway;
 pub mod input;

@@ -7,7 +7,8 @@ use tracing_subscriber::EnvFilter;
 
 use leadgen::cache::{self, CacheMode};
 use leadgen::cli::{
-    CacheAction, CacheArgs, Cli, Command, ConfigAction, DiscoverArgs, Generate, LogFormat,
+    CacheAction, CacheArgs, Cli, Command, ConfigAction, DiscoverArgs, ExplainArgs, Generate,
+    LogFormat, SourceName,
 };
 use leadgen::config::{self, DiscoverSettings};
 use leadgen::error::{Error, exit};
@@ -38,6 +39,7 @@ fn run(cli: &Cli, run_id: &str) -> Result<u8, Error> {
             Ok(exit::OK)
         }
         Command::Discover(args) => discover(cli, args, run_id),
+        Command::Explain(args) => explain(cli, args),
         Command::Cache(args) => cache_command(cli, args),
         Command::Doctor => {
             let config = config::file::load(cli.config.as_deref())?;
@@ -107,6 +109,39 @@ fn discover(cli: &Cli, args: &DiscoverArgs, run_id: &str) -> Result<u8, Error> {
     } else {
         exit::OK
     })
+}
+
+fn explain(cli: &Cli, args: &ExplainArgs) -> Result<u8, Error> {
+    let config = config::file::load(cli.config.as_deref())?;
+    // The settings of a discover run over stdin, Companies House only.
+    let as_discover = DiscoverArgs {
+        input: "-".into(),
+        output: "-".into(),
+        sources: Some(vec![SourceName::Ch]),
+        companies_house_url: args.companies_house_url.clone(),
+        cache: leadgen::cli::CacheLocation {
+            cache_dir: args.cache.cache_dir.clone(),
+            redis_url: args.cache.redis_url.clone(),
+        },
+        no_cache: args.no_cache,
+        max_searches_per_row: args.max_searches_per_row,
+        ..DiscoverArgs::default()
+    };
+    let settings = DiscoverSettings::resolve(&as_discover, &config, |k| std::env::var(k).ok())?;
+    let query = leadgen::resolve::Query {
+        name: args.name.clone(),
+        postcode: args.postcode.clone(),
+        wants_dissolved: args.dissolved,
+    };
+    let found = runtime()?.block_on(leadgen::explain::explain(&settings, &query, args.top))?;
+    if args.json {
+        println!("{}", leadgen::explain::to_json(&found));
+    } else {
+        for line in leadgen::explain::lines(&found) {
+            println!("{line}");
+        }
+    }
+    Ok(exit::OK)
 }
 
 /// `--report` and `--metrics-file`. Failing to write them fails the run

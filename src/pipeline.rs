@@ -27,7 +27,7 @@ use crate::journal::{DoneRow, Journal, RunIdentity};
 use crate::lock;
 use crate::merge::{self, MergeOptions};
 use crate::output::{self, Format, RowFailure, RowOutcome, Sink, SourceWarning, Status};
-use crate::resolve::{self, Resolution};
+use crate::resolve::{self, Resolution, SearchBudget};
 use crate::sources::SourceError;
 use crate::sources::companies_house::{self as ch, Client};
 use crate::sources::social::{OfficerName, Platform, SocialFindings, SocialQuery, SocialSource};
@@ -68,6 +68,8 @@ struct Context {
     min_confidence: f64,
     format: Format,
     journal: Option<Journal>,
+    /// Name searches the batch may make.
+    searches: Arc<SearchBudget>,
 }
 
 /// The social sources in use this run.
@@ -172,6 +174,10 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
         min_confidence: settings.min_confidence,
         format: settings.format,
         journal: journal.clone(),
+        searches: Arc::new(SearchBudget::new(
+            settings.search_budget,
+            settings.max_searches_per_row,
+        )),
     };
 
     let (out, temp) = open_output(settings.output.as_deref())?;
@@ -511,9 +517,10 @@ async fn fill(
     query: &crate::input::CompanyQuery,
     outcome: &mut RowOutcome,
 ) -> Result<(), SourceError> {
-    let (number, info) = match resolve::resolve(&ctx.ch, query).await? {
-        Resolution::NotFound => {
+    let (number, info) = match resolve::resolve(&ctx.ch, query, &ctx.searches).await? {
+        Resolution::NotFound(candidates) => {
             outcome.status = Status::NotFound;
+            outcome.candidates = (!candidates.is_empty()).then_some(candidates);
             return Ok(());
         }
         Resolution::Ambiguous(candidates) => {
@@ -529,13 +536,14 @@ async fn fill(
         return Ok(());
     };
     outcome.company = Some(ch::company(&profile, &number));
+    let match_confidence = info.confidence;
     outcome.match_info = Some(info);
     let (officers, pscs) = tokio::try_join!(
         ctx.ch.officers(&number),
         ctx.ch.persons_with_significant_control(&number)
     )?;
     let findings = ch::findings(&number, &officers, &pscs);
-    let (mut executives, organisations) = merge::merge(&findings, ctx.merge, info.confidence);
+    let (mut executives, organisations) = merge::merge(&findings, ctx.merge, match_confidence);
     let social_query = SocialQuery {
         company_name: profile.company_name.clone().unwrap_or_default(),
         company_number: number.clone(),
@@ -553,7 +561,7 @@ async fn fill(
             .collect(),
     };
     let (social, warnings) = ctx.social.lookup(&social_query).await;
-    merge::confirm(&mut executives, &social.profiles, info.confidence);
+    merge::confirm(&mut executives, &social.profiles, match_confidence);
     executives.retain(|e| e.confidence >= ctx.min_confidence);
     outcome.executives = executives;
     outcome.organisations = organisations;

@@ -22,7 +22,7 @@ use crate::config::{DiscoverSettings, Optional};
 use crate::error::Error;
 use crate::gateway::{Gateway, Provider};
 use crate::input::{CompanyQuery, InputReader};
-use crate::resolve::{self, Resolution};
+use crate::resolve::{self, Resolution, SearchBudget};
 use crate::sources::companies_house::{Client, client::keys};
 
 #[derive(Debug, Default, Serialize)]
@@ -36,6 +36,11 @@ pub struct Plan {
     pub cached: u64,
     /// Calls needed, per resource of Companies House.
     pub calls: BTreeMap<&'static str, u64>,
+    /// Name rows the cache does not settle: each may take further
+    /// searches, within the batch's search budget.
+    pub unsettled_names: u64,
+    /// The most further searches those rows can take.
+    pub extra_searches_max: u64,
     /// At the configured quota.
     pub seconds: f64,
     pub quota: String,
@@ -58,6 +63,7 @@ impl Plan {
             .iter()
             .map(|(resource, n)| format!("{resource} {n}"))
             .collect();
+
         lines.push(format!(
             "Companies House: {} calls ({}), about {} at {}",
             self.total_calls(),
@@ -69,6 +75,13 @@ impl Plan {
             human(Duration::from_secs_f64(self.seconds)),
             self.quota
         ));
+        if self.extra_searches_max > 0 {
+            lines.push(format!(
+                "Names: up to {} more searches, for the {} names the cache does not settle \
+                 (within the batch's search budget)",
+                self.extra_searches_max, self.unsettled_names
+            ));
+        }
         for source in &self.social_sources {
             lines.push(format!(
                 "{source}: not estimated (its calls depend on the register's answers)"
@@ -97,6 +110,7 @@ pub async fn plan(settings: &DiscoverSettings) -> Result<Plan, Error> {
         settings.companies_house_key.clone(),
     );
     let mut plan = Plan::default();
+    let budget = SearchBudget::cached_only(settings.max_searches_per_row);
     // A row's company, then each call, counted once.
     let mut rows_seen: HashSet<CacheKey> = HashSet::new();
     let mut counted: HashSet<CacheKey> = HashSet::new();
@@ -111,7 +125,10 @@ pub async fn plan(settings: &DiscoverSettings) -> Result<Plan, Error> {
             plan.duplicates += 1;
             continue;
         }
-        let needed = needs(&ch, &cache, &query, first).await;
+        let (needed, settled) = needs(&ch, &cache, &query, first, &budget).await;
+        if query.company_number.is_none() && !settled {
+            plan.unsettled_names += 1;
+        }
         if needed.is_empty() {
             plan.cached += 1;
         }
@@ -121,6 +138,8 @@ pub async fn plan(settings: &DiscoverSettings) -> Result<Plan, Error> {
             }
         }
     }
+    plan.extra_searches_max =
+        ((settings.search_budget - 1.0).max(0.0) * plan.unsettled_names as f64).floor() as u64;
     let quota = &settings.providers[&Provider::CompaniesHouse].quota;
     plan.seconds =
         plan.total_calls() as f64 * quota.window.as_secs_f64() / f64::from(quota.limit.get());
@@ -146,12 +165,39 @@ fn first_key(ch: &Client, query: &CompanyQuery) -> CacheKey {
     }
 }
 
-/// The uncached calls a row needs.
-async fn needs(ch: &Client, cache: &Cache, query: &CompanyQuery, first: CacheKey) -> Vec<CacheKey> {
+/// The uncached calls a row needs, and whether the cache settles its
+/// company (a match, or an answer no further search could change).
+async fn needs(
+    ch: &Client,
+    cache: &Cache,
+    query: &CompanyQuery,
+    first: CacheKey,
+    budget: &SearchBudget,
+) -> (Vec<CacheKey>, bool) {
     let mut needed = Vec::new();
-    let number = match resolve::resolve(ch, query).await {
+    let number = match resolve::resolve(ch, query, budget).await {
         Ok(Resolution::Matched { number, .. }) => number,
-        Ok(Resolution::NotFound | Resolution::Ambiguous(_)) => return needed,
+        Ok(Resolution::NotFound(_) | Resolution::Ambiguous(_)) => {
+            let settled = match &query.name {
+                Some(name) => {
+                    let q = resolve::Query {
+                        name: name.clone(),
+                        postcode: query.postcode.clone(),
+                        wants_dissolved: query.wants_dissolved,
+                    };
+                    let mut all_cached = true;
+                    for search in resolve::searches_for(&q)
+                        .into_iter()
+                        .take(budget.per_row() as usize)
+                    {
+                        all_cached &= !resolve::CandidateSource::costs_quota(ch, &search).await;
+                    }
+                    all_cached
+                }
+                None => true,
+            };
+            return (needed, settled);
+        }
         // The offline gateway refused a call: the first answer is not
         // cached. A name's company is unknown, so count the calls a match
         // would need against its search.
@@ -169,7 +215,7 @@ async fn needs(ch: &Client, cache: &Cache, query: &CompanyQuery, first: CacheKey
                         .into_iter()
                         .map(|(resource, key)| CacheKey { resource, ..key }),
                 );
-                return needed;
+                return (needed, false);
             }
         },
     };
@@ -182,7 +228,7 @@ async fn needs(ch: &Client, cache: &Cache, query: &CompanyQuery, first: CacheKey
             needed.push(key);
         }
     }
-    needed
+    (needed, true)
 }
 
 fn human(d: Duration) -> String {

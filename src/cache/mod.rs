@@ -103,7 +103,7 @@ impl Default for Ttl {
 impl Ttl {
     pub fn for_kind(&self, resource: &str, found: bool) -> Duration {
         let ttl = match resource {
-            "search" => self.search,
+            "search" | "advanced_search" => self.search,
             "profile" => self.profile,
             "officers" => self.officers,
             "psc" => self.psc,

@@ -57,6 +57,10 @@ pub struct DiscoverFile {
     /// JSON-lines audit of credential use.
     pub audit_log: Option<PathBuf>,
     pub min_confidence: Option<f64>,
+    /// Name searches per name row on average over a batch.
+    pub search_budget: Option<f64>,
+    /// Name searches for one row at most.
+    pub max_searches_per_row: Option<u32>,
 }
 
 /// Settings of one API.

@@ -43,6 +43,10 @@ pub struct DiscoverSettings {
     pub social: SocialSettings,
     /// Executives scored below this are left out.
     pub min_confidence: f64,
+    /// Name searches per name row on average over the batch, and at most
+    /// for one row.
+    pub search_budget: f64,
+    pub max_searches_per_row: u32,
     pub cache: CacheSettings,
     /// Where credential use is audited; `None` when there is nowhere to put it.
     pub audit_log: Option<PathBuf>,
@@ -174,6 +178,24 @@ impl DiscoverSettings {
                 "min confidence {min_confidence} is not between 0 and 1"
             )));
         }
+        let search_budget = args
+            .search_budget
+            .or(file.discover.search_budget)
+            .unwrap_or(crate::resolve::SearchBudget::AVERAGE);
+        if !(search_budget >= 1.0 && search_budget.is_finite()) {
+            return Err(Error::Usage(format!(
+                "search budget {search_budget} is less than 1 search per name row"
+            )));
+        }
+        let max_searches_per_row = args
+            .max_searches_per_row
+            .or(file.discover.max_searches_per_row)
+            .unwrap_or(crate::resolve::SearchBudget::PER_ROW);
+        if max_searches_per_row == 0 {
+            return Err(Error::Usage(
+                "max searches per row must be at least 1".into(),
+            ));
+        }
         let mut providers = HashMap::from([(Provider::CompaniesHouse, ch)]);
         let mut social_section = |name: SourceName,
                                   provider: Provider,
@@ -252,6 +274,8 @@ impl DiscoverSettings {
             providers,
             social,
             min_confidence,
+            search_budget,
+            max_searches_per_row,
             audit_log: args
                 .audit_log
                 .clone()

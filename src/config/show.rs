@@ -210,6 +210,20 @@ pub fn effective(
             Some("0.0".into()),
             Secret::No,
         ),
+        get(
+            "discover",
+            "search_budget",
+            None,
+            Some(crate::resolve::SearchBudget::AVERAGE.to_string()),
+            Secret::No,
+        ),
+        get(
+            "discover",
+            "max_searches_per_row",
+            None,
+            Some(crate::resolve::SearchBudget::PER_ROW.to_string()),
+            Secret::No,
+        ),
     ];
     let mut sections = vec![("discover", discover)];
 

@@ -1,5 +1,6 @@
-//! The fake Companies House: `/search/companies`, `/company/{n}`,
-//! `/company/{n}/officers`, `/company/{n}/persons-with-significant-control`.
+//! The fake Companies House: `/search/companies`, `/advanced-search/companies`,
+//! `/company/{n}`, `/company/{n}/officers`,
+//! `/company/{n}/persons-with-significant-control`.
 //!
 //! The register holds every record as `serde_json::Value` in the API's own
 //! shapes (profile verbatim, officer summaries, PSC list items), so the fake
@@ -188,6 +189,93 @@ impl Register {
         })
     }
 
+    /// An `advancedCompanySearch` body (`search-companies.json#searchAdvanced`),
+    /// or `None` when no company qualifies (the spec's 404 "No companies
+    /// found").
+    ///
+    /// How the filters match is not documented beyond their names; the fake
+    /// reads them as a person would: `company_name_includes` every word of
+    /// it in the current name, `company_name_excludes` none of them,
+    /// `location` every word of it in the registered office address (a
+    /// postcode, full or outward code, against the office's postcode), list
+    /// filters as any-of, dates inclusive. Results are in name order.
+    pub fn advanced_search(
+        &self,
+        filter: &AdvancedFilter,
+        start_index: usize,
+        size: usize,
+    ) -> Option<Value> {
+        let includes = tokens(filter.name_includes.as_deref().unwrap_or_default());
+        let excludes = tokens(filter.name_excludes.as_deref().unwrap_or_default());
+        let location = filter
+            .location
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or_default();
+        let mut hits: Vec<&Company> = self
+            .inner
+            .companies
+            .iter()
+            .filter(|c| {
+                let name = tokens(c.name());
+                let p = &c.profile;
+                let any_of = |wanted: &[String], value: &str| {
+                    wanted.is_empty() || wanted.iter().any(|w| w.eq_ignore_ascii_case(value))
+                };
+                let date = |key: &str| p[key].as_str().unwrap_or_default().to_owned();
+                let sics: Vec<&str> = p["sic_codes"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                includes.iter().all(|w| name.contains(w))
+                    && !excludes.iter().any(|w| name.contains(w))
+                    && (location.is_empty()
+                        || address_matches(&p["registered_office_address"], location))
+                    && any_of(
+                        &filter.statuses,
+                        p["company_status"].as_str().unwrap_or_default(),
+                    )
+                    && any_of(&filter.types, p["type"].as_str().unwrap_or_default())
+                    && any_of(&filter.subtypes, p["subtype"].as_str().unwrap_or_default())
+                    && (filter.sic_codes.is_empty()
+                        || sics.iter().any(|s| filter.sic_codes.iter().any(|w| w == s)))
+                    && filter
+                        .incorporated_from
+                        .as_ref()
+                        .is_none_or(|d| date("date_of_creation") >= *d)
+                    && filter.incorporated_to.as_ref().is_none_or(|d| {
+                        let created = date("date_of_creation");
+                        !created.is_empty() && created <= *d
+                    })
+                    && filter
+                        .dissolved_from
+                        .as_ref()
+                        .is_none_or(|d| date("date_of_cessation") >= *d)
+                    && filter.dissolved_to.as_ref().is_none_or(|d| {
+                        let ceased = date("date_of_cessation");
+                        !ceased.is_empty() && ceased <= *d
+                    })
+            })
+            .collect();
+        if hits.is_empty() {
+            return None;
+        }
+        hits.sort_by(|a, b| a.name().cmp(b.name()).then(a.number().cmp(b.number())));
+        let items: Vec<Value> = hits
+            .iter()
+            .skip(start_index)
+            .take(size)
+            .map(|c| advanced_item(&c.profile))
+            .collect();
+        Some(json!({
+            "kind": "search#advanced-search",
+            "hits": hits.len().to_string(),
+            "top_hit": items.first().cloned().unwrap_or(Value::Null),
+            "items": items,
+            "etag": etag(&["advanced", &hits.len().to_string()]),
+        }))
+    }
+
     /// An `officerList` page, or `None` for an unknown company.
     pub fn officer_list(
         &self,
@@ -346,17 +434,25 @@ impl SearchIndex {
     }
 
     /// Name tokens close enough to a query token to count as a match: the
-    /// same word, or one edit away for words of five letters or more (typos).
+    /// same word, or a typo of it. The real search's tolerance is not
+    /// documented; this is Elasticsearch's `fuzziness: AUTO`, the usual
+    /// setting of a search built on it: no edit for words of up to two
+    /// letters, one edit up to five, two beyond.
     fn similar<'a>(&'a self, token: &str) -> Vec<&'a str> {
         let mut out: Vec<&str> = Vec::new();
         if let Some((k, _)) = self.postings.get_key_value(token) {
             out.push(k);
         }
-        if token.len() >= 5 {
+        let edits = match token.len() {
+            0..=2 => 0,
+            3..=5 => 1,
+            _ => 2,
+        };
+        if edits > 0 {
             for k in self.postings.keys() {
                 if k != token
-                    && k.len().abs_diff(token.len()) <= 1
-                    && strsim::damerau_levenshtein(k, token) <= 1
+                    && k.len().abs_diff(token.len()) <= edits
+                    && strsim::damerau_levenshtein(k, token) <= edits
                 {
                     out.push(k);
                 }
@@ -634,6 +730,107 @@ fn description(profile: &Value) -> (String, Vec<&'static str>) {
         let _ = write!(text, " - {label}");
     }
     (text, idents)
+}
+
+/// The filters of `/advanced-search/companies`.
+#[derive(Debug, Clone, Default)]
+pub struct AdvancedFilter {
+    pub name_includes: Option<String>,
+    pub name_excludes: Option<String>,
+    pub location: Option<String>,
+    pub statuses: Vec<String>,
+    pub types: Vec<String>,
+    pub subtypes: Vec<String>,
+    pub sic_codes: Vec<String>,
+    pub incorporated_from: Option<String>,
+    pub incorporated_to: Option<String>,
+    pub dissolved_from: Option<String>,
+    pub dissolved_to: Option<String>,
+}
+
+/// Whether `location` is in the address: a postcode (or outward code)
+/// against the office's postcode, else every word among the address's words.
+fn address_matches(address: &Value, location: &str) -> bool {
+    let compact = |s: &str| -> String {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_uppercase())
+            .collect()
+    };
+    let postcode = address["postal_code"].as_str().unwrap_or_default();
+    let wanted = compact(location);
+    let looks_like_postcode = wanted.len() >= 2
+        && wanted.len() <= 7
+        && wanted
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+        && wanted.chars().any(|c| c.is_ascii_digit());
+    if looks_like_postcode {
+        let found = compact(postcode);
+        // An outward code matches the postcodes of that district only
+        // ("LS1" is not "LS11").
+        let outward = postcode
+            .split_whitespace()
+            .next()
+            .map(compact)
+            .unwrap_or_default();
+        return found == wanted || outward == wanted;
+    }
+    let mut words: Vec<String> = Vec::new();
+    if let Some(fields) = address.as_object() {
+        for v in fields.values() {
+            if let Some(s) = v.as_str() {
+                words.extend(tokens(s));
+            }
+        }
+    }
+    tokens(location).iter().all(|w| words.contains(w))
+}
+
+fn advanced_item(profile: &Value) -> Value {
+    let number = profile["company_number"].as_str().unwrap_or_default();
+    let mut item = Map::new();
+    item.insert("kind".into(), json!("search-results#company"));
+    item.insert("company_name".into(), profile["company_name"].clone());
+    item.insert("company_number".into(), json!(number));
+    item.insert("company_status".into(), profile["company_status"].clone());
+    item.insert("company_type".into(), profile["type"].clone());
+    if let Some(subtype) = profile.get("subtype") {
+        item.insert("company_subtype".into(), subtype.clone());
+    }
+    item.insert(
+        "date_of_creation".into(),
+        profile["date_of_creation"].clone(),
+    );
+    if let Some(ceased) = profile.get("date_of_cessation") {
+        item.insert("date_of_cessation".into(), ceased.clone());
+    }
+    if let Some(office) = profile["registered_office_address"].as_object() {
+        // advanced_company_registered_office_address has these members only.
+        let mut address = Map::new();
+        for key in [
+            "address_line_1",
+            "address_line_2",
+            "locality",
+            "postal_code",
+            "region",
+            "country",
+        ] {
+            if let Some(v) = office.get(key).filter(|v| !v.is_null()) {
+                address.insert(key.into(), v.clone());
+            }
+        }
+        item.insert("registered_office_address".into(), Value::Object(address));
+    }
+    if let Some(sics) = profile.get("sic_codes") {
+        item.insert("sic_codes".into(), sics.clone());
+    }
+    item.insert(
+        "links".into(),
+        json!({ "company_profile": format!("/company/{number}") }),
+    );
+    Value::Object(item)
 }
 
 fn search_item(company: &Company, hit: &Hit) -> Value {

@@ -28,6 +28,10 @@ pub struct CompanyQuery {
     pub website: Option<String>,
     /// The caller's own key, echoed back.
     pub id: Option<String>,
+    /// The row's `company_status` (or `status`) says the company is no
+    /// longer live (dissolved, closed): the matcher then prefers such a
+    /// company to a live namesake.
+    pub wants_dissolved: bool,
 }
 
 /// Why a row could not be turned into a query.
@@ -67,6 +71,7 @@ struct Columns {
     postcode: Option<usize>,
     website: Option<usize>,
     id: Option<usize>,
+    status: Option<usize>,
 }
 
 /// Reads rows one at a time, so inputs of any size use little memory.
@@ -166,6 +171,7 @@ impl InputReader {
             postcode: find(&["postcode", "post_code"]),
             website: find(&["website", "domain", "url"]),
             id: find(&["id"]),
+            status: find(&["company_status", "status"]),
             headers,
         };
         Ok(InputReader {
@@ -303,12 +309,28 @@ impl InputReader {
                 ),
             ));
         }
+        if company_number.is_none()
+            && let Some(name) = &name
+            && let Err(why) = crate::resolve::check_name(name)
+        {
+            return Err(at(
+                Some("company_name"),
+                format!("field {:?}: {why}", cols.headers[cols.name]),
+            ));
+        }
+        let wants_dissolved = get(cols.status).is_some_and(|s| {
+            matches!(
+                s.to_ascii_lowercase().as_str(),
+                "dissolved" | "closed" | "converted-closed" | "removed" | "inactive"
+            )
+        });
         Ok(CompanyQuery {
             name,
             company_number,
             postcode: get(cols.postcode),
             website: get(cols.website),
             id: get(cols.id),
+            wants_dissolved,
         })
     }
 }

@@ -251,10 +251,11 @@ fn write_csv<W: Write>(
             .flatten()
             .map(|c| {
                 format!(
-                    "{} {} ({})",
+                    "{} {} ({}, {})",
                     c.company_number,
                     c.company_name,
-                    c.company_status.as_deref().unwrap_or("unknown")
+                    c.company_status.as_deref().unwrap_or("unknown"),
+                    c.confidence
                 )
             })
             .collect::<Vec<_>>()
@@ -279,9 +280,11 @@ fn write_csv<W: Write>(
                 .and_then(|c| c.company_status.clone())
                 .unwrap_or_default(),
             o.match_info
+                .as_ref()
                 .map(|m| m.confidence.to_string())
                 .unwrap_or_default(),
             o.match_info
+                .as_ref()
                 .map(|m| {
                     serde_json::to_value(m.method)
                         .ok()

@@ -1,33 +1,74 @@
 //! Resolve an input row to one Companies House company.
 //!
-//! A row with a company number is looked up directly; a row with only a
-//! name is searched and the best candidate chosen by [`matcher`]. When two
-//! candidates are equally good the row is `ambiguous`: leadgen never guesses.
+//! A row with a company number is looked up directly. A row with only a
+//! name is searched; every candidate the searches offer is scored on all
+//! the evidence and weighed against the others ([`score`]), and the row is
+//! matched only when the best candidate is probable enough. Otherwise it is
+//! `ambiguous` (the best few together are, but no one of them) or
+//! `not_found`; both list the best candidates so a person can fix the row.
+//!
+//! When the first search does not settle a name, leadgen looks further
+//! ([`Search`] variants: the name without its bracketed part, its
+//! distinctive words alone, its words re-spelled, an advanced search near
+//! the row's postcode), within a [`SearchBudget`]: at most 1.5 searches per
+//! name row over a batch and 3 for one row, by default. Searches answered
+//! from the cache cost no quota and are not counted against the batch.
 
-pub mod matcher;
+pub mod fit;
+pub mod lexicon;
+pub mod model;
+pub mod score;
 
-use serde::Serialize;
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use serde::{Deserialize, Serialize};
+
+use crate::company_name::{name_words, unsearchable};
 use crate::input::{CompanyNumber, CompanyQuery};
 use crate::sources::SourceError;
 use crate::sources::companies_house::Client;
-use matcher::{Candidate, Choice, MatchMethod, NameQuery};
+use crate::sources::companies_house::client::keys;
+use crate::sources::companies_house::types::{AdvancedCompany, CompanySearchItem};
+use score::{Assessment, PreparedQuery, Verdict};
+pub use score::{Candidate, Evidence, Model, Query};
 
-/// How sure leadgen is of a match, and why.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct MatchInfo {
-    pub confidence: f64,
-    pub method: MatchMethod,
+/// How a company was matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchMethod {
+    /// The caller gave the company number.
+    Number,
+    /// The name is the register's name, letter for letter (case and spacing aside).
+    Exact,
+    /// The name is the same as the register's name under the "same as" rules.
+    Normalized,
+    /// Matched on the evidence as a whole: words, typos, postcode, status.
+    Fuzzy,
 }
 
-/// One of several equally good candidates.
+/// How sure leadgen is of a match, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MatchInfo {
+    /// The probability that this is the company meant.
+    pub confidence: f64,
+    pub method: MatchMethod,
+    /// What counted, strongest first (empty for a number).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Evidence>,
+}
+
+/// A company the row may mean, with its probability.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CandidateSummary {
     pub company_number: String,
     pub company_name: String,
     pub company_status: Option<String>,
     pub registered_office_postcode: Option<String>,
+    /// The probability that this is the company meant.
     pub confidence: f64,
+    pub evidence: Vec<Evidence>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -36,11 +77,223 @@ pub enum Resolution {
         number: CompanyNumber,
         info: MatchInfo,
     },
-    NotFound,
+    /// Nothing is good enough; the best few, if any came close.
+    NotFound(Vec<CandidateSummary>),
     Ambiguous(Vec<CandidateSummary>),
 }
 
-pub async fn resolve(ch: &Client, query: &CompanyQuery) -> Result<Resolution, SourceError> {
+/// A row the matcher will not search for, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unsearchable(pub String);
+
+/// One search the resolver can make.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Search {
+    /// `/search/companies?q=`.
+    Name(String),
+    /// `/advanced-search/companies?company_name_includes=&location=`.
+    Near {
+        name_includes: String,
+        location: String,
+    },
+}
+
+/// Where candidates come from: the live API (through the gateway and the
+/// cache), or any register that can answer the same two searches.
+pub trait CandidateSource {
+    /// The candidates `search` offers.
+    fn search(
+        &self,
+        search: &Search,
+    ) -> impl Future<Output = Result<Vec<Candidate>, SourceError>> + Send;
+    /// Whether `search` would spend quota (it is not answered from the cache).
+    fn costs_quota(&self, search: &Search) -> impl Future<Output = bool> + Send;
+}
+
+impl CandidateSource for Client {
+    async fn search(&self, search: &Search) -> Result<Vec<Candidate>, SourceError> {
+        Ok(match search {
+            Search::Name(q) => self
+                .search_companies(q)
+                .await?
+                .iter()
+                .filter_map(candidate_from_search_item)
+                .collect(),
+            Search::Near {
+                name_includes,
+                location,
+            } => self
+                .advanced_search(name_includes, location)
+                .await?
+                .iter()
+                .filter_map(candidate_from_advanced)
+                .collect(),
+        })
+    }
+
+    async fn costs_quota(&self, search: &Search) -> bool {
+        let key = match search {
+            Search::Name(q) => keys::search(self.base_url(), q),
+            Search::Near {
+                name_includes,
+                location,
+            } => keys::advanced_search(self.base_url(), name_includes, location),
+        };
+        !self.is_cached(&key).await
+    }
+}
+
+fn locality_words(
+    address: Option<&crate::sources::companies_house::types::Address>,
+) -> Vec<String> {
+    let Some(a) = address else {
+        return Vec::new();
+    };
+    [a.locality.as_deref(), a.region.as_deref()]
+        .into_iter()
+        .flatten()
+        .flat_map(|s| name_words(s, false).words.into_iter().map(|w| w.text))
+        .collect()
+}
+
+/// A candidate from a `/search/companies` item; `None` when the item has
+/// no usable number or title, since such an entry cannot be matched.
+pub fn candidate_from_search_item(item: &CompanySearchItem) -> Option<Candidate> {
+    let name = item.title.as_deref()?.trim();
+    if name.is_empty() || CompanyNumber::parse(&item.company_number).is_err() {
+        return None;
+    }
+    Some(Candidate {
+        company_number: item.company_number.trim().to_owned(),
+        name: name.to_owned(),
+        status: item.company_status.clone(),
+        postcode: item.address.as_ref().and_then(|a| a.postal_code.clone()),
+        previous_name: item
+            .snippet
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
+        company_type: item.company_type.clone(),
+        locality: locality_words(item.address.as_ref()),
+    })
+}
+
+/// A candidate from an `/advanced-search/companies` item.
+pub fn candidate_from_advanced(item: &AdvancedCompany) -> Option<Candidate> {
+    let name = item.company_name.as_deref()?.trim();
+    if name.is_empty() || CompanyNumber::parse(&item.company_number).is_err() {
+        return None;
+    }
+    Some(Candidate {
+        company_number: item.company_number.trim().to_owned(),
+        name: name.to_owned(),
+        status: item.company_status.clone(),
+        postcode: item
+            .registered_office_address
+            .as_ref()
+            .and_then(|a| a.postal_code.clone()),
+        previous_name: None,
+        company_type: item.company_type.clone(),
+        locality: locality_words(item.registered_office_address.as_ref()),
+    })
+}
+
+/// How many searches names may take: on average over a batch, and at most
+/// for one row. Shared by every row of a run.
+#[derive(Debug)]
+pub struct SearchBudget {
+    average: f64,
+    per_row: u32,
+    /// Whether searches beyond a row's first may spend quota at all.
+    paid_extras: bool,
+    rows: AtomicU64,
+    calls: AtomicU64,
+}
+
+impl SearchBudget {
+    /// The defaults: 1.5 searches per name row on average, 3 at most for one.
+    pub const AVERAGE: f64 = 1.5;
+    pub const PER_ROW: u32 = 3;
+
+    pub fn new(average: f64, per_row: u32) -> SearchBudget {
+        SearchBudget {
+            average: average.max(1.0),
+            per_row: per_row.max(1),
+            paid_extras: true,
+            rows: AtomicU64::new(0),
+            calls: AtomicU64::new(0),
+        }
+    }
+
+    /// A budget for one name looked at by itself (`leadgen explain`): no
+    /// batch to average over, only the per-row limit.
+    pub fn single(per_row: u32) -> SearchBudget {
+        SearchBudget::new(f64::from(per_row.max(1)), per_row)
+    }
+
+    /// A budget that allows further searches only from the cache
+    /// (`discover --plan`, which must not call anything).
+    pub fn cached_only(per_row: u32) -> SearchBudget {
+        SearchBudget {
+            paid_extras: false,
+            ..SearchBudget::new(1.0, per_row)
+        }
+    }
+
+    /// Most searches for one row.
+    pub fn per_row(&self) -> u32 {
+        self.per_row
+    }
+
+    /// Searches per name row on average that the batch may make.
+    pub fn average(&self) -> f64 {
+        self.average
+    }
+
+    /// Searches that spent quota so far.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Name rows begun so far.
+    pub fn rows(&self) -> u64 {
+        self.rows.load(Ordering::Relaxed)
+    }
+
+    fn start_row(&self) {
+        self.rows.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Take one paid search for a row that has made `done` searches; the
+    /// first search of a row is always allowed.
+    fn take(&self, done: u32) -> bool {
+        if done >= self.per_row {
+            return false;
+        }
+        if done == 0 {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            return true;
+        }
+        if !self.paid_extras {
+            return false;
+        }
+        let allowed = (self.average * self.rows() as f64).floor() as u64;
+        self.calls
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+                (c < allowed).then_some(c + 1)
+            })
+            .is_ok()
+    }
+}
+
+/// Resolve a row, searching through `source` within `budget`.
+pub async fn resolve(
+    ch: &Client,
+    query: &CompanyQuery,
+    budget: &SearchBudget,
+) -> Result<Resolution, SourceError> {
     if let Some(number) = &query.company_number {
         return Ok(match ch.company_profile(number).await? {
             Some(_) => Resolution::Matched {
@@ -48,51 +301,227 @@ pub async fn resolve(ch: &Client, query: &CompanyQuery) -> Result<Resolution, So
                 info: MatchInfo {
                     confidence: 1.0,
                     method: MatchMethod::Number,
+                    evidence: Vec::new(),
                 },
             },
-            None => Resolution::NotFound,
+            None => Resolution::NotFound(Vec::new()),
         });
     }
     let Some(name) = query.name.as_deref() else {
-        return Ok(Resolution::NotFound);
+        return Ok(Resolution::NotFound(Vec::new()));
     };
-    let items = ch.search_companies(name).await?;
-    // Items without a name or with a number the register could not have
-    // cannot be chosen; keep the rest in the API's order.
-    let usable: Vec<(CompanyNumber, Candidate)> = items
+    let query = Query {
+        name: name.to_owned(),
+        postcode: query.postcode.clone(),
+        wants_dissolved: query.wants_dissolved,
+    };
+    let found = investigate(ch, &query, budget, &model::MODEL).await?;
+    Ok(found.resolution(&model::MODEL))
+}
+
+/// What the searches found for a name, and how the model weighed it.
+#[derive(Debug, Clone)]
+pub struct Investigation {
+    pub query: Query,
+    /// The searches made, in order, with how many candidates each gave.
+    pub searches: Vec<(Search, usize)>,
+    pub candidates: Vec<Candidate>,
+    pub assessment: Assessment,
+    pub verdict: Verdict,
+}
+
+/// The searches worth making for `query`, in the order they are tried.
+pub fn searches_for(query: &Query) -> Vec<Search> {
+    let prepared = PreparedQuery::new(query);
+    let typed = query.name.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut out = vec![Search::Name(typed.clone())];
+    let words = name_words(&query.name, true);
+    let plain: Vec<&str> = words
+        .words
         .iter()
-        .filter_map(|item| {
-            let number = CompanyNumber::parse(&item.company_number).ok()?;
-            Some((number, Candidate::from_search_item(item)?))
-        })
+        .filter(|w| !w.qualifier)
+        .map(|w| w.text.as_str())
         .collect();
-    let candidates: Vec<Candidate> = usable.iter().map(|(_, c)| c.clone()).collect();
-    let name_query = NameQuery {
-        name,
-        postcode: query.postcode.as_deref(),
-    };
-    Ok(match matcher::choose(&name_query, &candidates) {
-        Choice::Matched(best) => Resolution::Matched {
-            number: usable[best.index].0.clone(),
-            info: MatchInfo {
-                confidence: best.confidence,
-                method: best.method,
-            },
-        },
-        Choice::NotFound => Resolution::NotFound,
-        Choice::Ambiguous(tied) => Resolution::Ambiguous(
-            tied.iter()
-                .map(|s| {
-                    let c = &candidates[s.index];
-                    CandidateSummary {
-                        company_number: usable[s.index].0.to_string(),
-                        company_name: c.name.clone(),
-                        company_status: c.status.clone(),
-                        registered_office_postcode: c.postcode.clone(),
-                        confidence: s.confidence,
-                    }
-                })
-                .collect(),
-        ),
+    let bracketed: Vec<&str> = words
+        .words
+        .iter()
+        .filter(|w| w.qualifier)
+        .map(|w| w.text.as_str())
+        .collect();
+    // The name without its bracketed qualifier.
+    if !bracketed.is_empty() && !plain.is_empty() {
+        out.push(Search::Name(plain.join(" ")));
+    }
+    // The distinctive words alone, without the trade and generic words
+    // that the registered name may lack.
+    if prepared.has_weak_words() {
+        out.push(Search::Name(prepared.strong_words().join(" ")));
+    }
+    // Near the postcode, by the most distinctive word.
+    if let (Some(postcode), Some(word)) =
+        (prepared.postcode(), prepared.distinctive_words().first())
+    {
+        out.push(Search::Near {
+            name_includes: word.clone(),
+            location: postcode.outward.clone(),
+        });
+    }
+    // The words as leadgen reads them: run-together words split,
+    // abbreviations spelled out, designators dropped.
+    if !plain.is_empty() {
+        out.push(Search::Name(plain.join(" ")));
+    }
+    // The bracketed part alone, when it names something.
+    if !bracketed.is_empty() {
+        out.push(Search::Name(bracketed.join(" ")));
+    }
+    let mut seen = HashSet::new();
+    out.retain(|s| {
+        let key = match s {
+            Search::Name(q) => format!("q:{}", q.to_lowercase()),
+            Search::Near {
+                name_includes,
+                location,
+            } => format!(
+                "near:{}:{}",
+                name_includes.to_lowercase(),
+                location.to_lowercase()
+            ),
+        };
+        let fresh = seen.insert(key);
+        let empty = matches!(s, Search::Name(q) if q.trim().is_empty());
+        fresh && !empty
+    });
+    out
+}
+
+/// Search for `query` and weigh what comes back, looking further while the
+/// answer is not settled and the budget allows.
+pub async fn investigate<S: CandidateSource>(
+    source: &S,
+    query: &Query,
+    budget: &SearchBudget,
+    model: &Model,
+) -> Result<Investigation, SourceError> {
+    let prepared = PreparedQuery::new(query);
+    budget.start_row();
+    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut searches = Vec::new();
+    let mut assessment = score::assess(&prepared, &candidates, model);
+    let mut verdict = Verdict::NotFound;
+    for search in searches_for(query) {
+        let done = u32::try_from(searches.len()).unwrap_or(u32::MAX);
+        if done >= budget.per_row {
+            break;
+        }
+        if source.costs_quota(&search).await && !budget.take(done) {
+            break;
+        }
+        let found = source.search(&search).await?;
+        searches.push((search, found.len()));
+        candidates.extend(found);
+        assessment = score::assess(&prepared, &candidates, model);
+        verdict = assessment.verdict(model);
+        if verdict == Verdict::Matched {
+            break;
+        }
+    }
+    Ok(Investigation {
+        query: query.clone(),
+        searches,
+        candidates,
+        assessment,
+        verdict,
     })
+}
+
+/// Every candidate any of the searches for `query` offers, with no budget
+/// and no early stop: what the model is fitted on.
+pub async fn gather<S: CandidateSource>(
+    source: &S,
+    query: &Query,
+) -> Result<Vec<Candidate>, SourceError> {
+    let mut candidates = Vec::new();
+    for search in searches_for(query) {
+        candidates.extend(source.search(&search).await?);
+    }
+    Ok(candidates)
+}
+
+/// Most candidates listed for an abstention.
+const LISTED: usize = 5;
+/// Least probability for a candidate to be listed with `not_found`.
+const LIST_FLOOR: f64 = 0.02;
+
+impl Investigation {
+    fn summary(&self, rank: usize, model: &Model) -> CandidateSummary {
+        let a = &self.assessment.ranked[rank];
+        let c = &self.candidates[a.index];
+        CandidateSummary {
+            company_number: c.company_number.clone(),
+            company_name: c.name.clone(),
+            company_status: c.status.clone(),
+            registered_office_postcode: c.postcode.clone(),
+            confidence: round3(a.probability),
+            evidence: score::evidence(&a.scored, model),
+        }
+    }
+
+    pub fn resolution(&self, model: &Model) -> Resolution {
+        match self.verdict {
+            Verdict::Matched => {
+                let best = &self.assessment.ranked[0];
+                let c = &self.candidates[best.index];
+                let x = &best.scored.features;
+                let method = if best.scored.detail.via_previous_name {
+                    MatchMethod::Fuzzy
+                } else if x[score_index("exact")] > 0.0 {
+                    MatchMethod::Exact
+                } else if x[score_index("same_as")] > 0.0 {
+                    MatchMethod::Normalized
+                } else {
+                    MatchMethod::Fuzzy
+                };
+                match CompanyNumber::parse(&c.company_number) {
+                    Ok(number) => Resolution::Matched {
+                        number,
+                        info: MatchInfo {
+                            confidence: round3(best.probability),
+                            method,
+                            evidence: score::evidence(&best.scored, model),
+                        },
+                    },
+                    Err(_) => Resolution::NotFound(Vec::new()),
+                }
+            }
+            Verdict::Ambiguous(n) => {
+                Resolution::Ambiguous((0..n).map(|i| self.summary(i, model)).collect())
+            }
+            Verdict::NotFound => Resolution::NotFound(
+                (0..self.assessment.ranked.len().min(LISTED))
+                    .filter(|&i| self.assessment.ranked[i].probability >= LIST_FLOOR)
+                    .map(|i| self.summary(i, model))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+fn score_index(name: &str) -> usize {
+    score::FEATURE_NAMES
+        .iter()
+        .position(|n| *n == name)
+        .unwrap_or(0)
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Check a typed name before any search is spent on it.
+pub fn check_name(name: &str) -> Result<(), Unsearchable> {
+    match unsearchable(name) {
+        Some(why) => Err(Unsearchable(why)),
+        None => Ok(()),
+    }
 }

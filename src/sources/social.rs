@@ -18,8 +18,8 @@ use std::future::Future;
 
 use serde::Serialize;
 
+use crate::company_name::{ends_with_designator, normalize_postcode, same_as_key};
 use crate::input::CompanyNumber;
-use crate::resolve::matcher::{ends_with_designator, normalize_postcode, same_as_key};
 use crate::sources::SourceError;
 
 /// A social platform.

@@ -8,6 +8,7 @@ mod help;
 mod labelled;
 mod ops;
 mod redis_server;
+mod resolution;
 mod resume;
 mod secrets;
 mod social;

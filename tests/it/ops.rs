@@ -286,6 +286,10 @@ fn plan_makes_no_calls_and_counts_what_the_cache_does_not_hold() {
         cold.contains("Companies House: 11 calls (officers 3, profile 3, psc 3, search 2)"),
         "{cold}"
     );
+    assert!(
+        cold.contains("Names: up to 1 more searches, for the 2 names the cache does not settle"),
+        "{cold}"
+    );
     assert!(cold.contains("No API calls were made."), "{cold}");
 
     let run = fake.leadgen().arg("discover").arg(&input).output().unwrap();

@@ -8,12 +8,12 @@ pub mod types;
 
 pub use client::{Client, DEFAULT_BASE_URL};
 
+use crate::company_name::ends_with_designator;
 use crate::input::CompanyNumber;
 use crate::model::{
     BirthMonth, Company, Findings, OrganisationRecord, PSC_ROLE, PersonRecord, Registration,
     SourceKind,
 };
-use crate::resolve::matcher::ends_with_designator;
 use names::{parse_officer_name, parse_psc_name};
 use roles::OfficerRole;
 use types::{CompanyProfile, Identification, OfficerSummary, PartialDate, Psc};

@@ -44,7 +44,7 @@ impl PersonName {
 /// it (honours) is dropped. Without a comma the name is read forenames
 /// first, as [`parse_forenames_surname`] does. Bodies corporate
 /// ("LONDON LAW SECRETARIAL LIMITED") are not people: tell them apart by
-/// role or with `resolve::matcher::ends_with_designator` before calling this.
+/// role or with `company_name::ends_with_designator` before calling this.
 pub fn parse_officer_name(raw: &str) -> PersonName {
     let mut parts = raw.split(',').map(collapse_whitespace);
     let surname = parts.next().unwrap_or_default();
@@ -431,7 +431,7 @@ mod tests {
         let people: Vec<String> = list
             .items
             .iter()
-            .filter(|o| !crate::resolve::matcher::ends_with_designator(&o.name))
+            .filter(|o| !crate::company_name::ends_with_designator(&o.name))
             .map(|o| parse_officer_name(&o.name).display())
             .collect();
         assert_eq!(

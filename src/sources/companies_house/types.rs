@@ -33,6 +33,27 @@ pub struct CompanySearchItem {
     pub snippet: Option<String>,
 }
 
+/// `advancedCompanySearch` (`/advanced-search/companies`,
+/// `search-companies.json#searchAdvanced`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct AdvancedCompanySearch {
+    #[serde(default)]
+    pub items: Vec<AdvancedCompany>,
+}
+
+/// `advancedCompany`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AdvancedCompany {
+    pub company_number: String,
+    pub company_name: Option<String>,
+    pub company_status: Option<String>,
+    pub company_type: Option<String>,
+    pub date_of_creation: Option<String>,
+    pub registered_office_address: Option<Address>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub sic_codes: Vec<String>,
+}
+
 /// `companyProfile` (`/company/{company_number}`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct CompanyProfile {
