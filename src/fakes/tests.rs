@@ -136,6 +136,48 @@ async fn paging_the_big_company_returns_every_officer_exactly_once() {
 }
 
 #[tokio::test]
+async fn advanced_search_filters_as_the_spec_names_them() {
+    let server = serve(FakeConfig::bundled(KEY)).await;
+    // Name words near a postcode district (search-companies.json#searchAdvanced).
+    let body = get_json(
+        &server,
+        "/advanced-search/companies?company_name_includes=pennine&location=SK13",
+    )
+    .await;
+    assert_eq!(body["kind"], "search#advanced-search");
+    assert_eq!(body["hits"], "1");
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    let item = &items[0];
+    assert_eq!(item["company_number"], "07111333");
+    assert_eq!(item["kind"], "search-results#company");
+    assert_eq!(item["links"]["company_profile"], "/company/07111333");
+    for field in ["company_name", "company_status", "company_type", "date_of_creation"] {
+        assert!(item.get(field).is_some(), "advancedCompany requires {field}");
+    }
+    assert_eq!(item["registered_office_address"]["postal_code"], "SK13 8AQ");
+    assert_eq!(body["top_hit"], *item);
+    // "LS1" is a district of its own, not a prefix of LS11.
+    let none = get(
+        &server,
+        "/advanced-search/companies?company_name_includes=pennine&location=SK1",
+    )
+    .await;
+    assert_eq!(none.status(), 404, "no companies is the spec's 404");
+    // Lists are any-of, comma-separated or repeated.
+    let body = get_json(
+        &server,
+        "/advanced-search/companies?company_name_includes=python&company_status=dissolved,liquidation&size=100",
+    )
+    .await;
+    let items = body["items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    assert!(items.iter().all(|i| i["company_status"] == "dissolved"));
+    let bad = get(&server, "/advanced-search/companies?company_name_includes=x&size=0").await;
+    assert_eq!(bad.status(), 400, "size must be 1 to 5000");
+}
+
+#[tokio::test]
 async fn search_returns_the_target_among_noise() {
     let server = serve(FakeConfig::bundled(KEY)).await;
     let body = get_json(&server, "/search/companies?q=you%20limited").await;

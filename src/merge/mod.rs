@@ -679,8 +679,8 @@ mod tests {
             score::confidence(score::evidence(records), social, m)
         };
         assert_eq!(c(&[&director], 0, 1.0), 0.95);
-        assert_eq!(c(&[&secretary], 0, 1.0), 0.85);
-        assert_eq!(c(&[&p], 0, 1.0), 0.85);
+        assert_eq!(c(&[&secretary], 0, 1.0), 0.92);
+        assert_eq!(c(&[&p], 0, 1.0), 0.92);
         assert_eq!(c(&[&resigned], 0, 1.0), 0.05);
         assert_eq!(c(&[&director], 0, 0.8), 0.76);
         assert_eq!(c(&[&director], 1, 1.0), 0.97);

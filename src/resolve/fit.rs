@@ -15,18 +15,21 @@
 //! keeps coefficients of rare features near zero instead of letting a
 //! handful of rows set them.
 
-use super::score::{Features, K, Model};
+use super::score::{Features, K, Model, NK};
 
 /// One labelled row: its candidates' features and what the label allows.
 #[derive(Debug, Clone)]
 pub struct Example {
     pub candidates: Vec<Features>,
+    /// The features of "none of them" for the row's query.
+    pub none: [f64; NK],
     /// Indices of `candidates` the label allows; empty means "none of them".
     pub truth: Vec<usize>,
 }
 
-/// Parameters: the K coefficients, then the utility of "none".
-type Theta = [f64; K + 1];
+/// All parameters: the K coefficients, then those of "none".
+const P: usize = K + NK;
+type Theta = [f64; P];
 
 fn utilities(theta: &Theta, e: &Example) -> (Vec<f64>, f64) {
     let u: Vec<f64> = e
@@ -34,7 +37,8 @@ fn utilities(theta: &Theta, e: &Example) -> (Vec<f64>, f64) {
         .iter()
         .map(|x| x.iter().zip(theta).map(|(a, b)| a * b).sum())
         .collect();
-    (u, theta[K])
+    let none = e.none.iter().zip(&theta[K..]).map(|(a, b)| a * b).sum();
+    (u, none)
 }
 
 /// Log-likelihood of one row, and its gradient and Fisher information
@@ -52,34 +56,37 @@ fn row(theta: &Theta, e: &Example, grad: Option<&mut Theta>, info: Option<&mut V
     };
     let ll = truth_w.ln() - total.ln();
     let phi = |j: Option<usize>| -> Theta {
-        let mut v = [0.0; K + 1];
+        let mut v = [0.0; P];
         match j {
             Some(i) => v[..K].copy_from_slice(&e.candidates[i]),
-            None => v[K] = 1.0,
+            None => v[K..].copy_from_slice(&e.none),
         }
         v
     };
     if let Some(g) = grad {
-        let mut mean_all = [0.0; K + 1];
-        let mut mean_truth = [0.0; K + 1];
+        let mut mean_all = [0.0; P];
+        let mut mean_truth = [0.0; P];
         for (i, w) in weights.iter().enumerate() {
             let p = phi(Some(i));
-            for k in 0..=K {
+            for k in 0..P {
                 mean_all[k] += w / total * p[k];
             }
         }
-        mean_all[K] += none_w / total;
+        let pn = phi(None);
+        for k in 0..P {
+            mean_all[k] += none_w / total * pn[k];
+        }
         if e.truth.is_empty() {
-            mean_truth[K] = 1.0;
+            mean_truth = pn;
         } else {
             for &t in &e.truth {
                 let p = phi(Some(t));
-                for k in 0..=K {
+                for k in 0..P {
                     mean_truth[k] += weights[t] / truth_w * p[k];
                 }
             }
         }
-        for k in 0..=K {
+        for k in 0..P {
             g[k] += mean_truth[k] - mean_all[k];
         }
         if let Some(h) = info {
@@ -91,13 +98,13 @@ fn row(theta: &Theta, e: &Example, grad: Option<&mut Theta>, info: Option<&mut V
                 .collect();
             alternatives.push((none_w / total, phi(None)));
             for (p, v) in &alternatives {
-                for a in 0..=K {
+                for a in 0..P {
                     let da = v[a] - mean_all[a];
                     if da == 0.0 {
                         continue;
                     }
-                    for b in 0..=K {
-                        h[a * (K + 1) + b] += p * da * (v[b] - mean_all[b]);
+                    for b in 0..P {
+                        h[a * P + b] += p * da * (v[b] - mean_all[b]);
                     }
                 }
             }
@@ -108,7 +115,8 @@ fn row(theta: &Theta, e: &Example, grad: Option<&mut Theta>, info: Option<&mut V
 
 fn objective(theta: &Theta, examples: &[Example], l2: f64) -> f64 {
     let ll: f64 = examples.iter().map(|e| row(theta, e, None, None)).sum();
-    ll - l2 * theta[..K].iter().map(|b| b * b).sum::<f64>()
+    let penalty: f64 = (0..P).filter(|&k| k != K).map(|k| theta[k] * theta[k]).sum();
+    ll - l2 * penalty
 }
 
 /// Solve `a x = b` (n x n, row-major) by Gaussian elimination with partial
@@ -141,26 +149,30 @@ fn solve(mut a: Vec<f64>, mut b: Vec<f64>) -> Option<Vec<f64>> {
     Some(x)
 }
 
-/// The fitted coefficients and "none" utility, starting from `start`.
-pub fn fit(examples: &[Example], l2: f64, start: &Model) -> ([f64; K], f64) {
-    let mut theta: Theta = [0.0; K + 1];
+/// The fitted coefficients and "none" coefficients, starting from `start`.
+pub fn fit(examples: &[Example], l2: f64, start: &Model) -> ([f64; K], [f64; NK]) {
+    let mut theta: Theta = [0.0; P];
     theta[..K].copy_from_slice(&start.coefficients);
-    theta[K] = start.none;
+    theta[K..].copy_from_slice(&start.none);
     let mut value = objective(&theta, examples, l2);
     for _ in 0..200 {
-        let mut grad = [0.0; K + 1];
-        let mut info = vec![0.0; (K + 1) * (K + 1)];
+        let mut grad = [0.0; P];
+        let mut info = vec![0.0; P * P];
         for e in examples {
             row(&theta, e, Some(&mut grad), Some(&mut info));
         }
-        for k in 0..K {
+        // Every coefficient but the constant of "none" is kept small.
+        for k in 0..P {
+            if k == K {
+                continue;
+            }
             grad[k] -= 2.0 * l2 * theta[k];
-            info[k * (K + 1) + k] += 2.0 * l2;
+            info[k * P + k] += 2.0 * l2;
         }
         // A little damping keeps a feature that never varies from making
         // the system singular.
-        for k in 0..=K {
-            info[k * (K + 1) + k] += 1e-6;
+        for k in 0..P {
+            info[k * P + k] += 1e-6;
         }
         let norm: f64 = grad.iter().map(|g| g * g).sum::<f64>().sqrt();
         if norm < 1e-7 {
@@ -171,7 +183,7 @@ pub fn fit(examples: &[Example], l2: f64, start: &Model) -> ([f64; K], f64) {
         let mut improved = false;
         for _ in 0..40 {
             let mut next = theta;
-            for k in 0..=K {
+            for k in 0..P {
                 next[k] += t * step[k];
             }
             let v = objective(&next, examples, l2);
@@ -189,7 +201,9 @@ pub fn fit(examples: &[Example], l2: f64, start: &Model) -> ([f64; K], f64) {
     }
     let mut coefficients = [0.0; K];
     coefficients.copy_from_slice(&theta[..K]);
-    (coefficients, theta[K])
+    let mut none = [0.0; NK];
+    none.copy_from_slice(&theta[K..]);
+    (coefficients, none)
 }
 
 #[cfg(test)]
@@ -232,18 +246,19 @@ mod tests {
             }
             examples.push(Example {
                 candidates,
+                none: [1.0, 0.0, 0.0],
                 truth: if chosen == 4 { vec![] } else { vec![chosen] },
             });
         }
         let start = Model {
             coefficients: [0.0; K],
-            none: 0.0,
+            none: [0.0; NK],
             threshold: 0.5,
         };
         let (b, n) = fit(&examples, 1e-3, &start);
         assert!((b[0] - 3.0).abs() < 0.4, "{b:?}");
         assert!((b[3] + 2.0).abs() < 0.3, "{b:?}");
-        assert!((n - 1.0).abs() < 0.4, "{n}");
+        assert!((n[0] - 1.0).abs() < 0.4, "{n:?}");
         assert!(
             b[1].abs() < 1e-3,
             "a feature that never varies stays at zero"

@@ -16,6 +16,7 @@
 //! | trade | every word of the SIC 2007 descriptions, and trade nouns (builders, plumbers, publishers) | N/300 | 0.58 |
 //! | place | UK nations, regions, counties and large towns | N/300 | 0.58 |
 //! | number | 1, 24, 360 | N/300 | 0.58 |
+//! | common | other ordinary English words (kitchenware, chartered, moss) | N/2000 | 0.77 |
 //! | distinctive | anything else: surnames, invented words | 300 | 1.00 |
 //!
 //! Trade words come from the register's own list of trades
@@ -23,6 +24,9 @@
 //! Companies House publishes), so "publishing", "insurance" and
 //! "plumbing" are trade words without anyone listing them; the agent
 //! nouns the SIC text lacks ("builders", "publishers") are listed below.
+//! Ordinary English words come from SCOWL's common-word lists
+//! (`data/english_words_35.txt`, lowercase entries only, so that surnames
+//! and place names, which SCOWL capitalises, stay distinctive).
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
@@ -38,6 +42,7 @@ pub enum WordClass {
     Trade,
     Place,
     Number,
+    Common,
     Distinctive,
 }
 
@@ -52,6 +57,7 @@ impl WordClass {
             WordClass::Further => 20f64.ln(),
             WordClass::Generic => 30f64.ln(),
             WordClass::Trade | WordClass::Place | WordClass::Number => 300f64.ln(),
+            WordClass::Common => 2000f64.ln(),
             WordClass::Distinctive => DISTINCTIVE_IDF,
         };
         idf / DISTINCTIVE_IDF
@@ -65,6 +71,7 @@ impl WordClass {
             WordClass::Trade => "trade",
             WordClass::Place => "place",
             WordClass::Number => "number",
+            WordClass::Common => "common",
             WordClass::Distinctive => "distinctive",
         }
     }
@@ -706,6 +713,7 @@ struct Lexicon {
     generic: HashSet<String>,
     trade: HashSet<String>,
     places: HashSet<String>,
+    common: HashSet<&'static str>,
 }
 
 /// Every word of the SIC descriptions, lowercase.
@@ -745,6 +753,11 @@ fn lexicon() -> &'static Lexicon {
             generic: set(GENERIC),
             trade,
             places: set(PLACES),
+            common: include_str!("../../data/english_words_35.txt")
+                .lines()
+                .map(str::trim)
+                .filter(|w| !w.is_empty())
+                .collect(),
         }
     })
 }
@@ -765,6 +778,8 @@ pub fn class_of(word: &NameWord) -> WordClass {
         WordClass::Place
     } else if has(&lex.trade) {
         WordClass::Trade
+    } else if lex.common.contains(word.text.as_str()) || lex.common.contains(word.folded.as_str()) {
+        WordClass::Common
     } else {
         WordClass::Distinctive
     }
@@ -813,6 +828,7 @@ mod tests {
             ]
         );
         assert_eq!(classes("Zyntra")[0].1, WordClass::Distinctive);
+        assert_eq!(classes("Chartered")[0].1, WordClass::Common);
     }
 
     #[test]
@@ -822,6 +838,7 @@ mod tests {
         assert!(w(WordClass::Filler) < w(WordClass::Further));
         assert!(w(WordClass::Further) < w(WordClass::Generic));
         assert!(w(WordClass::Generic) < w(WordClass::Trade));
-        assert!(w(WordClass::Trade) < w(WordClass::Distinctive));
+        assert!(w(WordClass::Trade) < w(WordClass::Common));
+        assert!(w(WordClass::Common) < w(WordClass::Distinctive));
     }
 }

@@ -124,17 +124,36 @@ mod f {
 /// A candidate's feature vector.
 pub type Features = [f64; K];
 
+/// Number of features of the "none of them" alternative.
+pub const NK: usize = 3;
+
+/// What the utility of "none of them" depends on: a constant, how much the
+/// query's words weigh (a name of trade and generic words only, "A1
+/// Taxis", may be a sole trader's among many), and whether it has a
+/// distinctive word at all.
+pub const NONE_FEATURE_NAMES: [&str; NK] = ["constant", "query_weight", "query_has_distinctive"];
+
 /// The scoring model: a utility per feature and one for "none of them".
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Model {
     pub coefficients: [f64; K],
-    /// Utility of "the company meant is none of the candidates".
-    pub none: f64,
+    /// Utility of "the company meant is none of the candidates", per
+    /// [`NONE_FEATURE_NAMES`].
+    pub none: [f64; NK],
     /// Least probability a candidate needs to be matched.
     pub threshold: f64,
 }
 
 impl Model {
+    /// The utility of "none of them" for a query.
+    pub fn none_utility(&self, query: &PreparedQuery) -> f64 {
+        self.none
+            .iter()
+            .zip(query.none_features())
+            .map(|(b, x)| b * x)
+            .sum()
+    }
+
     pub fn utility(&self, features: &Features) -> f64 {
         self.coefficients
             .iter()
@@ -233,6 +252,14 @@ impl PreparedQuery {
 
     pub fn postcode(&self) -> Option<&Postcode> {
         self.postcode.as_ref()
+    }
+
+    /// The features of the "none of them" alternative ([`NONE_FEATURE_NAMES`]).
+    pub fn none_features(&self) -> [f64; NK] {
+        let plain = || self.words.iter().filter(|w| !w.word.qualifier);
+        let weight: f64 = plain().map(|w| w.weight).sum();
+        let distinctive = plain().any(|w| w.class == WordClass::Distinctive);
+        [1.0, weight.min(MAX_EXTRA), if distinctive { 1.0 } else { 0.0 }]
     }
 }
 
@@ -766,8 +793,9 @@ pub fn assess(query: &PreparedQuery, candidates: &[Candidate], model: &Model) ->
             scored,
         })
         .collect();
-    let top = ranked.iter().map(|a| a.utility).fold(model.none, f64::max);
-    let mut total = (model.none - top).exp();
+    let none = model.none_utility(query);
+    let top = ranked.iter().map(|a| a.utility).fold(none, f64::max);
+    let mut total = (none - top).exp();
     for a in &ranked {
         total += (a.utility - top).exp();
     }
@@ -778,7 +806,7 @@ pub fn assess(query: &PreparedQuery, candidates: &[Candidate], model: &Model) ->
     ranked.sort_by(|a, b| b.probability.total_cmp(&a.probability));
     Assessment {
         ranked,
-        none: (model.none - top).exp() / total,
+        none: (none - top).exp() / total,
     }
 }
 

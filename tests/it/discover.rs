@@ -78,6 +78,100 @@ fn name_number_and_bad_rows_each_get_one_output_row_in_input_order() {
 }
 
 #[test]
+fn names_no_register_entry_can_have_are_errors_and_spend_no_search() {
+    let fake = Fake::start();
+    let dir = tempfile::tempdir().unwrap();
+    let long = "Acme ".repeat(2_000);
+    let text = format!(
+        "id,company_name\nA,Ltd\nB,\"  - & . \"\nC,Газпром Нефть\nD,{long}\nE,Acme\u{7}Ltd\nF,You Limited\n"
+    );
+    let input = csv_file(dir.path(), "in.csv", &text);
+    let out = fake
+        .leadgen()
+        .args(["discover", "-f", "jsonl"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let rows = jsonl(&out);
+    let status: Vec<&str> = rows.iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(status, ["error", "error", "error", "error", "error", "matched"]);
+    for (row, line, why) in [
+        (0, 2, "only designators or punctuation"),
+        (1, 3, "only designators or punctuation"),
+        (2, 4, "Latin alphabet"),
+        (3, 5, "9999 characters long"),
+        (4, 6, "control character (U+0007"),
+    ] {
+        let err = &rows[row]["error"];
+        assert_eq!(err["kind"], "invalid_input");
+        let msg = err["message"].as_str().unwrap();
+        assert!(
+            msg.contains(&format!("in.csv line {line}")) && msg.contains("company_name") && msg.contains(why),
+            "{msg}"
+        );
+    }
+    // Only the good row was searched for.
+    assert_eq!(fake.stats().by_endpoint.get("search"), Some(&1));
+}
+
+#[test]
+fn not_found_and_ambiguous_rows_list_their_candidates_with_evidence() {
+    let fake = Fake::start();
+    let dir = tempfile::tempdir().unwrap();
+    let input = csv_file(
+        dir.path(),
+        "in.csv",
+        "company_name,postcode\nPennine Care Services Ltd,\nPennine Care Services Ltd,SK13 8AQ\n",
+    );
+    let out = fake
+        .leadgen()
+        .args(["discover", "-f", "jsonl"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = jsonl(&out);
+    assert_eq!(rows[0]["status"], "ambiguous");
+    let candidates = rows[0]["candidates"].as_array().unwrap();
+    assert_eq!(candidates.len(), 2);
+    for c in candidates {
+        let p = c["confidence"].as_f64().unwrap();
+        assert!(p > 0.2 && p < 0.65, "{c}");
+        assert!(c["evidence"].as_array().is_some_and(|e| !e.is_empty()), "{c}");
+    }
+    assert_eq!(rows[1]["status"], "matched");
+    assert_eq!(rows[1]["company"]["company_number"], "07111333");
+    let evidence = rows[1]["match"]["evidence"].as_array().unwrap();
+    assert!(
+        evidence.iter().any(|e| e["factor"] == "postcode" && e["weight"].as_f64().unwrap() > 0.0),
+        "{evidence:?}"
+    );
+}
+
+#[test]
+fn explain_shows_the_searches_candidates_and_verdict() {
+    let fake = Fake::start();
+    let out = fake
+        .leadgen()
+        .args(["explain", "Pennine Care Services", "--postcode", "SK13 8AQ", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["status"], "matched");
+    assert_eq!(v["candidates"][0]["company_number"], "07111333");
+    assert!(v["searches"].as_array().unwrap().len() >= 1);
+    let text = fake
+        .leadgen()
+        .args(["explain", "Ltd"])
+        .output()
+        .unwrap();
+    assert_eq!(text.status.code(), Some(2), "a name that cannot match is a usage error");
+    assert!(stderr(&text).contains("only designators"), "{}", stderr(&text));
+}
+
+#[test]
 fn every_officer_page_is_fetched() {
     let register = fake_register();
     let big = register["companies"]
