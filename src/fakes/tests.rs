@@ -152,8 +152,16 @@ async fn advanced_search_filters_as_the_spec_names_them() {
     assert_eq!(item["company_number"], "07111333");
     assert_eq!(item["kind"], "search-results#company");
     assert_eq!(item["links"]["company_profile"], "/company/07111333");
-    for field in ["company_name", "company_status", "company_type", "date_of_creation"] {
-        assert!(item.get(field).is_some(), "advancedCompany requires {field}");
+    for field in [
+        "company_name",
+        "company_status",
+        "company_type",
+        "date_of_creation",
+    ] {
+        assert!(
+            item.get(field).is_some(),
+            "advancedCompany requires {field}"
+        );
     }
     assert_eq!(item["registered_office_address"]["postal_code"], "SK13 8AQ");
     assert_eq!(body["top_hit"], *item);
@@ -173,7 +181,11 @@ async fn advanced_search_filters_as_the_spec_names_them() {
     let items = body["items"].as_array().unwrap();
     assert!(!items.is_empty());
     assert!(items.iter().all(|i| i["company_status"] == "dissolved"));
-    let bad = get(&server, "/advanced-search/companies?company_name_includes=x&size=0").await;
+    let bad = get(
+        &server,
+        "/advanced-search/companies?company_name_includes=x&size=0",
+    )
+    .await;
     assert_eq!(bad.status(), 400, "size must be 1 to 5000");
 }
 

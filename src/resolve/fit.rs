@@ -115,7 +115,10 @@ fn row(theta: &Theta, e: &Example, grad: Option<&mut Theta>, info: Option<&mut V
 
 fn objective(theta: &Theta, examples: &[Example], l2: f64) -> f64 {
     let ll: f64 = examples.iter().map(|e| row(theta, e, None, None)).sum();
-    let penalty: f64 = (0..P).filter(|&k| k != K).map(|k| theta[k] * theta[k]).sum();
+    let penalty: f64 = (0..P)
+        .filter(|&k| k != K)
+        .map(|k| theta[k] * theta[k])
+        .sum();
     ll - l2 * penalty
 }
 

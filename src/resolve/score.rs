@@ -259,7 +259,11 @@ impl PreparedQuery {
         let plain = || self.words.iter().filter(|w| !w.word.qualifier);
         let weight: f64 = plain().map(|w| w.weight).sum();
         let distinctive = plain().any(|w| w.class == WordClass::Distinctive);
-        [1.0, weight.min(MAX_EXTRA), if distinctive { 1.0 } else { 0.0 }]
+        [
+            1.0,
+            weight.min(MAX_EXTRA),
+            if distinctive { 1.0 } else { 0.0 },
+        ]
     }
 }
 

@@ -95,7 +95,10 @@ fn names_no_register_entry_can_have_are_errors_and_spend_no_search() {
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let rows = jsonl(&out);
     let status: Vec<&str> = rows.iter().map(|r| r["status"].as_str().unwrap()).collect();
-    assert_eq!(status, ["error", "error", "error", "error", "error", "matched"]);
+    assert_eq!(
+        status,
+        ["error", "error", "error", "error", "error", "matched"]
+    );
     for (row, line, why) in [
         (0, 2, "only designators or punctuation"),
         (1, 3, "only designators or punctuation"),
@@ -107,7 +110,9 @@ fn names_no_register_entry_can_have_are_errors_and_spend_no_search() {
         assert_eq!(err["kind"], "invalid_input");
         let msg = err["message"].as_str().unwrap();
         assert!(
-            msg.contains(&format!("in.csv line {line}")) && msg.contains("company_name") && msg.contains(why),
+            msg.contains(&format!("in.csv line {line}"))
+                && msg.contains("company_name")
+                && msg.contains(why),
             "{msg}"
         );
     }
@@ -138,13 +143,18 @@ fn not_found_and_ambiguous_rows_list_their_candidates_with_evidence() {
     for c in candidates {
         let p = c["confidence"].as_f64().unwrap();
         assert!(p > 0.2 && p < 0.65, "{c}");
-        assert!(c["evidence"].as_array().is_some_and(|e| !e.is_empty()), "{c}");
+        assert!(
+            c["evidence"].as_array().is_some_and(|e| !e.is_empty()),
+            "{c}"
+        );
     }
     assert_eq!(rows[1]["status"], "matched");
     assert_eq!(rows[1]["company"]["company_number"], "07111333");
     let evidence = rows[1]["match"]["evidence"].as_array().unwrap();
     assert!(
-        evidence.iter().any(|e| e["factor"] == "postcode" && e["weight"].as_f64().unwrap() > 0.0),
+        evidence
+            .iter()
+            .any(|e| e["factor"] == "postcode" && e["weight"].as_f64().unwrap() > 0.0),
         "{evidence:?}"
     );
 }
@@ -154,7 +164,13 @@ fn explain_shows_the_searches_candidates_and_verdict() {
     let fake = Fake::start();
     let out = fake
         .leadgen()
-        .args(["explain", "Pennine Care Services", "--postcode", "SK13 8AQ", "--json"])
+        .args([
+            "explain",
+            "Pennine Care Services",
+            "--postcode",
+            "SK13 8AQ",
+            "--json",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
@@ -162,13 +178,17 @@ fn explain_shows_the_searches_candidates_and_verdict() {
     assert_eq!(v["status"], "matched");
     assert_eq!(v["candidates"][0]["company_number"], "07111333");
     assert!(v["searches"].as_array().unwrap().len() >= 1);
-    let text = fake
-        .leadgen()
-        .args(["explain", "Ltd"])
-        .output()
-        .unwrap();
-    assert_eq!(text.status.code(), Some(2), "a name that cannot match is a usage error");
-    assert!(stderr(&text).contains("only designators"), "{}", stderr(&text));
+    let text = fake.leadgen().args(["explain", "Ltd"]).output().unwrap();
+    assert_eq!(
+        text.status.code(),
+        Some(2),
+        "a name that cannot match is a usage error"
+    );
+    assert!(
+        stderr(&text).contains("only designators"),
+        "{}",
+        stderr(&text)
+    );
 }
 
 #[test]

@@ -470,7 +470,10 @@ fn model_block(model: &Model) -> String {
     for (b, name) in model.none.iter().zip(NONE_FEATURE_NAMES) {
         s.push_str(&format!("        {b:.4}, // {name}\n"));
     }
-    s.push_str(&format!("    ],\n    threshold: {:.2},\n}};\n", model.threshold));
+    s.push_str(&format!(
+        "    ],\n    threshold: {:.2},\n}};\n",
+        model.threshold
+    ));
     s
 }
 
@@ -582,11 +585,17 @@ fn l2_by_cross_validation() {
                 none,
                 threshold: MODEL.threshold,
             };
-            for e in all.iter().enumerate().filter(|(i, _)| i % 5 == fold).map(|(_, e)| e) {
+            for e in all
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % 5 == fold)
+                .map(|(_, e)| e)
+            {
                 let u: Vec<f64> = e.candidates.iter().map(|x| model.utility(x)).collect();
                 let none: f64 = e.none.iter().zip(model.none).map(|(a, b)| a * b).sum();
                 let top = u.iter().copied().fold(none, f64::max);
-                let total: f64 = u.iter().map(|v| (v - top).exp()).sum::<f64>() + (none - top).exp();
+                let total: f64 =
+                    u.iter().map(|v| (v - top).exp()).sum::<f64>() + (none - top).exp();
                 let truth: f64 = if e.truth.is_empty() {
                     (none - top).exp()
                 } else {
@@ -595,6 +604,9 @@ fn l2_by_cross_validation() {
                 ll += (truth / total).ln();
             }
         }
-        eprintln!("l2 {l2}: held-out log-likelihood per row {:.4}", ll / all.len() as f64);
+        eprintln!(
+            "l2 {l2}: held-out log-likelihood per row {:.4}",
+            ll / all.len() as f64
+        );
     }
 }
