@@ -179,7 +179,7 @@ fn min_confidence_filters_executives() {
     );
     let strict = jsonl(
         &with_social(&fake)
-            .args(["discover", "-f", "jsonl", "--min-confidence", "0.92"])
+            .args(["discover", "-f", "jsonl", "--min-confidence", "0.96"])
             .arg(&input)
             .output()
             .unwrap(),
@@ -188,7 +188,7 @@ fn min_confidence_filters_executives() {
     assert!(!kept.is_empty() && kept.len() < all[0]["executives"].as_array().unwrap().len());
     assert!(
         kept.iter()
-            .all(|e| e["confidence"].as_f64().unwrap() >= 0.92)
+            .all(|e| e["confidence"].as_f64().unwrap() >= 0.96)
     );
 }
 
