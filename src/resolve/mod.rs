@@ -30,7 +30,7 @@ use crate::input::{CompanyNumber, CompanyQuery};
 use crate::sources::SourceError;
 use crate::sources::companies_house::Client;
 use crate::sources::companies_house::client::keys;
-use crate::sources::companies_house::types::{AdvancedCompany, CompanySearchItem};
+use crate::sources::companies_house::types::{Address, AdvancedCompany, CompanySearchItem};
 use score::{Assessment, PreparedQuery, Verdict};
 pub use score::{Candidate, Evidence, Model, Query};
 
@@ -157,47 +157,57 @@ fn locality_words(
         .collect()
 }
 
-/// A candidate from a `/search/companies` item; `None` when the item has
-/// no usable number or title, since such an entry cannot be matched.
-pub fn candidate_from_search_item(item: &CompanySearchItem) -> Option<Candidate> {
-    let name = item.title.as_deref()?.trim();
-    if name.is_empty() || CompanyNumber::parse(&item.company_number).is_err() {
+/// A candidate from the fields both searches give; `None` when there is
+/// no usable number or name, since such an entry cannot be matched.
+fn candidate(
+    number: &str,
+    name: Option<&str>,
+    status: Option<&String>,
+    address: Option<&Address>,
+    company_type: Option<&String>,
+    previous_name: Option<&str>,
+) -> Option<Candidate> {
+    let name = name?.trim();
+    if name.is_empty() || CompanyNumber::parse(number).is_err() {
         return None;
     }
     Some(Candidate {
-        company_number: item.company_number.trim().to_owned(),
+        company_number: number.trim().to_owned(),
         name: name.to_owned(),
-        status: item.company_status.clone(),
-        postcode: item.address.as_ref().and_then(|a| a.postal_code.clone()),
-        previous_name: item
-            .snippet
-            .as_deref()
+        status: status.cloned(),
+        postcode: address.and_then(|a| a.postal_code.clone()),
+        previous_name: previous_name
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_owned),
-        company_type: item.company_type.clone(),
-        locality: locality_words(item.address.as_ref()),
+        company_type: company_type.cloned(),
+        locality: locality_words(address),
     })
+}
+
+/// A candidate from a `/search/companies` item (its `snippet` is a
+/// previous name the search matched).
+pub fn candidate_from_search_item(item: &CompanySearchItem) -> Option<Candidate> {
+    candidate(
+        &item.company_number,
+        item.title.as_deref(),
+        item.company_status.as_ref(),
+        item.address.as_ref(),
+        item.company_type.as_ref(),
+        item.snippet.as_deref(),
+    )
 }
 
 /// A candidate from an `/advanced-search/companies` item.
 pub fn candidate_from_advanced(item: &AdvancedCompany) -> Option<Candidate> {
-    let name = item.company_name.as_deref()?.trim();
-    if name.is_empty() || CompanyNumber::parse(&item.company_number).is_err() {
-        return None;
-    }
-    Some(Candidate {
-        company_number: item.company_number.trim().to_owned(),
-        name: name.to_owned(),
-        status: item.company_status.clone(),
-        postcode: item
-            .registered_office_address
-            .as_ref()
-            .and_then(|a| a.postal_code.clone()),
-        previous_name: None,
-        company_type: item.company_type.clone(),
-        locality: locality_words(item.registered_office_address.as_ref()),
-    })
+    candidate(
+        &item.company_number,
+        item.company_name.as_deref(),
+        item.company_status.as_ref(),
+        item.registered_office_address.as_ref(),
+        item.company_type.as_ref(),
+        None,
+    )
 }
 
 /// How many searches names may take: on average over a batch, and at most
@@ -448,6 +458,8 @@ pub async fn gather<S: CandidateSource>(
     Ok(candidates)
 }
 
+/// The most a name match claims: 1.0 is kept for a company number.
+const MAX_NAME_CONFIDENCE: f64 = 0.999;
 /// Most candidates listed for an abstention.
 const LISTED: usize = 5;
 /// Least probability for a candidate to be listed with `not_found`.
@@ -486,7 +498,8 @@ impl Investigation {
                     Ok(number) => Resolution::Matched {
                         number,
                         info: MatchInfo {
-                            confidence: round3(best.probability),
+                            // A name is never as certain as a number.
+                            confidence: round3(best.probability.min(MAX_NAME_CONFIDENCE)),
                             method,
                             evidence: score::evidence(&best.scored, model),
                         },
