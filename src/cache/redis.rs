@@ -203,7 +203,9 @@ impl RedisTier {
         );
         let mut conn = self.conn.clone();
         let needle = format!("\"{number}\"");
-        for key in self.scan(&format!("{PREFIX}*:search:*")).await? {
+        let mut searches = self.scan(&format!("{PREFIX}*:search:*")).await?;
+        searches.extend(self.scan(&format!("{PREFIX}*:advanced_search:*")).await?);
+        for key in searches {
             let value: Option<Vec<u8>> = conn.get(&key).await?;
             if value.is_some_and(|v| v.windows(needle.len()).any(|w| w == needle.as_bytes())) {
                 keys.push(key);

@@ -146,7 +146,8 @@ impl SqliteTier {
             .call(move |c| {
                 c.execute(
                     "DELETE FROM entries WHERE params LIKE ?1 OR params LIKE ?2 OR params LIKE ?3 \
-                     OR (resource = 'search' AND instr(body, CAST(?4 AS BLOB)) > 0)",
+                     OR (resource IN ('search', 'advanced_search') \
+                         AND instr(body, CAST(?4 AS BLOB)) > 0)",
                     params![exact, under, query, listed],
                 )
                 .map(|n| n as u64)
