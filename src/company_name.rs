@@ -94,7 +94,7 @@ pub fn normalize_postcode(raw: &str) -> Option<String> {
 
 /// Designators of legal form, disregarded at the end of a name (Schedule 3).
 /// Each is a word sequence after [`spelled_words`], so "L.L.P." is `["llp"]`.
-pub const DESIGNATORS: &[&[&str]] = &[
+const DESIGNATORS: &[&[&str]] = &[
     &["limited"],
     &["ltd"],
     &["unlimited"],
@@ -136,7 +136,7 @@ pub const DESIGNATORS: &[&[&str]] = &[
 
 /// Further words disregarded at the end of a name, which a company of the
 /// same group may add with consent (see the module docs for the sources).
-pub const FURTHER_WORDS: &[&[&str]] = &[
+const FURTHER_WORDS: &[&[&str]] = &[
     &["and", "co"],
     &["and", "company"],
     &["co"],
@@ -191,7 +191,7 @@ fn word_equivalent(word: &str) -> Option<&'static str> {
 /// Lowercase ASCII words with signs spelled out, accents transliterated and
 /// punctuation treated as a break. Runs of single letters are joined, so
 /// that "L.T.D." and "U.K" read as "ltd" and "uk".
-pub fn spelled_words(name: &str) -> Vec<String> {
+fn spelled_words(name: &str) -> Vec<String> {
     let mut spelled = String::with_capacity(name.len() + 8);
     for c in name.chars() {
         match sign_word(c) {
@@ -250,7 +250,7 @@ fn designator_level_words(name: &str) -> Vec<String> {
 /// key "company", not an empty one. Longest run rather than greedy
 /// stripping, because sequences overlap: "& Co (UK)" must lose "co" and "uk",
 /// not the domain suffix "co uk" and leave "and" behind.
-pub fn strip_trailing(words: &mut Vec<String>, lists: &[&[&[&str]]]) {
+fn strip_trailing(words: &mut Vec<String>, lists: &[&[&[&str]]]) {
     let n = words.len();
     // ends_in_listed[i]: words[i..] is a run of listed sequences.
     let mut ends_in_listed = vec![false; n + 1];
@@ -284,17 +284,6 @@ pub fn exact_form(name: &str) -> String {
 /// registrar disregards ("Hands" and "Hand").
 pub fn loose_keys_equal(a: &str, b: &str) -> bool {
     a == b || a.strip_suffix('s') == Some(b) || b.strip_suffix('s') == Some(a)
-}
-
-/// The part before the inward code, which is always the last three
-/// characters ("HU17" of "HU178EU"); a code too short to have an inward
-/// part is taken as an outward code on its own.
-pub fn outward_code(normalized: &str) -> &str {
-    if normalized.len() >= 5 {
-        normalized.get(..normalized.len() - 3).unwrap_or(normalized)
-    } else {
-        normalized
-    }
 }
 
 /// How far two postcodes agree, from the strongest agreement down.
@@ -805,9 +794,10 @@ mod tests {
     fn postcodes_normalise() {
         assert_eq!(normalize_postcode(" hu17 8eu "), Some("HU178EU".to_owned()));
         assert_eq!(normalize_postcode(" - "), None);
-        assert_eq!(outward_code("HU178EU"), "HU17");
-        assert_eq!(outward_code("M14EX"), "M1");
-        assert_eq!(outward_code("SW7"), "SW7");
+        let outward = |code: &str| Postcode::parse(code).map(|p| p.outward);
+        assert_eq!(outward("HU178EU").as_deref(), Some("HU17"));
+        assert_eq!(outward("M14EX").as_deref(), Some("M1"));
+        assert_eq!(outward("SW7").as_deref(), Some("SW7"));
     }
 
     fn designator() -> impl Strategy<Value = &'static str> {

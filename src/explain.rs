@@ -8,7 +8,9 @@ use crate::config::DiscoverSettings;
 use crate::error::Error;
 use crate::gateway::Gateway;
 use crate::resolve::score::{Verdict, evidence};
-use crate::resolve::{self, Investigation, Query, Search, SearchBudget, model::MODEL};
+use crate::resolve::{
+    self, CandidateSummary, Investigation, Query, Search, SearchBudget, model::MODEL, round3,
+};
 use crate::sources::companies_house::Client;
 
 /// Resolve `query` with the settings' API and cache, and describe it.
@@ -122,21 +124,8 @@ pub fn to_json(found: &Investigation) -> Value {
         .iter()
         .map(|(s, n)| json!({"search": search_text(s), "candidates": n}))
         .collect();
-    let candidates: Vec<Value> = found
-        .assessment
-        .ranked
-        .iter()
-        .map(|a| {
-            let c = &found.candidates[a.index];
-            json!({
-                "company_number": c.company_number,
-                "company_name": c.name,
-                "company_status": c.status,
-                "registered_office_postcode": c.postcode,
-                "confidence": (a.probability * 1000.0).round() / 1000.0,
-                "evidence": evidence(&a.scored, &MODEL),
-            })
-        })
+    let candidates: Vec<CandidateSummary> = (0..found.assessment.ranked.len())
+        .map(|rank| found.summary(rank, &MODEL))
         .collect();
     let status = match found.verdict {
         Verdict::Matched => "matched",
@@ -148,7 +137,7 @@ pub fn to_json(found: &Investigation) -> Value {
         "status": status,
         "searches": searches,
         "candidates": candidates,
-        "none_of_them": (found.assessment.none * 1000.0).round() / 1000.0,
+        "none_of_them": round3(found.assessment.none),
         "verdict": verdict_text(found),
     })
 }

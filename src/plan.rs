@@ -178,13 +178,8 @@ async fn needs(
     let number = match resolve::resolve(ch, query, budget).await {
         Ok(Resolution::Matched { number, .. }) => number,
         Ok(Resolution::NotFound(_) | Resolution::Ambiguous(_)) => {
-            let settled = match &query.name {
-                Some(name) => {
-                    let q = resolve::Query {
-                        name: name.clone(),
-                        postcode: query.postcode.clone(),
-                        wants_dissolved: query.wants_dissolved,
-                    };
+            let settled = match resolve::Query::of_row(query) {
+                Some(q) => {
                     let mut all_cached = true;
                     for search in resolve::searches_for(&q)
                         .into_iter()

@@ -319,10 +319,8 @@ impl InputReader {
             ));
         }
         let wants_dissolved = get(cols.status).is_some_and(|s| {
-            matches!(
-                s.to_ascii_lowercase().as_str(),
-                "dissolved" | "closed" | "converted-closed" | "removed" | "inactive"
-            )
+            s.eq_ignore_ascii_case("inactive")
+                || crate::resolve::score::is_live(Some(&s)) == Some(false)
         });
         Ok(CompanyQuery {
             name,

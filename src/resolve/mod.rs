@@ -144,9 +144,7 @@ impl CandidateSource for Client {
     }
 }
 
-fn locality_words(
-    address: Option<&crate::sources::companies_house::types::Address>,
-) -> Vec<String> {
+fn locality_words(address: Option<&Address>) -> Vec<String> {
     let Some(a) = address else {
         return Vec::new();
     };
@@ -257,31 +255,13 @@ impl SearchBudget {
         self.per_row
     }
 
-    /// Searches per name row on average that the batch may make.
-    pub fn average(&self) -> f64 {
-        self.average
-    }
-
-    /// Searches that spent quota so far.
-    pub fn calls(&self) -> u64 {
-        self.calls.load(Ordering::Relaxed)
-    }
-
-    /// Name rows begun so far.
-    pub fn rows(&self) -> u64 {
-        self.rows.load(Ordering::Relaxed)
-    }
-
     fn start_row(&self) {
         self.rows.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Take one paid search for a row that has made `done` searches; the
-    /// first search of a row is always allowed.
+    /// Take one paid search for a row that has made `done` searches (fewer
+    /// than [`Self::per_row`]); the first search of a row is always allowed.
     fn take(&self, done: u32) -> bool {
-        if done >= self.per_row {
-            return false;
-        }
         if done == 0 {
             self.calls.fetch_add(1, Ordering::Relaxed);
             return true;
@@ -289,7 +269,7 @@ impl SearchBudget {
         if !self.paid_extras {
             return false;
         }
-        let allowed = (self.average * self.rows() as f64).floor() as u64;
+        let allowed = (self.average * self.rows.load(Ordering::Relaxed) as f64).floor() as u64;
         self.calls
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
                 (c < allowed).then_some(c + 1)
@@ -317,13 +297,8 @@ pub async fn resolve(
             None => Resolution::NotFound(Vec::new()),
         });
     }
-    let Some(name) = query.name.as_deref() else {
+    let Some(query) = Query::of_row(query) else {
         return Ok(Resolution::NotFound(Vec::new()));
-    };
-    let query = Query {
-        name: name.to_owned(),
-        postcode: query.postcode.clone(),
-        wants_dissolved: query.wants_dissolved,
     };
     let found = investigate(ch, &query, budget, &model::MODEL).await?;
     Ok(found.resolution(&model::MODEL))
@@ -368,11 +343,9 @@ pub fn searches_for(query: &Query) -> Vec<Search> {
         out.push(Search::Name(prepared.strong_words().join(" ")));
     }
     // Near the postcode, by the most distinctive word.
-    if let (Some(postcode), Some(word)) =
-        (prepared.postcode(), prepared.distinctive_words().first())
-    {
+    if let (Some(postcode), Some(word)) = (prepared.postcode(), prepared.heaviest_word()) {
         out.push(Search::Near {
-            name_includes: word.clone(),
+            name_includes: word,
             location: postcode.outward.clone(),
         });
     }
@@ -466,7 +439,8 @@ const LISTED: usize = 5;
 const LIST_FLOOR: f64 = 0.02;
 
 impl Investigation {
-    fn summary(&self, rank: usize, model: &Model) -> CandidateSummary {
+    /// The candidate ranked `rank`, as output rows and `explain` show it.
+    pub fn summary(&self, rank: usize, model: &Model) -> CandidateSummary {
         let a = &self.assessment.ranked[rank];
         let c = &self.candidates[a.index];
         CandidateSummary {
@@ -484,12 +458,11 @@ impl Investigation {
             Verdict::Matched => {
                 let best = &self.assessment.ranked[0];
                 let c = &self.candidates[best.index];
-                let x = &best.scored.features;
                 let method = if best.scored.detail.via_previous_name {
                     MatchMethod::Fuzzy
-                } else if x[score_index("exact")] > 0.0 {
+                } else if best.scored.is_exact() {
                     MatchMethod::Exact
-                } else if x[score_index("same_as")] > 0.0 {
+                } else if best.scored.is_same_as() {
                     MatchMethod::Normalized
                 } else {
                     MatchMethod::Fuzzy
@@ -520,14 +493,8 @@ impl Investigation {
     }
 }
 
-fn score_index(name: &str) -> usize {
-    score::FEATURE_NAMES
-        .iter()
-        .position(|n| *n == name)
-        .unwrap_or(0)
-}
-
-fn round3(x: f64) -> f64 {
+/// A probability as output shows it: three decimals.
+pub(crate) fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 

@@ -58,6 +58,17 @@ pub struct Query {
     pub wants_dissolved: bool,
 }
 
+impl Query {
+    /// The name query of an input row; `None` when the row has no name.
+    pub fn of_row(row: &crate::input::CompanyQuery) -> Option<Query> {
+        Some(Query {
+            name: row.name.clone()?,
+            postcode: row.postcode.clone(),
+            wants_dissolved: row.wants_dissolved,
+        })
+    }
+}
+
 /// Number of features.
 pub const K: usize = 26;
 
@@ -225,12 +236,14 @@ impl PreparedQuery {
         }
     }
 
-    /// The words of the query that carry the most weight, heaviest first,
-    /// for narrowing a search.
-    pub fn distinctive_words(&self) -> Vec<String> {
-        let mut words: Vec<&Weighted> = self.words.iter().filter(|w| !w.word.qualifier).collect();
-        words.sort_by(|a, b| b.weight.total_cmp(&a.weight));
-        words.into_iter().map(|w| w.word.text.clone()).collect()
+    /// The plain word of the query that carries the most weight (the
+    /// first of equals), for narrowing a search.
+    pub fn heaviest_word(&self) -> Option<String> {
+        self.words
+            .iter()
+            .filter(|w| !w.word.qualifier)
+            .reduce(|best, w| if w.weight > best.weight { w } else { best })
+            .map(|w| w.word.text.clone())
     }
 
     /// Whether the query has words of weight below a distinctive word's
@@ -486,7 +499,21 @@ pub struct Scored {
     pub detail: NameDetail,
 }
 
-fn is_live(status: Option<&str>) -> Option<bool> {
+impl Scored {
+    /// The name given is the register's, letter for letter.
+    pub fn is_exact(&self) -> bool {
+        self.features[f::EXACT] > 0.0
+    }
+
+    /// The name given is the register's under the "same as" rules.
+    pub fn is_same_as(&self) -> bool {
+        self.features[f::SAME_AS] > 0.0
+    }
+}
+
+/// Whether a register status (`active`, `dissolved`, ...) is a company
+/// still on the register; `None` without a status.
+pub fn is_live(status: Option<&str>) -> Option<bool> {
     let s = status?.trim().to_ascii_lowercase();
     Some(!matches!(
         s.as_str(),
@@ -833,11 +860,6 @@ impl Assessment {
             }
         }
         Verdict::NotFound
-    }
-
-    /// The best candidate's probability: the confidence of a match.
-    pub fn best(&self) -> Option<&Assessed> {
-        self.ranked.first()
     }
 }
 
