@@ -8,9 +8,9 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use leadgen::fakes::companies_house::Register;
 use leadgen::resolve::Candidate;
 use leadgen::resolve::score::{PreparedQuery, Query, score_all};
+use leadgen_fakes::companies_house::Register;
 
 const GOAL: f64 = 20_000.0;
 

@@ -21,7 +21,6 @@ pub mod db;
 pub mod doctor;
 pub mod error;
 pub mod explain;
-pub mod fakes;
 pub mod gateway;
 pub mod input;
 pub mod journal;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use leadgen::fakes::companies_house::Register;
+use leadgen_fakes::companies_house::Register;
 
 use super::common::{Fake, csv_file, stderr, synthetic_input};
 use super::redis_server::RedisServer;

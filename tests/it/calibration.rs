@@ -13,12 +13,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use leadgen::fakes::companies_house::Register;
-use leadgen::fakes::social::SocialData;
-use leadgen::fakes::{
+use leadgen_fakes::Quota;
+use leadgen_fakes::companies_house::Register;
+use leadgen_fakes::social::SocialData;
+use leadgen_fakes::{
     DEMO_FACEBOOK_APP_ID, DEMO_FACEBOOK_APP_SECRET, DEMO_LINKEDIN_ACCESS_TOKEN, DEMO_X_BEARER_TOKEN,
 };
-use leadgen::gateway::Quota;
 use serde_json::Value;
 
 use super::common::{Fake, fixture, jsonl, stderr};

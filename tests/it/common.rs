@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
-use leadgen::fakes::{FakeConfig, FakeServer, Stats};
+use leadgen_fakes::{FakeConfig, FakeServer, Stats};
 
 pub const KEY: &str = "test-key-4f9c2a";
 
@@ -99,10 +99,7 @@ pub fn csv_file(dir: &Path, name: &str, text: &str) -> PathBuf {
 }
 
 /// The rows of a synthetic register as input CSV, `n` of them.
-pub fn synthetic_input(
-    dir: &Path,
-    register: &leadgen::fakes::companies_house::Register,
-) -> PathBuf {
+pub fn synthetic_input(dir: &Path, register: &leadgen_fakes::companies_house::Register) -> PathBuf {
     let mut text = String::from("id,company_name\n");
     for (i, c) in register.companies().iter().enumerate() {
         text.push_str(&format!("{},\"{}\"\n", i + 1, c.name()));

@@ -1,6 +1,6 @@
 //! `leadgen doctor` and `leadgen config show` over the fake.
 
-use leadgen::fakes::{
+use leadgen_fakes::{
     DEMO_FACEBOOK_APP_ID, DEMO_FACEBOOK_APP_SECRET, DEMO_LINKEDIN_ACCESS_TOKEN, DEMO_X_BEARER_TOKEN,
 };
 

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use leadgen::fakes::Faults;
+use leadgen_fakes::Faults;
 
 use super::common::{Fake, fixture, jsonl, stderr};
 

@@ -18,7 +18,6 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use leadgen::fakes::companies_house::{AdvancedFilter, Register};
 use leadgen::resolve::fit::{self, Example};
 use leadgen::resolve::model::MODEL;
 use leadgen::resolve::score::{
@@ -30,6 +29,7 @@ use leadgen::resolve::{
 };
 use leadgen::sources::SourceError;
 use leadgen::sources::companies_house::types::{AdvancedCompanySearch, CompanySearch};
+use leadgen_fakes::companies_house::{AdvancedFilter, Register};
 
 use super::common::fixture;
 

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use leadgen::fakes::companies_house::Register;
+use leadgen_fakes::companies_house::Register;
 use rand::Rng;
 
 use super::common::{Fake, stderr, synthetic_input};

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use leadgen::fakes::{
+use leadgen_fakes::{
     DEMO_FACEBOOK_APP_ID, DEMO_FACEBOOK_APP_SECRET, DEMO_LINKEDIN_ACCESS_TOKEN, DEMO_X_API_KEY,
     DEMO_X_API_SECRET, DEMO_X_BEARER_TOKEN,
 };

@@ -1,7 +1,7 @@
 //! All four sources over the fake: official accounts, verified officer
 //! profiles, and skipped sources.
 
-use leadgen::fakes::{
+use leadgen_fakes::{
     DEMO_FACEBOOK_APP_ID, DEMO_FACEBOOK_APP_SECRET, DEMO_LINKEDIN_ACCESS_TOKEN, DEMO_X_BEARER_TOKEN,
 };
 use serde_json::Value;

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use super::*;
 use crate::cache::Cache;
-use crate::fakes::{
-    DEMO_API_KEY, DEMO_FACEBOOK_APP_ID, DEMO_FACEBOOK_APP_SECRET, FakeConfig, FakeServer,
-};
 use crate::gateway::{GatewayError, Provider};
 use crate::sources::social::testing::{fast_gateway, query, smith_and_jones};
+use leadgen_fakes::{
+    DEMO_API_KEY, DEMO_FACEBOOK_APP_ID, DEMO_FACEBOOK_APP_SECRET, FakeConfig, FakeServer,
+};
 
 fn demo_app() -> AppCredentials {
     AppCredentials {

@@ -7,9 +7,9 @@ use secrecy::SecretString;
 
 use super::*;
 use crate::cache::Cache;
-use crate::fakes::{DEMO_API_KEY, DEMO_LINKEDIN_ACCESS_TOKEN, FakeConfig, FakeServer};
 use crate::gateway::{GatewayError, Provider};
 use crate::sources::social::testing::{fast_gateway, query, smith_and_jones};
+use leadgen_fakes::{DEMO_API_KEY, DEMO_LINKEDIN_ACCESS_TOKEN, FakeConfig, FakeServer};
 
 fn client(server: &FakeServer, token: &str) -> Client {
     Client::new(

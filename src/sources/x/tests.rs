@@ -7,11 +7,12 @@ use secrecy::SecretString;
 
 use super::*;
 use crate::cache::Cache;
-use crate::fakes::{
-    DEMO_API_KEY, DEMO_X_API_KEY, DEMO_X_API_SECRET, DEMO_X_BEARER_TOKEN, FakeConfig, FakeServer,
-};
-use crate::gateway::{GatewayError, Provider, Quota};
+use crate::gateway::{GatewayError, Provider};
 use crate::sources::social::testing::{fast_gateway, officer, query, smith_and_jones};
+use leadgen_fakes::{
+    DEMO_API_KEY, DEMO_X_API_KEY, DEMO_X_API_SECRET, DEMO_X_BEARER_TOKEN, FakeConfig, FakeServer,
+    Quota,
+};
 
 async fn fake(config: FakeConfig) -> FakeServer {
     FakeServer::start(config).await.expect("fake starts")

@@ -1,9 +1,11 @@
 //! Local fakes of the APIs leadgen calls, speaking the real wire formats.
 //!
-//! The real Companies House (and, later, X, LinkedIn and Facebook) cannot be
+//! The real Companies House (and X, LinkedIn and Facebook) cannot be
 //! reached from development machines, so tests, the demo and the benchmarks
 //! run against these. They are started in-process by tests
 //! ([`FakeServer::start`]) or as the `leadgen-fakes` binary.
+//! They are a crate of their own so that the released `leadgen` never
+//! contains them; leadgen uses them only as a dev-dependency.
 //!
 //! The fake misbehaves on request, like the real service does on its bad
 //! days: a per-key quota answered with 429s, and seeded random faults (429,
@@ -12,6 +14,7 @@
 pub mod companies_house;
 mod facebook;
 mod linkedin;
+pub mod quota;
 mod server;
 pub mod social;
 pub mod synthetic;
@@ -30,7 +33,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::gateway::Quota;
+pub use quota::Quota;
 use server::Shared;
 
 /// The key `leadgen-fakes` accepts unless told otherwise. Not a secret.
@@ -73,12 +76,7 @@ pub struct SocialFakeConfig {
 impl SocialFakeConfig {
     /// `data` with the demo credentials and the published limits.
     pub fn new(data: social::SocialData) -> SocialFakeConfig {
-        let quota = |limit: u32| {
-            Quota::new(
-                std::num::NonZeroU32::new(limit).unwrap_or(std::num::NonZeroU32::MIN),
-                Duration::from_secs(15 * 60),
-            )
-        };
+        let quota = |limit: u32| Quota::per(limit, Duration::from_secs(15 * 60));
         SocialFakeConfig {
             data,
             x_bearer_token: DEMO_X_BEARER_TOKEN.to_owned(),

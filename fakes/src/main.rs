@@ -9,11 +9,10 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use clap::{Args, Parser, Subcommand};
-use leadgen::fakes::companies_house::Register;
-use leadgen::fakes::social::SocialData;
-use leadgen::fakes::{DEMO_API_KEY, FakeConfig, FakeServer, Faults};
-use leadgen::gateway::Quota;
-use leadgen::gateway::quota::parse_duration;
+use leadgen_fakes::companies_house::Register;
+use leadgen_fakes::quota::parse_duration;
+use leadgen_fakes::social::SocialData;
+use leadgen_fakes::{DEMO_API_KEY, FakeConfig, FakeServer, Faults, Quota};
 
 /// Local fakes of the Companies House public data API, X API v2, LinkedIn's
 /// organization lookup and Facebook's Graph API (Pages), speaking their wire formats.

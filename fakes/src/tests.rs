@@ -771,7 +771,7 @@ fn calibration_world_follows_the_spec_and_answers_the_calibration_set() {
     let register = Register::bundled()
         .merged(&world)
         .expect("numbers do not clash with the bundled register");
-    let social = crate::fakes::social::SocialData::from_json(include_str!(
+    let social = crate::social::SocialData::from_json(include_str!(
         "../../fixtures/fake-data/calibration_social.json"
     ))
     .expect("valid social dataset");
@@ -801,8 +801,8 @@ fn calibration_world_follows_the_spec_and_answers_the_calibration_set() {
 
 mod social {
     use super::*;
-    use crate::fakes::social::SocialData;
-    use crate::fakes::{DEMO_FACEBOOK_APP_ID, DEMO_FACEBOOK_APP_SECRET, DEMO_X_BEARER_TOKEN};
+    use crate::social::SocialData;
+    use crate::{DEMO_FACEBOOK_APP_ID, DEMO_FACEBOOK_APP_SECRET, DEMO_X_BEARER_TOKEN};
 
     async fn get_with(server: &FakeServer, path: &str, auth: &str) -> reqwest::Response {
         reqwest::Client::new()
@@ -815,7 +815,7 @@ mod social {
 
     #[test]
     fn bundled_social_data_covers_bundled_companies() {
-        let register = crate::fakes::companies_house::Register::bundled();
+        let register = crate::companies_house::Register::bundled();
         let social = SocialData::bundled();
         assert!(social.companies().len() >= 5);
         for company in social.companies() {
@@ -829,7 +829,7 @@ mod social {
 
     #[test]
     fn synthetic_social_data_is_deterministic_and_matches_its_register() {
-        let register = crate::fakes::companies_house::Register::synthetic(40, 7);
+        let register = crate::companies_house::Register::synthetic(40, 7);
         let a = SocialData::synthetic(&register, 7);
         let b = SocialData::synthetic(&register, 7);
         assert_eq!(a.to_json(), b.to_json());
@@ -917,7 +917,7 @@ mod social {
             body,
             serde_json::json!({"message":"Empty oauth2_access_token","serviceErrorCode":401,"status":401})
         );
-        let auth = format!("Bearer {}", crate::fakes::DEMO_LINKEDIN_ACCESS_TOKEN);
+        let auth = format!("Bearer {}", crate::DEMO_LINKEDIN_ACCESS_TOKEN);
         let response = get_with(
             &server,
             "/rest/organizations?q=vanityName&vanityName=yorkshireairambulance",
