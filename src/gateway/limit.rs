@@ -31,10 +31,22 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use governor::DefaultDirectRateLimiter;
-use governor::clock::Clock;
+use governor::middleware::NoOpMiddleware;
+use governor::state::{InMemoryState, NotKeyed};
 
+use super::clock::{self, PacingClock};
 use super::quota::Quota;
+
+/// A GCRA limiter on the gateway's clock (see [`clock`]).
+type Limiter =
+    governor::RateLimiter<NotKeyed, InMemoryState, PacingClock, NoOpMiddleware<Duration>>;
+
+fn limiter(quota: &Quota) -> Arc<Limiter> {
+    Arc::new(governor::RateLimiter::direct_with_clock(
+        pacing(quota),
+        PacingClock::default(),
+    ))
+}
 
 /// Extra spacing, in percent, between requests beyond `window / limit`.
 const HEADROOM_PERCENT: u32 = 1;
@@ -53,7 +65,7 @@ pub fn pacing(quota: &Quota) -> governor::Quota {
 /// The pacing state every task calling one provider scope shares.
 pub struct RateWindow {
     /// Replaced (never mutated) when the server announces a lower quota.
-    limiter: Mutex<Arc<DefaultDirectRateLimiter>>,
+    limiter: Mutex<Arc<Limiter>>,
     /// The quota the limiter paces to.
     quota: Mutex<Quota>,
     paused_until: Mutex<Option<Instant>>,
@@ -62,7 +74,7 @@ pub struct RateWindow {
 impl RateWindow {
     pub fn new(quota: &Quota) -> RateWindow {
         RateWindow {
-            limiter: Mutex::new(Arc::new(DefaultDirectRateLimiter::direct(pacing(quota)))),
+            limiter: Mutex::new(limiter(quota)),
             quota: Mutex::new(*quota),
             paused_until: Mutex::new(None),
         }
@@ -83,7 +95,7 @@ impl RateWindow {
             return false;
         }
         *quota = *announced;
-        *lock(&self.limiter) = Arc::new(DefaultDirectRateLimiter::direct(pacing(announced)));
+        *lock(&self.limiter) = limiter(announced);
         true
     }
 
@@ -109,31 +121,32 @@ impl RateWindow {
     /// an optional source whose quota is spent should be skipped, not hold
     /// the batch back.
     pub async fn acquire(&self, max_wait: Option<Duration>) -> Result<Duration, Duration> {
-        let started = Instant::now();
+        let started = clock::now();
         loop {
-            if let Some(until) = self.paused_until(Instant::now()) {
-                let wait = until.saturating_duration_since(Instant::now());
+            if let Some(until) = self.paused_until(clock::now()) {
+                let wait = until.saturating_duration_since(clock::now());
                 if max_wait.is_some_and(|max| wait > max) {
                     return Err(wait);
                 }
-                tokio::time::sleep_until(until.into()).await;
+                clock::sleep_until(until).await;
             }
             let limiter = Arc::clone(&lock(&self.limiter));
-            match (max_wait, limiter.check()) {
-                (_, Ok(())) => {}
-                (Some(max), Err(not_until)) => {
-                    let wait = not_until.wait_time_from(limiter.clock().now());
-                    if wait > max {
-                        return Err(wait);
-                    }
-                    limiter.until_ready().await;
+            // Tokens are taken by `check` and waited for on the gateway's
+            // clock; a task that loses the race for a token waits again.
+            let mut bounded = max_wait;
+            while let Err(not_until) = limiter.check() {
+                let wait = limiter.clock().until(not_until.earliest_possible());
+                if let Some(max) = bounded.take()
+                    && wait > max
+                {
+                    return Err(wait);
                 }
-                (None, Err(_)) => limiter.until_ready().await,
+                tokio::time::sleep(wait).await;
             }
             // A pause may have started while we queued for the token; the
             // server said no, so the token is forfeit and we wait again.
-            if self.paused_until(Instant::now()).is_none() {
-                return Ok(started.elapsed());
+            if self.paused_until(clock::now()).is_none() {
+                return Ok(clock::now() - started);
             }
         }
     }
@@ -172,7 +185,7 @@ mod tests {
         admitted
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_bounded_acquire_gives_up_when_the_wait_is_longer() {
         let w = RateWindow::new(&quota("1/10s"));
         let bound = Some(Duration::from_secs(1));
@@ -180,7 +193,7 @@ mod tests {
         let needed = w.acquire(bound).await.expect_err("the next is 10 s away");
         assert!(needed > Duration::from_secs(5), "{needed:?}");
         let paused = RateWindow::new(&quota("100/1s"));
-        paused.pause_until(Instant::now() + Duration::from_secs(30));
+        paused.pause_until(clock::now() + Duration::from_secs(30));
         let needed = paused.acquire(bound).await.expect_err("paused for 30 s");
         assert!(needed > Duration::from_secs(25), "{needed:?}");
     }
@@ -223,11 +236,22 @@ mod tests {
         assert_eq!(w.paused_until(now + Duration::from_secs(6)), None);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn acquire_waits_out_a_pause() {
         let w = RateWindow::new(&quota("100/1s"));
-        w.pause_until(Instant::now() + Duration::from_millis(200));
+        w.pause_until(clock::now() + Duration::from_millis(200));
         let waited = w.acquire(None).await.expect("unbounded");
-        assert!(waited >= Duration::from_millis(190), "{waited:?}");
+        assert_eq!(waited, Duration::from_millis(200));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn acquire_paces_on_the_gateway_clock() {
+        let w = RateWindow::new(&quota("10/1s"));
+        let started = clock::now();
+        for _ in 0..11 {
+            w.acquire(None).await.expect("unbounded");
+        }
+        // Ten gaps of 101 ms (1 % headroom), on tokio's paused clock.
+        assert_eq!(clock::now() - started, Duration::from_millis(1010));
     }
 }

@@ -39,6 +39,7 @@
 //! attempts, budget and breaker allow.
 
 pub mod breaker;
+pub mod clock;
 pub mod limit;
 pub mod policy;
 pub mod quota;
@@ -47,30 +48,31 @@ pub mod settings;
 pub mod stats;
 #[cfg(test)]
 mod tests;
+pub mod transport;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
-use bytes::Bytes;
-use reqwest::StatusCode;
-use reqwest::header::HeaderMap;
 use serde::Serialize;
 use tokio::sync::watch;
 use tracing::{debug, error, info, warn};
 
 use breaker::{Admission, CircuitBreaker, Transition};
+use clock::Clock;
 use limit::{RateWindow, lock};
 use policy::{ProviderPolicy, Verdict};
 use retry::{RetryBudget, RetryKind};
 use stats::Counters;
+use transport::{Http, Transport, TransportError, error_chain};
 
 pub use quota::{Quota, QuotaParseError};
 pub use settings::ProviderSettings;
 pub use stats::ProviderStats;
+pub use transport::HttpResponse;
 
 /// An API leadgen calls. Each has its own quota, timeouts and failure state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -130,14 +132,6 @@ impl fmt::Display for Provider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.label())
     }
-}
-
-/// A complete HTTP answer: status, headers and the whole body.
-#[derive(Debug, Clone)]
-pub struct HttpResponse {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Bytes,
 }
 
 /// Why a call produced no answer a source can interpret.
@@ -240,6 +234,8 @@ struct ProviderState {
     /// One client per provider, because the connect timeout is a client
     /// setting in reqwest.
     client: reqwest::Client,
+    transport: Arc<dyn Transport>,
+    clock: Clock,
     /// Keyed by the policy's limit scope; "" is the whole provider.
     windows: Mutex<HashMap<&'static str, Arc<RateWindow>>>,
     budget: RetryBudget,
@@ -258,15 +254,24 @@ struct ProviderState {
 impl Gateway {
     /// A gateway with the given settings; providers not in the map get
     /// their published defaults.
-    pub fn new(
+    pub fn new(providers: HashMap<Provider, ProviderSettings>) -> Result<Gateway, GatewayError> {
+        Gateway::with_transport(providers, Arc::new(Http), Clock::system())
+    }
+
+    /// A gateway whose requests travel by `transport` and whose wall time
+    /// is `clock`'s (tests script both; see [`clock`]).
+    pub fn with_transport(
         mut providers: HashMap<Provider, ProviderSettings>,
+        transport: Arc<dyn Transport>,
+        clock: Clock,
     ) -> Result<Gateway, GatewayError> {
         let mut states = HashMap::new();
         for provider in Provider::ALL {
             let settings = providers
                 .remove(&provider)
                 .unwrap_or_else(|| ProviderSettings::defaults(provider));
-            states.insert(provider, Arc::new(ProviderState::new(provider, settings)?));
+            let state = ProviderState::new(provider, settings, Arc::clone(&transport), clock)?;
+            states.insert(provider, Arc::new(state));
         }
         Ok(Gateway {
             inner: Arc::new(Inner {
@@ -292,7 +297,7 @@ impl Gateway {
     /// The longest pause a server has imposed that is still running, if
     /// any (for the progress bar's "waiting for quota").
     pub fn quota_pause(&self) -> Option<(Provider, Duration)> {
-        let now = Instant::now();
+        let now = clock::now();
         self.inner
             .providers
             .values()
@@ -360,7 +365,12 @@ struct Failure {
 }
 
 impl ProviderState {
-    fn new(provider: Provider, settings: ProviderSettings) -> Result<ProviderState, GatewayError> {
+    fn new(
+        provider: Provider,
+        settings: ProviderSettings,
+        transport: Arc<dyn Transport>,
+        clock: Clock,
+    ) -> Result<ProviderState, GatewayError> {
         let client = reqwest::Client::builder()
             .user_agent(concat!("leadgen/", env!("CARGO_PKG_VERSION")))
             .gzip(true)
@@ -374,6 +384,8 @@ impl ProviderState {
             provider,
             policy: policy::policy_for(provider),
             client,
+            transport,
+            clock,
             windows: Mutex::new(HashMap::new()),
             budget: RetryBudget::new(settings.retry_budget),
             breaker: CircuitBreaker::new(settings.breaker),
@@ -391,7 +403,7 @@ impl ProviderState {
         F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     {
         self.check_enabled()?;
-        let (admission, transition) = self.breaker.admit(Instant::now());
+        let (admission, transition) = self.breaker.admit(clock::now());
         self.log_transition(transition);
         if let Admission::Rejected { retry_in } = admission {
             Counters::bump(&self.counters.rejected);
@@ -431,9 +443,9 @@ impl ProviderState {
             if attempt > 1 {
                 Counters::bump(&self.counters.retries);
             }
-            let sent = Instant::now();
+            let sent = clock::now();
             let executed = self.execute(request).await;
-            self.counters.latency.record(sent.elapsed());
+            self.counters.latency.record(clock::now() - sent);
             let failure = match executed {
                 Ok(response) => match self.judge(&window, endpoint, attempt, response) {
                     Ok(response) => {
@@ -464,7 +476,7 @@ impl ProviderState {
             // is noticed after `threshold` requests, not threshold x attempts.
             if failure.breaker_failure {
                 *lock(&self.last_failure) = Some(failure.error.to_string());
-                let transition = self.breaker.record_failure(admission, Instant::now());
+                let transition = self.breaker.record_failure(admission, clock::now());
                 probe.armed = false;
                 self.log_transition(transition);
             }
@@ -524,7 +536,7 @@ impl ProviderState {
             // "Resume now" (Retry-After: 0, or a date already past) is no
             // instruction at all; a 429 then falls back on the minimum wait.
             let wait = w
-                .hold_off(rate_limited, SystemTime::now())
+                .hold_off(rate_limited, self.clock.wall())
                 .filter(|wait| !wait.is_zero())?;
             // Epoch-second resets get a margin; Retry-After is exact.
             Some(if w.retry_after.is_some() {
@@ -567,7 +579,7 @@ impl ProviderState {
                 status = response.status.as_u16(),
                 "Quota spent; pausing provider."
             );
-            window.pause_until(Instant::now() + wait);
+            window.pause_until(clock::now() + wait);
         }
         let status = response.status.as_u16();
         if verdict != Verdict::CredentialRefused {
@@ -617,32 +629,24 @@ impl ProviderState {
 
     async fn execute(&self, request: reqwest::Request) -> Result<HttpResponse, GatewayError> {
         let timeout = self.settings.timeout;
-        let exchange = async {
-            let response = self
-                .client
-                .execute(request)
-                .await
-                .map_err(|e| self.transport_error(e))?;
-            let status = response.status();
-            let headers = response.headers().clone();
-            let body = response
-                .bytes()
-                .await
-                .map_err(|e| self.transport_error(e))?;
-            Ok(HttpResponse {
-                status,
-                headers,
-                body,
-            })
+        let timed_out = GatewayError::Timeout {
+            provider: self.provider,
+            timeout,
         };
         // reqwest's own timeout covers the same span; this one also bounds
         // anything reqwest might not (a stalled body stream).
-        tokio::time::timeout(timeout, exchange)
-            .await
-            .map_err(|_| GatewayError::Timeout {
+        match tokio::time::timeout(timeout, self.transport.send(&self.client, request)).await {
+            Err(_) | Ok(Err(TransportError::Timeout)) => Err(timed_out),
+            Ok(Err(TransportError::Connect(reason))) => Err(GatewayError::Connect {
                 provider: self.provider,
-                timeout,
-            })?
+                reason,
+            }),
+            Ok(Err(TransportError::Body(reason))) => Err(GatewayError::Body {
+                provider: self.provider,
+                reason,
+            }),
+            Ok(Ok(response)) => Ok(response),
+        }
     }
 
     fn window(&self, endpoint: &'static str) -> Arc<RateWindow> {
@@ -791,10 +795,6 @@ impl ProviderState {
             }
         }
     }
-
-    fn transport_error(&self, e: reqwest::Error) -> GatewayError {
-        classify_transport(self.provider, &self.settings, e)
-    }
 }
 
 /// Hands the probe slot on if the probe ends without a verdict (a 429, a
@@ -811,46 +811,4 @@ impl Drop for ProbeGuard<'_> {
             self.breaker.release_probe();
         }
     }
-}
-
-fn classify_transport(
-    provider: Provider,
-    settings: &ProviderSettings,
-    e: reqwest::Error,
-) -> GatewayError {
-    // reqwest's Display includes the URL, and some APIs take a token in the
-    // query string: errors never carry the URL.
-    let e = e.without_url();
-    if e.is_timeout() {
-        GatewayError::Timeout {
-            provider,
-            timeout: settings.timeout,
-        }
-    } else if e.is_connect() {
-        GatewayError::Connect {
-            provider,
-            reason: error_chain(&e),
-        }
-    } else if e.is_body() || e.is_decode() {
-        GatewayError::Body {
-            provider,
-            reason: error_chain(&e),
-        }
-    } else {
-        GatewayError::Connect {
-            provider,
-            reason: error_chain(&e),
-        }
-    }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(inner) = cur {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        cur = inner.source();
-    }
-    s
 }

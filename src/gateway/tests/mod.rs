@@ -1,17 +1,22 @@
-//! `Gateway::send` against real HTTP servers (wiremock): what a provider
+//! `Gateway::send` against scripted servers ([`mock`]): what a provider
 //! would see of our retries, pauses and breaker.
 //!
-//! Windows are short so the suite stays fast; timing bounds are generous on
-//! the slow side because CI machines are noisy, and tight only where the
-//! bound is the behaviour under test (never too many requests, never too
-//! early after a reset).
+//! Every test runs on tokio's paused clock (see [`super::clock`]): waits
+//! are exact and take no real time, so the bounds below are the behaviour
+//! itself (never too many requests, never too early after a reset), not
+//! allowances for a busy machine.
+
+mod mock;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::LazyLock;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use reqwest::StatusCode;
+use tokio::time::Instant;
+
+use mock::{Mock, MockServer, Network, Request, ResponseTemplate, method, path};
 
 use super::breaker::BreakerSettings;
 use super::retry::{Backoff, BudgetSettings};
@@ -40,8 +45,18 @@ fn fast_settings() -> ProviderSettings {
     }
 }
 
+/// Wall time in the tests: a fixed date that moves with tokio's paused clock.
+fn test_clock() -> Clock {
+    static AT: LazyLock<std::time::Instant> = LazyLock::new(clock::now);
+    Clock::following(UNIX_EPOCH + Duration::from_secs(1_800_000_000), *AT)
+}
+
+fn wall_now() -> SystemTime {
+    test_clock().wall()
+}
+
 fn gateway(settings: ProviderSettings) -> Gateway {
-    Gateway::new(HashMap::from([(CH, settings)])).expect("gateway builds")
+    social_gateway(CH, settings)
 }
 
 async fn get(gw: &Gateway, server: &MockServer, route: &str) -> Result<HttpResponse, GatewayError> {
@@ -67,7 +82,7 @@ fn stamping(
 ) -> impl Fn(&Request) -> ResponseTemplate + Send + Sync + 'static {
     let stamps = Arc::clone(stamps);
     move |_: &Request| {
-        lock(&stamps).push((Instant::now(), SystemTime::now()));
+        lock(&stamps).push((Instant::now(), wall_now()));
         answer.clone()
     }
 }
@@ -76,7 +91,7 @@ fn stats(gw: &Gateway) -> ProviderStats {
     gw.stats().remove(&CH).expect("stats for every provider")
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn retries_503_then_succeeds() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -104,7 +119,7 @@ async fn retries_503_then_succeeds() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_cut_off_json_body_is_retried() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -138,7 +153,7 @@ async fn a_cut_off_json_body_is_retried() {
     assert_eq!(request_count(&plain).await, 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn gives_up_after_max_attempts_with_the_last_status() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -157,7 +172,7 @@ async fn gives_up_after_max_attempts_with_the_last_status() {
     assert_eq!(request_count(&server).await, 4);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_breaker_cuts_a_call_s_retries_short() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -177,7 +192,7 @@ async fn the_breaker_cuts_a_call_s_retries_short() {
     assert_eq!(request_count(&server).await, 3);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn never_retries_404_or_400() {
     let server = MockServer::start().await;
     Mock::given(path("/missing"))
@@ -200,7 +215,7 @@ async fn never_retries_404_or_400() {
     assert_eq!(stats(&gw).retries, 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn answers_that_prove_the_server_is_up_never_open_the_breaker() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -216,7 +231,7 @@ async fn answers_that_prove_the_server_is_up_never_open_the_breaker() {
     assert_eq!(stats(&gw).breaker_openings, 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn refused_credential_disables_the_provider() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -258,10 +273,10 @@ async fn refused_credential_disables_the_provider() {
     assert!(stats(&gw).credential_refused);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn spent_window_pauses_every_task_until_the_reset() {
     let server = MockServer::start().await;
-    let now_s = SystemTime::now()
+    let now_s = wall_now()
         .duration_since(UNIX_EPOCH)
         .expect("clock after 1970")
         .as_secs();
@@ -312,7 +327,7 @@ async fn spent_window_pauses_every_task_until_the_reset() {
     assert!(s.quota_wait_ms >= 1_000, "{s:?}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn bare_429_waits_the_minimum_then_retries() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -335,7 +350,7 @@ async fn bare_429_waits_the_minimum_then_retries() {
     assert_eq!(stats(&gw).rate_limited, 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn absurd_reset_is_capped() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -366,7 +381,7 @@ async fn absurd_reset_is_capped() {
     assert!(started.elapsed() >= Duration::from_secs(4));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn timeouts_are_retried() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -396,14 +411,10 @@ async fn timeouts_are_retried() {
     assert_eq!(stats(&gw).retries, 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn connection_errors_are_retried_then_reported() {
-    // A port nobody listens on: bind, note the port, close.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let url = format!("http://127.0.0.1:{port}/x");
+    // A host no mock server answers for.
+    let url = "http://nobody.test/x".to_owned();
     let mut settings = fast_settings();
     settings.breaker.threshold = 10;
     let gw = gateway(settings);
@@ -416,7 +427,7 @@ async fn connection_errors_are_retried_then_reported() {
     assert_eq!(stats(&gw).attempts, 4);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn retry_budget_caps_retries_across_calls() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -441,7 +452,7 @@ async fn retry_budget_caps_retries_across_calls() {
     assert_eq!(stats(&gw).retries, 2);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn all_503_server_sees_threshold_requests_then_one_probe_per_cooldown() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -491,7 +502,7 @@ async fn all_503_server_sees_threshold_requests_then_one_probe_per_cooldown() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn successful_probe_closes_the_breaker() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -521,7 +532,7 @@ async fn successful_probe_closes_the_breaker() {
     assert_eq!(request_count(&server).await, 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn queued_tasks_fail_fast_when_the_breaker_opens() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -558,7 +569,7 @@ async fn queued_tasks_fail_fast_when_the_breaker_opens() {
     assert!(request_count(&server).await <= 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn concurrent_sends_share_the_quota() {
     let server = MockServer::start().await;
     let stamps = Arc::new(Mutex::new(Vec::new()));
@@ -602,7 +613,7 @@ async fn concurrent_sends_share_the_quota() {
     assert_eq!((s.attempts, s.successes), (50, 50));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn build_is_called_per_attempt_and_stats_serialize() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -635,7 +646,7 @@ async fn build_is_called_per_attempt_and_stats_serialize() {
     assert_eq!(json["companies_house"]["retries"], 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn retry_after_on_503_is_honoured() {
     let server = MockServer::start().await;
     let stamps = Arc::new(Mutex::new(Vec::new()));
@@ -662,10 +673,10 @@ async fn retry_after_on_503_is_honoured() {
     assert!(gap >= Duration::from_millis(950), "{gap:?}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn last_request_of_a_window_pauses_the_next_call() {
     let server = MockServer::start().await;
-    let now_s = SystemTime::now()
+    let now_s = wall_now()
         .duration_since(UNIX_EPOCH)
         .expect("clock after 1970")
         .as_secs();
@@ -702,13 +713,18 @@ async fn last_request_of_a_window_pauses_the_next_call() {
 }
 
 fn social_gateway(provider: Provider, settings: ProviderSettings) -> Gateway {
-    Gateway::new(HashMap::from([(provider, settings)])).expect("gateway builds")
+    Gateway::with_transport(
+        HashMap::from([(provider, settings)]),
+        Arc::new(Network),
+        test_clock(),
+    )
+    .expect("gateway builds")
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn x_429_waits_for_x_rate_limit_reset_per_endpoint() {
     let server = MockServer::start().await;
-    let now_s = SystemTime::now()
+    let now_s = wall_now()
         .duration_since(UNIX_EPOCH)
         .expect("clock after 1970")
         .as_secs();
@@ -776,7 +792,7 @@ async fn x_429_waits_for_x_rate_limit_reset_per_endpoint() {
     assert_eq!(s.rate_limited, 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn x_usage_cap_goes_back_to_the_source_unretried() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -796,7 +812,7 @@ async fn x_usage_cap_goes_back_to_the_source_unretried() {
     assert_eq!(request_count(&server).await, 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn facebook_code_4_in_a_400_body_pauses_and_retries() {
     let server = MockServer::start().await;
     let stamps = Arc::new(Mutex::new(Vec::new()));
@@ -843,7 +859,7 @@ async fn facebook_code_4_in_a_400_body_pauses_and_retries() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn facebook_usage_near_100_holds_the_next_call() {
     let server = MockServer::start().await;
     let stamps = Arc::new(Mutex::new(Vec::new()));
@@ -894,7 +910,7 @@ async fn facebook_usage_near_100_holds_the_next_call() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_403_fails_its_call_and_five_in_a_row_switch_the_provider_off() {
     let server = MockServer::start().await;
     // Two 403s, one answer, then 403s for good: the answer resets the count.
@@ -958,7 +974,7 @@ async fn a_403_fails_its_call_and_five_in_a_row_switch_the_provider_off() {
     assert!(s.latency.p50_ms <= s.latency.p95_ms && s.latency.p95_ms <= s.latency.p99_ms);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn facebook_expired_token_disables_the_provider() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -981,7 +997,7 @@ async fn facebook_expired_token_disables_the_provider() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn linkedin_429_body_waits_the_minimum_then_retries() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
