@@ -15,7 +15,7 @@ use crate::config::file::LoadedConfig;
 use crate::config::show::{mask, mask_url_password};
 use crate::config::{self, COMPANIES_HOUSE_KEY_VAR};
 use crate::error::Error;
-use crate::gateway::{Gateway, GatewayError, Provider, ProviderSettings};
+use crate::gateway::{GatewayError, Provider, ProviderSettings};
 use crate::input::CompanyNumber;
 use crate::sources::{SourceError, companies_house, facebook, linkedin, x};
 
@@ -125,7 +125,7 @@ pub async fn run(
         s.max_attempts = 1;
         providers.insert(provider, s);
     }
-    let gateway = Gateway::new(providers).map_err(|e| Error::Usage(e.to_string()))?;
+    let gateway = crate::sources::gateway(providers)?;
     // A fresh in-memory cache: every check goes to the provider.
     let cache = Cache::in_memory(1 << 20);
     let mut sections = Vec::new();
@@ -335,7 +335,10 @@ fn unconfigured(
             provider,
             status: "not configured".into(),
             ok: true,
-            credentials: Some(format!("none (set {})", provider.credential_var())),
+            credentials: Some(format!(
+                "none (set {})",
+                crate::sources::policy(provider).credential_label()
+            )),
             from: None,
             url: Some(url),
             check: None,

@@ -43,6 +43,10 @@ pub enum Error {
     Locked { target: String, lock: PathBuf },
     #[error("interrupted")]
     Interrupted,
+    /// The HTTP client could not be built (TLS roots, say): not the user's
+    /// usage, so not exit 2.
+    #[error("cannot set up the HTTP client: {0}")]
+    Gateway(#[from] crate::gateway::GatewayError),
     #[error("{0}")]
     Other(String),
 }
@@ -53,7 +57,7 @@ impl Error {
             Error::Input(_) | Error::Usage(_) | Error::MissingApiKey => exit::USAGE,
             Error::Interrupted => exit::INTERRUPTED,
             Error::Locked { .. } => exit::LOCKED,
-            Error::Output { .. } | Error::Other(_) => exit::FAILURE,
+            Error::Output { .. } | Error::Gateway(_) | Error::Other(_) => exit::FAILURE,
         }
     }
 

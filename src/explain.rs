@@ -6,7 +6,6 @@ use serde_json::{Value, json};
 use crate::cache::Cache;
 use crate::config::DiscoverSettings;
 use crate::error::Error;
-use crate::gateway::Gateway;
 use crate::resolve::score::{Verdict, evidence};
 use crate::resolve::{
     self, CandidateSummary, Investigation, Query, Search, SearchBudget, model::MODEL, round3,
@@ -22,8 +21,7 @@ pub async fn explain(
     if let Err(why) = resolve::check_name(&query.name) {
         return Err(Error::Usage(format!("{:?}: {why}", query.name)));
     }
-    let gateway =
-        Gateway::new(settings.providers.clone()).map_err(|e| Error::Usage(e.to_string()))?;
+    let gateway = crate::sources::gateway(settings.providers.clone())?;
     let cache = Cache::open(&settings.cache)
         .await
         .map_err(|e| Error::Other(e.to_string()))?;

@@ -156,8 +156,7 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
         }
         None => None,
     };
-    let gateway =
-        Gateway::new(settings.providers.clone()).map_err(|e| Error::Usage(e.to_string()))?;
+    let gateway = crate::sources::gateway(settings.providers.clone())?;
     let cache = Cache::open(&settings.cache)
         .await
         .map_err(|e| Error::Other(e.to_string()))?;

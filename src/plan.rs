@@ -102,7 +102,7 @@ pub async fn plan(settings: &DiscoverSettings) -> Result<Plan, Error> {
     let cache = Cache::open(&settings.cache)
         .await
         .map_err(|e| Error::Other(e.to_string()))?;
-    let offline = Gateway::offline().map_err(|e| Error::Other(e.to_string()))?;
+    let offline = Gateway::offline(&crate::sources::POLICIES)?;
     let ch = Client::new(
         offline,
         cache.clone(),

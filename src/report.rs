@@ -532,7 +532,7 @@ pub fn audit_lines(r: &Report) -> Vec<String> {
                 "run_id": r.run_id,
                 "event": "credential_used",
                 "provider": provider,
-                "credential": provider.credential_var(),
+                "credential": crate::sources::policy(*provider).credential_label(),
                 "run_outcome": r.outcome,
                 "requests": p.requests,
                 "successes": p.successes,

@@ -209,7 +209,7 @@ impl DiscoverSettings {
                     "{}: {} credentials are read from the environment ({}), not the config file",
                     in_file(&format!("{}.api_key", provider.key())),
                     provider.label(),
-                    provider.credential_var()
+                    crate::sources::policy(provider).credential_label()
                 )));
             }
             providers.insert(
@@ -320,7 +320,7 @@ fn optional<C>(
         Ok(None) => Optional::Skip(format!(
             "{}: skipped, no credentials (set {})",
             provider.label(),
-            provider.credential_var()
+            crate::sources::policy(provider).credential_label()
         )),
         Err(e) => Optional::Skip(format!("{}: skipped, {e}", provider.label())),
     })
@@ -336,7 +336,7 @@ pub(crate) fn provider_settings(
     in_file: &impl Fn(&str) -> String,
 ) -> Result<ProviderSettings, Error> {
     let section = provider.key();
-    let mut s = ProviderSettings::defaults(provider);
+    let mut s = crate::sources::policy(provider).defaults();
     let duration = |key: &str, v: &str| {
         parse_duration(v)
             .map_err(|e| Error::Usage(format!("{}: {e}", in_file(&format!("{section}.{key}")))))

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use crate::cache::{DEFAULT_MEMORY_BYTES, Ttl};
 use crate::error::Error;
+use crate::gateway::Provider;
 use crate::gateway::settings::rate_limit_var;
-use crate::gateway::{Provider, ProviderSettings};
 use crate::sources::companies_house::DEFAULT_BASE_URL;
 use crate::sources::{facebook, linkedin, x};
 
@@ -234,7 +234,7 @@ pub fn effective(
         (Provider::Facebook, facebook::DEFAULT_BASE_URL),
     ] {
         let section = provider.key();
-        let d = ProviderSettings::defaults(provider);
+        let d = crate::sources::policy(provider).defaults();
         let url_var = format!("LEADGEN_{}_URL", section.to_ascii_uppercase());
         let rate_var = rate_limit_var(provider);
         let dur = |d: Duration| Some(quoted(&format_duration(d)));
@@ -363,14 +363,10 @@ pub fn effective(
 
 /// The credentials of the social sources (environment only), masked, as
 /// comment lines for their section.
-fn social_credentials(section: &str, env: &impl Fn(&str) -> Option<String>) -> Vec<String> {
-    let vars: &[&str] = match section {
-        "x" => &["X_BEARER_TOKEN", "X_API_KEY", "X_API_SECRET"],
-        "linkedin" => &["LINKEDIN_ACCESS_TOKEN"],
-        "facebook" => &["FACEBOOK_APP_ID", "FACEBOOK_APP_SECRET"],
-        _ => &[],
-    };
-    vars.iter()
+fn social_credentials(provider: Provider, env: &impl Fn(&str) -> Option<String>) -> Vec<String> {
+    crate::sources::policy(provider)
+        .credential_vars()
+        .iter()
         .map(|var| match env(var).filter(|v| !v.trim().is_empty()) {
             Some(v) => format!("# {var} = {}  # from: env {var}", quoted(&mask(v.trim()))),
             None => format!("# {var}: unset"),
@@ -396,7 +392,14 @@ pub fn show(
                 None => format!("# {} unset  # from: {}", e.key, e.origin),
             });
         }
-        lines.extend(social_credentials(section, env));
+        // The Companies House key is a key of its section; the social
+        // credentials are environment-only and listed after theirs.
+        let social = Provider::ALL
+            .into_iter()
+            .find(|p| p.key() == section && *p != Provider::CompaniesHouse);
+        if let Some(provider) = social {
+            lines.extend(social_credentials(provider, env));
+        }
     }
     Ok(lines)
 }

@@ -15,8 +15,10 @@
 //! - a "credential refused" switch that stops all calls to the provider
 //!   for the rest of the run (see below).
 //!
-//! What a provider's answers mean lives in its [`policy::ProviderPolicy`];
-//! this module only acts on verdicts.
+//! What a provider's answers mean, its published defaults and its
+//! credential's name live in its [`policy::ProviderPolicy`], which the
+//! provider's folder under `crate::sources` supplies; this module names no
+//! provider's headers, error codes or variables, and only acts on verdicts.
 //!
 //! **When a refused credential switches a provider off.** A 401 (or a
 //! provider-specific "this token is invalid/expired" answer) means the key
@@ -86,8 +88,9 @@ pub enum Provider {
 }
 
 impl Provider {
-    /// Every provider, for building per-provider state up front. A new
-    /// variant must be added here, or the gateway will refuse its calls.
+    /// Every provider. A new variant needs a policy in its
+    /// `crate::sources` folder (and an entry in `sources::POLICIES`), or
+    /// the gateway will refuse its calls.
     pub const ALL: [Provider; 4] = [
         Provider::CompaniesHouse,
         Provider::X,
@@ -112,18 +115,6 @@ impl Provider {
             Provider::X => "x",
             Provider::LinkedIn => "linkedin",
             Provider::Facebook => "facebook",
-        }
-    }
-
-    /// The environment variable holding this provider's credential (named in
-    /// messages; its value never is). Providers with two ways to sign in or
-    /// a two-part credential name every variable involved.
-    pub fn credential_var(self) -> &'static str {
-        match self {
-            Provider::CompaniesHouse => "COMPANIES_HOUSE_API_KEY",
-            Provider::X => "X_BEARER_TOKEN / X_API_KEY+X_API_SECRET",
-            Provider::LinkedIn => "LINKEDIN_ACCESS_TOKEN",
-            Provider::Facebook => "FACEBOOK_APP_ID/FACEBOOK_APP_SECRET",
         }
     }
 }
@@ -201,7 +192,7 @@ const PAUSE_MARGIN: Duration = Duration::from_secs(5);
 /// use leadgen::gateway::{Gateway, Provider};
 ///
 /// // Every provider with its published defaults.
-/// let gateway = Gateway::new(HashMap::new())?;
+/// let gateway = Gateway::new(&leadgen::sources::POLICIES, HashMap::new())?;
 /// let response = gateway
 ///     .send(Provider::CompaniesHouse, "company", |client| {
 ///         client
@@ -254,23 +245,32 @@ struct ProviderState {
 impl Gateway {
     /// A gateway with the given settings; providers not in the map get
     /// their published defaults.
-    pub fn new(providers: HashMap<Provider, ProviderSettings>) -> Result<Gateway, GatewayError> {
-        Gateway::with_transport(providers, Arc::new(Http), Clock::system())
+    ///
+    /// `policies` says what each provider's answers mean (the sources
+    /// supply them: `crate::sources::POLICIES`); a provider without one is
+    /// refused.
+    pub fn new(
+        policies: &[&'static dyn ProviderPolicy],
+        providers: HashMap<Provider, ProviderSettings>,
+    ) -> Result<Gateway, GatewayError> {
+        Gateway::with_transport(policies, providers, Arc::new(Http), Clock::system())
     }
 
     /// A gateway whose requests travel by `transport` and whose wall time
     /// is `clock`'s (tests script both; see [`clock`]).
     pub fn with_transport(
+        policies: &[&'static dyn ProviderPolicy],
         mut providers: HashMap<Provider, ProviderSettings>,
         transport: Arc<dyn Transport>,
         clock: Clock,
     ) -> Result<Gateway, GatewayError> {
         let mut states = HashMap::new();
-        for provider in Provider::ALL {
+        for &policy in policies {
+            let provider = policy.provider();
             let settings = providers
                 .remove(&provider)
-                .unwrap_or_else(|| ProviderSettings::defaults(provider));
-            let state = ProviderState::new(provider, settings, Arc::clone(&transport), clock)?;
+                .unwrap_or_else(|| policy.defaults());
+            let state = ProviderState::new(policy, settings, Arc::clone(&transport), clock)?;
             states.insert(provider, Arc::new(state));
         }
         Ok(Gateway {
@@ -283,8 +283,8 @@ impl Gateway {
 
     /// A gateway that sends nothing: every call fails at once with
     /// [`GatewayError::Request`]. For answering from the cache alone.
-    pub fn offline() -> Result<Gateway, GatewayError> {
-        let gateway = Gateway::new(HashMap::new())?;
+    pub fn offline(policies: &[&'static dyn ProviderPolicy]) -> Result<Gateway, GatewayError> {
+        let gateway = Gateway::new(policies, HashMap::new())?;
         let providers = gateway.inner.providers.clone();
         Ok(Gateway {
             inner: Arc::new(Inner {
@@ -366,7 +366,7 @@ struct Failure {
 
 impl ProviderState {
     fn new(
-        provider: Provider,
+        policy: &'static dyn ProviderPolicy,
         settings: ProviderSettings,
         transport: Arc<dyn Transport>,
         clock: Clock,
@@ -377,12 +377,12 @@ impl ProviderState {
             .connect_timeout(settings.connect_timeout)
             .build()
             .map_err(|e| GatewayError::Request {
-                provider,
+                provider: policy.provider(),
                 reason: error_chain(&e),
             })?;
         Ok(ProviderState {
-            provider,
-            policy: policy::policy_for(provider),
+            provider: policy.provider(),
+            policy,
             client,
             transport,
             clock,
@@ -702,7 +702,7 @@ impl ProviderState {
     fn refusal(&self, status: u16) -> GatewayError {
         GatewayError::CredentialRefused {
             provider: self.provider,
-            var: self.provider.credential_var(),
+            var: self.policy.credential_label(),
             status,
             disabled: true,
         }
@@ -723,7 +723,7 @@ impl ProviderState {
                 );
                 return GatewayError::CredentialRefused {
                     provider: self.provider,
-                    var: self.provider.credential_var(),
+                    var: self.policy.credential_label(),
                     status,
                     disabled: false,
                 };
@@ -744,7 +744,7 @@ impl ProviderState {
                 .store(true, Ordering::Relaxed);
             error!(
                 provider = %self.provider,
-                var = self.provider.credential_var(),
+                var = self.policy.credential_label(),
                 status,
                 "Credential refused; no further calls to this provider."
             );

@@ -165,7 +165,7 @@ pub trait SocialSource {
 pub enum CredentialsError {
     #[error("{present} is set but {missing} is not; set both, or neither to skip {platform}")]
     Incomplete {
-        platform: &'static str,
+        platform: crate::gateway::Provider,
         present: &'static str,
         missing: &'static str,
     },
@@ -358,7 +358,7 @@ pub(crate) mod testing {
                 cooldown: Duration::from_secs(1),
             },
         };
-        Gateway::new(HashMap::from([(provider, settings)])).expect("gateway builds")
+        crate::sources::gateway(HashMap::from([(provider, settings)])).expect("gateway builds")
     }
 
     pub(crate) fn officer(given: &str, family: &str) -> OfficerName {

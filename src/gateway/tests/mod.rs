@@ -714,6 +714,7 @@ async fn last_request_of_a_window_pauses_the_next_call() {
 
 fn social_gateway(provider: Provider, settings: ProviderSettings) -> Gateway {
     Gateway::with_transport(
+        &crate::sources::POLICIES,
         HashMap::from([(provider, settings)]),
         Arc::new(Network),
         test_clock(),
@@ -1033,7 +1034,7 @@ async fn linkedin_429_body_waits_the_minimum_then_retries() {
 
 #[test]
 fn every_provider_has_distinct_names_and_stats() {
-    let gw = Gateway::new(HashMap::new()).expect("defaults are valid");
+    let gw = crate::sources::gateway(HashMap::new()).expect("defaults are valid");
     let json = serde_json::to_value(gw.stats()).expect("serializes");
     for key in ["companies_house", "x", "linkedin", "facebook"] {
         assert!(json.get(key).is_some(), "{key} in {json}");

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 
@@ -19,7 +18,7 @@ use crate::sources::SourceError;
 /// The live API.
 pub const DEFAULT_BASE_URL: &str = "https://api.company-information.service.gov.uk";
 
-const PROVIDER: &str = "Companies House";
+const PROVIDER: Provider = Provider::CompaniesHouse;
 /// The most the list endpoints give per page; paging follows what each
 /// page actually returned, so a smaller server cap still works.
 const PAGE_SIZE: u64 = 100;
@@ -211,20 +210,7 @@ impl Client {
                     .basic_auth(self.api_key.expose_secret(), Some(""))
             })
             .await?;
-        match response.status {
-            StatusCode::OK => {
-                // Check the body is whole JSON before it is cached.
-                serde_json::from_slice::<serde::de::IgnoredAny>(&response.body)
-                    .map_err(|e| malformed(what, e))?;
-                Ok(Some(response.body))
-            }
-            StatusCode::NOT_FOUND => Ok(None),
-            status => Err(SourceError::Status {
-                provider: PROVIDER,
-                what: what.to_string(),
-                status: status.as_u16(),
-            }),
-        }
+        crate::sources::json_answer::<crate::sources::Unread>(PROVIDER, what, response)
     }
 }
 
@@ -311,8 +297,4 @@ pub mod keys {
             format!("/company/{number}/persons-with-significant-control"),
         )
     }
-}
-
-fn malformed(what: &str, e: serde_json::Error) -> SourceError {
-    SourceError::malformed(PROVIDER, what, e)
 }

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod names;
+pub mod policy;
 pub mod roles;
 pub mod types;
 

@@ -9,11 +9,10 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use reqwest::StatusCode;
 use reqwest::header::ACCEPT;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::types::{ErrorEnvelope, GraphError, Page, PageList};
+use super::types::{ErrorEnvelope, Page, PageList};
 use crate::cache::{Cache, CacheKey};
 use crate::gateway::{Gateway, Provider};
 use crate::sources::SourceError;
@@ -31,11 +30,10 @@ pub const SEARCH_FIELDS: &str = "id,name,link,website,location,verification_stat
 /// What a page read returns.
 pub const PAGE_FIELDS: &str = "name,about,website,emails,phone,single_line_address,location,link";
 
-/// Gateway endpoint names.
-pub const PAGES_SEARCH: &str = "pages/search";
-pub const PAGE: &str = "page";
+use super::policy::{APP_ID_VAR, APP_SECRET_VAR};
+pub use super::policy::{PAGE, PAGES_SEARCH};
 
-const PROVIDER: &str = "Facebook";
+const PROVIDER: Provider = Provider::Facebook;
 
 /// The app's id and secret; the app token is `{id}|{secret}`.
 #[derive(Clone, Debug)]
@@ -63,16 +61,16 @@ impl AppCredentials {
             missing,
         };
         match (
-            non_blank(&lookup, "FACEBOOK_APP_ID"),
-            non_blank(&lookup, "FACEBOOK_APP_SECRET"),
+            non_blank(&lookup, APP_ID_VAR),
+            non_blank(&lookup, APP_SECRET_VAR),
         ) {
             (Some(app_id), Some(secret)) => Ok(Some(AppCredentials {
                 app_id,
                 app_secret: secret.into(),
             })),
             (None, None) => Ok(None),
-            (Some(_), None) => Err(incomplete("FACEBOOK_APP_ID", "FACEBOOK_APP_SECRET")),
-            (None, Some(_)) => Err(incomplete("FACEBOOK_APP_SECRET", "FACEBOOK_APP_ID")),
+            (Some(_), None) => Err(incomplete(APP_ID_VAR, APP_SECRET_VAR)),
+            (None, Some(_)) => Err(incomplete(APP_SECRET_VAR, APP_ID_VAR)),
         }
     }
 
@@ -169,32 +167,6 @@ impl Client {
                     .bearer_auth(self.app_token.expose_secret())
             })
             .await?;
-        if response.status == StatusCode::OK {
-            serde_json::from_slice::<serde::de::IgnoredAny>(&response.body)
-                .map_err(|e| malformed(what, e))?;
-            return Ok(Some(response.body));
-        }
-        let error = serde_json::from_slice::<ErrorEnvelope>(&response.body)
-            .map(|e| e.error)
-            .unwrap_or_default();
-        // Code 100, subcode 33: the object does not exist or cannot be read.
-        if response.status == StatusCode::NOT_FOUND
-            || (error.code == Some(100) && error.error_subcode == Some(33))
-        {
-            return Ok(None);
-        }
-        Err(status_error(what, response.status, &error))
+        crate::sources::json_answer::<ErrorEnvelope>(PROVIDER, what, response)
     }
-}
-
-fn status_error(what: &str, status: StatusCode, error: &GraphError) -> SourceError {
-    SourceError::Status {
-        provider: PROVIDER,
-        what: format!("{what} ({})", error.summary()),
-        status: status.as_u16(),
-    }
-}
-
-fn malformed(what: &str, e: serde_json::Error) -> SourceError {
-    SourceError::malformed(PROVIDER, what, e)
 }

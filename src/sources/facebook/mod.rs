@@ -7,6 +7,7 @@
 //! information only, so this source looks up no people.
 
 pub mod client;
+pub mod policy;
 pub mod types;
 
 pub use client::{AppCredentials, Client, DEFAULT_BASE_URL, GRAPH_VERSION};

@@ -68,9 +68,20 @@ pub struct Location {
 }
 
 /// `{"error":{"message","type","code","error_subcode","fbtrace_id"}}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct ErrorEnvelope {
     pub error: GraphError,
+}
+
+impl crate::sources::ErrorBody for ErrorEnvelope {
+    fn summary(&self) -> Option<String> {
+        Some(self.error.summary())
+    }
+
+    /// Code 100, subcode 33: the object does not exist or cannot be read.
+    fn means_absent(&self) -> bool {
+        self.error.code == Some(100) && self.error.error_subcode == Some(33)
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use reqwest::StatusCode;
 use reqwest::header::ACCEPT;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -23,10 +22,10 @@ pub const LINKEDIN_VERSION: &str = "202611";
 /// Without it, calls default to Rest.li protocol 1.0.
 pub const RESTLI_PROTOCOL_VERSION: &str = "2.0.0";
 
-/// The gateway endpoint name (LinkedIn counts per application and member).
-pub const ORGANIZATIONS: &str = "organizations";
+use super::policy::ACCESS_TOKEN_VAR;
+pub use super::policy::ORGANIZATIONS;
 
-const PROVIDER: &str = "LinkedIn";
+const PROVIDER: Provider = Provider::LinkedIn;
 
 /// `LINKEDIN_ACCESS_TOKEN` (a member token of an app approved for the
 /// Community Management API); `None` when unset or blank.
@@ -36,7 +35,7 @@ pub fn access_token_from_env() -> Option<SecretString> {
 
 /// As [`access_token_from_env`], reading `lookup` instead of the process environment.
 pub fn access_token_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Option<SecretString> {
-    non_blank(&lookup, "LINKEDIN_ACCESS_TOKEN").map(SecretString::from)
+    non_blank(&lookup, ACCESS_TOKEN_VAR).map(SecretString::from)
 }
 
 #[derive(Clone)]
@@ -101,22 +100,7 @@ impl Client {
                     .bearer_auth(self.token.expose_secret())
             })
             .await?;
-        match response.status {
-            StatusCode::OK => {
-                serde_json::from_slice::<serde::de::IgnoredAny>(&response.body)
-                    .map_err(|e| malformed(what, e))?;
-                Ok(Some(response.body))
-            }
-            StatusCode::NOT_FOUND => Ok(None),
-            status => {
-                let error: ErrorBody = serde_json::from_slice(&response.body).unwrap_or_default();
-                Err(SourceError::Status {
-                    provider: PROVIDER,
-                    what: format!("{what} ({})", error.summary()),
-                    status: status.as_u16(),
-                })
-            }
-        }
+        crate::sources::json_answer::<ErrorBody>(PROVIDER, what, response)
     }
 }
 
@@ -130,8 +114,4 @@ pub fn is_vanity_name(s: &str) -> bool {
         && !s.ends_with('-')
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
-fn malformed(what: &str, e: serde_json::Error) -> SourceError {
-    SourceError::malformed(PROVIDER, what, e)
 }

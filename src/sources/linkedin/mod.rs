@@ -8,6 +8,7 @@
 //! made.
 
 pub mod client;
+pub mod policy;
 pub mod types;
 
 pub use client::{

@@ -42,6 +42,12 @@ pub struct ErrorBody {
     pub status: Option<u16>,
 }
 
+impl crate::sources::ErrorBody for ErrorBody {
+    fn summary(&self) -> Option<String> {
+        Some(ErrorBody::summary(self))
+    }
+}
+
 impl ErrorBody {
     /// "serviceErrorCode 100: Not enough permissions ...".
     pub fn summary(&self) -> String {

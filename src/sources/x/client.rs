@@ -10,9 +10,11 @@ use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
 use tracing::debug;
 
+use super::policy::{
+    API_KEY_VAR, API_SECRET_VAR, BEARER_TOKEN_VAR, OAUTH2_TOKEN, SEARCH_RECENT, USERS_BY,
+};
 use super::types::{Problem, SearchResponse, TokenResponse, User, UsersResponse};
 use crate::cache::{Cache, CacheKey};
-use crate::gateway::settings::{X_OAUTH2_TOKEN, X_SEARCH_RECENT, X_USERS_BY};
 use crate::gateway::{Gateway, Provider};
 use crate::sources::SourceError;
 use crate::sources::social::{CredentialsError, non_blank};
@@ -20,7 +22,7 @@ use crate::sources::social::{CredentialsError, non_blank};
 /// The live API.
 pub const DEFAULT_BASE_URL: &str = "https://api.x.com";
 
-const PROVIDER: &str = "X";
+const PROVIDER: Provider = Provider::X;
 
 /// The most usernames `/2/users/by` takes in one call.
 pub const MAX_USERNAMES_PER_CALL: usize = 100;
@@ -54,20 +56,20 @@ impl Credentials {
     pub fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Option<Credentials>, CredentialsError> {
-        if let Some(token) = non_blank(&lookup, "X_BEARER_TOKEN") {
+        if let Some(token) = non_blank(&lookup, BEARER_TOKEN_VAR) {
             return Ok(Some(Credentials::Bearer(token.into())));
         }
         match (
-            non_blank(&lookup, "X_API_KEY"),
-            non_blank(&lookup, "X_API_SECRET"),
+            non_blank(&lookup, API_KEY_VAR),
+            non_blank(&lookup, API_SECRET_VAR),
         ) {
             (Some(key), Some(secret)) => Ok(Some(Credentials::AppKey {
                 key: key.into(),
                 secret: secret.into(),
             })),
             (None, None) => Ok(None),
-            (Some(_), None) => Err(incomplete("X_API_KEY", "X_API_SECRET")),
-            (None, Some(_)) => Err(incomplete("X_API_SECRET", "X_API_KEY")),
+            (Some(_), None) => Err(incomplete(API_KEY_VAR, API_SECRET_VAR)),
+            (None, Some(_)) => Err(incomplete(API_SECRET_VAR, API_KEY_VAR)),
         }
     }
 }
@@ -134,7 +136,7 @@ impl Client {
             ];
             let what = format!("the users {joined}");
             let Some(page) = self
-                .get_json::<UsersResponse>(X_USERS_BY, "/2/users/by", &query, &what)
+                .get_json::<UsersResponse>(USERS_BY, "/2/users/by", &query, &what)
                 .await?
             else {
                 out.not_found.extend(chunk.iter().cloned());
@@ -166,7 +168,7 @@ impl Client {
         ];
         let what = format!("the recent posts of @{username}");
         let page = self
-            .get_json::<SearchResponse>(X_SEARCH_RECENT, "/2/tweets/search/recent", &query, &what)
+            .get_json::<SearchResponse>(SEARCH_RECENT, "/2/tweets/search/recent", &query, &what)
             .await?;
         Ok(page
             .and_then(|p| p.includes)
@@ -197,7 +199,7 @@ impl Client {
             |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
         let response = self
             .gateway
-            .send(Provider::X, X_OAUTH2_TOKEN, |http| {
+            .send(Provider::X, OAUTH2_TOKEN, |http| {
                 http.post(&url)
                     .basic_auth(
                         encode(key.expose_secret()),
@@ -283,30 +285,11 @@ impl Client {
                     .bearer_auth(token.expose_secret())
             })
             .await?;
-        match response.status {
-            StatusCode::OK => {
-                serde_json::from_slice::<serde::de::IgnoredAny>(&response.body)
-                    .map_err(|e| malformed(what, e))?;
-                Ok(Some(response.body))
-            }
-            StatusCode::NOT_FOUND => Ok(None),
-            status => {
-                let problem: Problem = serde_json::from_slice(&response.body).unwrap_or_default();
-                Err(SourceError::Status {
-                    provider: PROVIDER,
-                    what: format!("{what} ({})", problem.summary()),
-                    status: status.as_u16(),
-                })
-            }
-        }
+        crate::sources::json_answer::<Problem>(PROVIDER, what, response)
     }
 }
 
 /// Whether `s` can be an X handle: `^[A-Za-z0-9_]{1,15}$`.
 pub fn is_handle(s: &str) -> bool {
     (1..=15).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
-fn malformed(what: &str, e: serde_json::Error) -> SourceError {
-    SourceError::malformed(PROVIDER, what, e)
 }

@@ -16,6 +16,7 @@
 //! X's off-X matching terms allow; only ids and handles are kept.
 
 pub mod client;
+pub mod policy;
 pub mod types;
 
 pub use client::{Client, Credentials, DEFAULT_BASE_URL, UserLookup, is_handle};

@@ -144,9 +144,10 @@ impl Problem {
     /// The last segment of `type`: `resource-not-found`, `usage-capped`,
     /// `about:blank`; the prefix differs between spec versions.
     pub fn suffix(&self) -> Option<&str> {
+        // `about:blank` has no slash and stays whole.
         self.kind
             .as_deref()
-            .map(crate::gateway::policy::problem_suffix)
+            .map(|kind| kind.rsplit('/').next().unwrap_or(kind))
     }
 
     /// "usage-capped: Daily" or "rate-limit-exceeded: Too Many Requests".
@@ -162,6 +163,12 @@ impl Problem {
             Some(more) => format!("{kind}: {more}"),
             None => kind.to_owned(),
         }
+    }
+}
+
+impl crate::sources::ErrorBody for Problem {
+    fn summary(&self) -> Option<String> {
+        Some(Problem::summary(self))
     }
 }
 

@@ -1,0 +1,88 @@
+//! What the gateway needs to know about LinkedIn: its (unpublished) caps,
+//! its 429s, and where the member token lives (`../shared/docs/social-apis.md`).
+
+use std::collections::BTreeMap;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+
+use crate::gateway::Provider;
+use crate::gateway::breaker::BreakerSettings;
+use crate::gateway::policy::{ProviderPolicy, ServerWindow, window_from};
+use crate::gateway::quota::Quota;
+use crate::gateway::retry::{Backoff, BudgetSettings};
+use crate::gateway::settings::ProviderSettings;
+
+/// The endpoint name the client passes to the gateway.
+pub const ORGANIZATIONS: &str = "organizations";
+
+/// LinkedIn publishes no numbers (daily caps shown only in the developer
+/// portal); a modest steady pace keeps one run from spending a day's cap in
+/// minutes. Raise it with `LEADGEN_LINKEDIN_RATE_LIMIT`.
+const LIMIT: NonZeroU32 = NonZeroU32::new(100).expect("100 is not zero");
+
+/// The environment variable holding the member access token.
+pub const ACCESS_TOKEN_VAR: &str = "LINKEDIN_ACCESS_TOKEN";
+
+/// Daily application and member caps whose numbers are not published, no
+/// rate-limit headers, and a 429 whose body says
+/// `{"serviceErrorCode":101,"message":"Resource level throttle limit ...","status":429}`.
+/// A 429 also comes for "infrastructure protection", which passes on its
+/// own. Either way the gateway waits its minimum and retries a few times;
+/// only `Retry-After` is read, in case LinkedIn ever sends it.
+pub struct LinkedInPolicy;
+
+impl ProviderPolicy for LinkedInPolicy {
+    fn provider(&self) -> Provider {
+        Provider::LinkedIn
+    }
+
+    fn credential_vars(&self) -> &'static [&'static str] {
+        &[ACCESS_TOKEN_VAR]
+    }
+
+    fn defaults(&self) -> ProviderSettings {
+        ProviderSettings {
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(30),
+            quota: Quota::new(LIMIT, Duration::from_secs(60)),
+            endpoint_quotas: BTreeMap::new(),
+            // A spent daily cap stays spent until midnight UTC: a few
+            // tries tell a passing "infrastructure protection" 429 from it.
+            max_attempts: 3,
+            backoff: Backoff {
+                base: Duration::from_secs(1),
+                max: Duration::from_secs(30),
+            },
+            // No headers say when to resume.
+            rate_limited_wait: Duration::from_secs(30),
+            max_quota_wait: Some(Duration::from_secs(10)),
+            retry_budget: BudgetSettings::default(),
+            breaker: BreakerSettings::default(),
+        }
+    }
+
+    fn server_window(&self, headers: &HeaderMap) -> Option<ServerWindow> {
+        window_from(headers, &[], &[], (&[], None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::policy::{Verdict, test_answer as answer, test_headers as headers};
+
+    #[test]
+    fn reads_no_headers_but_retry_after() {
+        assert_eq!(LinkedInPolicy.defaults().quota.to_string(), "100/1m");
+        let h = headers(&[("x-li-uuid", "AAXwZYJXnc/8Zp667Zwp2w==")]);
+        assert_eq!(LinkedInPolicy.server_window(&h), None);
+        let body = r#"{"serviceErrorCode":101,"message":"Resource level throttle limit for calls to this resource is reached.","status":429}"#;
+        assert_eq!(
+            LinkedInPolicy.classify(&answer(429, &[], body)),
+            Verdict::RateLimited
+        );
+        assert_eq!(LinkedInPolicy.limit_scope(ORGANIZATIONS), None);
+    }
+}
