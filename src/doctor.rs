@@ -11,12 +11,12 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::cache::{self, Cache, CacheMode};
 use crate::cli::CacheLocation;
+use crate::company_number::CompanyNumber;
 use crate::config::file::LoadedConfig;
 use crate::config::show::{mask, mask_url_password};
 use crate::config::{self, COMPANIES_HOUSE_KEY_VAR};
 use crate::error::Error;
 use crate::gateway::{GatewayError, Provider, ProviderSettings};
-use crate::input::CompanyNumber;
 use crate::sources::{SourceError, companies_house, facebook, linkedin, x};
 
 /// The lines to print and whether everything configured works.

@@ -18,7 +18,7 @@ pub async fn explain(
     query: &Query,
     top: usize,
 ) -> Result<Investigation, Error> {
-    if let Err(why) = resolve::check_name(&query.name) {
+    if let Some(why) = crate::company_name::unsearchable(&query.name) {
         return Err(Error::Usage(format!("{:?}: {why}", query.name)));
     }
     let gateway = crate::sources::gateway(settings.providers.clone())?;

@@ -13,9 +13,12 @@
 //! nothing of any API's JSON; each module under [`sources`] knows one API and
 //! nothing of retries or caching.
 
+pub mod atomic;
 pub mod cache;
 pub mod cli;
 pub mod company_name;
+pub mod company_number;
+pub mod company_status;
 pub mod config;
 pub mod db;
 pub mod doctor;

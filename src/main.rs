@@ -153,7 +153,7 @@ fn write_reports(args: &DiscoverArgs, report: &Report) -> Result<(), Error> {
     ];
     for (path, text) in files {
         if let Some(path) = path {
-            report::write_atomically(path, &text).map_err(|source| Error::Output {
+            leadgen::atomic::write(path, &text).map_err(|source| Error::Output {
                 path: path.to_path_buf(),
                 source,
             })?;
@@ -240,7 +240,7 @@ fn init_logging(cli: &Cli, run_id: &str) {
                 .init();
         }
         LogFormat::Json => builder
-            .event_format(progress::JsonWithRunId { run_id })
+            .event_format(progress::JsonWithRunId::new(run_id))
             .init(),
     }
 }

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::input::CompanyNumber;
+use crate::company_number::CompanyNumber;
 
 /// A company as the register describes it.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -8,7 +8,6 @@
 //! the rest are looked up.
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -276,10 +275,9 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
     }
     cache.close().await;
     if let Err(e) = result {
-        if let Some(temp) = temp {
-            // An earlier complete output stays as it was.
-            let _ = fs::remove_file(temp);
-        }
+        // Dropping the temporary file deletes it: an earlier complete
+        // output stays as it was.
+        drop(temp);
         if matches!(e, Error::Interrupted) && journal.is_some() {
             tracing::warn!(
                 rows = summary.rows,
@@ -290,9 +288,9 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
     }
     sink.finish().map_err(write_err)?;
     if let (Some(temp), Some(path)) = (temp, settings.output.as_deref()) {
-        fs::rename(&temp, path).map_err(|source| Error::Output {
+        temp.persist(path).map_err(|e| Error::Output {
             path: path.to_path_buf(),
-            source,
+            source: e.error,
         })?;
     }
     summary.skipped_sources = settings
@@ -399,54 +397,26 @@ async fn finish_row(ctx: &Context, outcome: RowOutcome) -> Result<DoneRow, Error
 }
 
 /// Stdout, or a temporary file beside `path` renamed over it at the end, so
-/// a reader never sees a half-written file.
-fn open_output(path: Option<&Path>) -> Result<(Box<dyn Write + Send>, Option<PathBuf>), Error> {
+/// a reader never sees a half-written file (see [`crate::atomic`]).
+fn open_output(
+    path: Option<&Path>,
+) -> Result<(Box<dyn Write + Send>, Option<tempfile::TempPath>), Error> {
     let Some(path) = path else {
         return Ok((Box::new(BufWriter::new(io::stdout())), None));
     };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| Error::Usage(format!("-o {}: not a file name", path.display())))?;
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(file_name);
-    temp_name.push(format!(".{}.tmp", std::process::id()));
-    let temp = path.with_file_name(temp_name);
-    remove_abandoned_temp_files(path, &file_name.to_string_lossy());
-    let file = fs::File::create(&temp).map_err(|source| Error::Output {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    if path.file_name().is_none() {
+        return Err(Error::Usage(format!(
+            "-o {}: not a file name",
+            path.display()
+        )));
+    }
+    let (file, temp) = crate::atomic::beside(path)
+        .map_err(|source| Error::Output {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .into_parts();
     Ok((Box::new(BufWriter::new(file)), Some(temp)))
-}
-
-/// A killed run leaves its temporary file behind; remove those whose
-/// process is gone (Linux: no `/proc/PID`), never another live run's.
-fn remove_abandoned_temp_files(path: &Path, file_name: &str) {
-    if !Path::new("/proc/self").exists() {
-        return;
-    }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    let prefix = format!(".{file_name}.");
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(&prefix))
-            .and_then(|rest| rest.strip_suffix(".tmp"))
-            .and_then(|pid| pid.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if !Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = fs::remove_file(entry.path());
-        }
-    }
 }
 
 /// Rows are read on a blocking thread (files and stdin block) and handed

@@ -9,12 +9,12 @@
 
 use std::io::{self, Write};
 use std::sync::OnceLock;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use tracing::field::{Field, Visit};
+use serde_json::{Map, Value};
 use tracing::{Event, Subscriber};
-use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::format::{Format, Json, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
 use tracing_subscriber::registry::LookupSpan;
 
@@ -104,9 +104,24 @@ where
 }
 
 /// One JSON object per line: `timestamp`, `level`, `run_id`, `target`,
-/// `message` and the event's fields.
+/// `message` and the event's `fields`. tracing-subscriber's JSON format
+/// writes the line; the run id is added and the message lifted out of the
+/// fields, so a log shipper finds both at the top.
 pub struct JsonWithRunId {
-    pub run_id: String,
+    run_id: String,
+    inner: Format<Json>,
+}
+
+impl JsonWithRunId {
+    pub fn new(run_id: String) -> JsonWithRunId {
+        JsonWithRunId {
+            run_id,
+            inner: tracing_subscriber::fmt::format()
+                .json()
+                .with_current_span(false)
+                .with_span_list(false),
+        }
+    }
 }
 
 impl<S, N> FormatEvent<S, N> for JsonWithRunId
@@ -116,57 +131,30 @@ where
 {
     fn format_event(
         &self,
-        _ctx: &FmtContext<'_, S, N>,
+        ctx: &FmtContext<'_, S, N>,
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> std::fmt::Result {
-        let meta = event.metadata();
-        let mut fields = JsonFields(serde_json::Map::new());
-        event.record(&mut fields);
-        let mut line = serde_json::Map::new();
-        line.insert("timestamp".into(), timestamp().into());
-        line.insert("level".into(), meta.level().as_str().into());
+        let mut written = String::new();
+        self.inner
+            .format_event(ctx, Writer::new(&mut written), event)?;
+        let mut parsed: Map<String, Value> =
+            serde_json::from_str(&written).map_err(|_| std::fmt::Error)?;
+        let mut fields = match parsed.remove("fields") {
+            Some(Value::Object(fields)) => fields,
+            _ => Map::new(),
+        };
+        let mut line = Map::new();
+        for key in ["timestamp", "level"] {
+            line.insert(key.into(), parsed.remove(key).unwrap_or_default());
+        }
         line.insert("run_id".into(), self.run_id.clone().into());
-        line.insert("target".into(), meta.target().into());
-        if let Some(message) = fields.0.remove("message") {
+        line.insert("target".into(), parsed.remove("target").unwrap_or_default());
+        if let Some(message) = fields.remove("message") {
             line.insert("message".into(), message);
         }
-        line.insert("fields".into(), serde_json::Value::Object(fields.0));
+        line.insert("fields".into(), Value::Object(fields));
         let text = serde_json::to_string(&line).map_err(|_| std::fmt::Error)?;
         writeln!(writer, "{text}")
-    }
-}
-
-fn timestamp() -> String {
-    let now = SystemTime::now();
-    let millis = now
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default()
-        .subsec_millis();
-    let secs = crate::report::rfc3339(now);
-    format!("{}.{millis:03}Z", secs.trim_end_matches('Z'))
-}
-
-struct JsonFields(serde_json::Map<String, serde_json::Value>);
-
-impl Visit for JsonFields {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0
-            .insert(field.name().into(), format!("{value:?}").into());
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().into(), value.into());
-    }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.0.insert(field.name().into(), value.into());
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.0.insert(field.name().into(), value.into());
-    }
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.0.insert(field.name().into(), value.into());
-    }
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.0.insert(field.name().into(), value.into());
     }
 }

@@ -12,7 +12,7 @@ use secrecy::ExposeSecret;
 use super::redis::RedisTier;
 use super::sqlite::SqliteTier;
 use super::{CacheError, CacheSettings, CacheStats, TierUsage};
-use crate::input::CompanyNumber;
+use crate::company_number::CompanyNumber;
 
 struct Tiers {
     sqlite: SqliteTier,

@@ -5,15 +5,13 @@
 //! UTF-8, wrong field count, a malformed company number) turns that row
 //! into an [`InputRow`] whose query is an error; the rest go on.
 
-pub mod company_number;
-
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-pub use company_number::CompanyNumber;
+pub use crate::company_number::CompanyNumber;
 
 /// Header names accepted for each column (compared case-insensitively, trimmed).
 const NAME_COLUMNS: [&str; 3] = ["company_name", "name", "company"];
@@ -311,7 +309,7 @@ impl InputReader {
         }
         if company_number.is_none()
             && let Some(name) = &name
-            && let Err(why) = crate::resolve::check_name(name)
+            && let Some(why) = crate::company_name::unsearchable(name)
         {
             return Err(at(
                 Some("company_name"),
@@ -320,7 +318,7 @@ impl InputReader {
         }
         let wants_dissolved = get(cols.status).is_some_and(|s| {
             s.eq_ignore_ascii_case("inactive")
-                || crate::resolve::score::is_live(Some(&s)) == Some(false)
+                || crate::company_status::is_live(Some(&s)) == Some(false)
         });
         Ok(CompanyQuery {
             name,

@@ -386,7 +386,7 @@ fn organisations(records: &[OrganisationRecord], options: MergeOptions) -> Vec<O
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::CompanyNumber;
+    use crate::company_number::CompanyNumber;
     use crate::model::PSC_ROLE;
     use crate::sources::companies_house::{self as ch, types};
 

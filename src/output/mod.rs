@@ -365,7 +365,7 @@ fn neutralise_formula(field: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::CompanyNumber;
+    use crate::company_number::CompanyNumber;
     use crate::merge::Executive;
     use crate::model::SourceKind;
     use std::collections::BTreeMap;

@@ -25,8 +25,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::company_name::{name_words, unsearchable};
-use crate::input::{CompanyNumber, CompanyQuery};
+use crate::company_name::name_words;
+use crate::company_number::CompanyNumber;
+use crate::input::CompanyQuery;
 use crate::sources::SourceError;
 use crate::sources::companies_house::Client;
 use crate::sources::companies_house::client::keys;
@@ -81,11 +82,6 @@ pub enum Resolution {
     NotFound(Vec<CandidateSummary>),
     Ambiguous(Vec<CandidateSummary>),
 }
-
-/// A row the matcher will not search for, and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Unsearchable(pub String);
 
 /// One search the resolver can make.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -496,12 +492,4 @@ impl Investigation {
 /// A probability as output shows it: three decimals.
 pub(crate) fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
-}
-
-/// Check a typed name before any search is spent on it.
-pub fn check_name(name: &str) -> Result<(), Unsearchable> {
-    match unsearchable(name) {
-        Some(why) => Err(Unsearchable(why)),
-        None => Ok(()),
-    }
 }

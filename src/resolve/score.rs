@@ -29,6 +29,7 @@ use crate::company_name::{
     LegalForm, NameWord, NameWords, Postcode, PostcodeAgreement, exact_form, loose_keys_equal,
     loose_same_as_key, name_words, same_as_key,
 };
+use crate::company_status::{is_insolvent, is_live};
 
 /// One register entry the search offered, reduced to what is scored.
 #[derive(Debug, Clone, PartialEq)]
@@ -509,25 +510,6 @@ impl Scored {
     pub fn is_same_as(&self) -> bool {
         self.features[f::SAME_AS] > 0.0
     }
-}
-
-/// Whether a register status (`active`, `dissolved`, ...) is a company
-/// still on the register; `None` without a status.
-pub fn is_live(status: Option<&str>) -> Option<bool> {
-    let s = status?.trim().to_ascii_lowercase();
-    Some(!matches!(
-        s.as_str(),
-        "dissolved" | "converted-closed" | "closed" | "removed"
-    ))
-}
-
-fn is_insolvent(status: Option<&str>) -> bool {
-    status.is_some_and(|s| {
-        matches!(
-            s.trim().to_ascii_lowercase().as_str(),
-            "liquidation" | "administration" | "receivership" | "insolvency-proceedings"
-        )
-    })
 }
 
 /// The legal form the register gives a company.

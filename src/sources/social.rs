@@ -19,7 +19,7 @@ use std::future::Future;
 use serde::Serialize;
 
 use crate::company_name::{ends_with_designator, normalize_postcode, same_as_key};
-use crate::input::CompanyNumber;
+use crate::company_number::CompanyNumber;
 use crate::sources::SourceError;
 
 /// A social platform.
@@ -333,10 +333,10 @@ pub(crate) mod testing {
     use std::time::Duration;
 
     use super::{OfficerName, SocialQuery};
+    use crate::company_number::CompanyNumber;
     use crate::gateway::breaker::BreakerSettings;
     use crate::gateway::retry::{Backoff, BudgetSettings};
     use crate::gateway::{Gateway, Provider, ProviderSettings, Quota};
-    use crate::input::CompanyNumber;
 
     /// A gateway for `provider` with short windows and waits.
     pub(crate) fn fast_gateway(provider: Provider) -> Gateway {

@@ -11,8 +11,8 @@ use super::types::{
     OfficerList, OfficerSummary, Psc, PscList,
 };
 use crate::cache::{Cache, CacheKey};
+use crate::company_number::CompanyNumber;
 use crate::gateway::{Gateway, Provider};
-use crate::input::CompanyNumber;
 use crate::sources::SourceError;
 
 /// The live API.

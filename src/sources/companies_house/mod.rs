@@ -10,7 +10,7 @@ pub mod types;
 pub use client::{Client, DEFAULT_BASE_URL};
 
 use crate::company_name::ends_with_designator;
-use crate::input::CompanyNumber;
+use crate::company_number::CompanyNumber;
 use crate::model::{
     BirthMonth, Company, Findings, OrganisationRecord, PSC_ROLE, PersonRecord, Registration,
     SourceKind,
