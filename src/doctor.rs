@@ -160,7 +160,10 @@ pub async fn run(
         Some((key, from)) => {
             let masked = format!("{COMPANIES_HOUSE_KEY_VAR} = {}", mask(key.expose_secret()));
             let client = companies_house::Client::new(gateway.clone(), cache.clone(), &url, key);
-            let number = CompanyNumber::parse(CH_PROBE).map_err(|e| Error::Other(e.to_string()))?;
+            let number = CompanyNumber::parse(CH_PROBE).map_err(|e| Error::Internal {
+                what: "the probe's company number",
+                source: Box::new(e),
+            })?;
             let result = client.company_profile(&number).await.map(|p| {
                 format!(
                     "GET /company/{CH_PROBE}: {} (key accepted)",

@@ -47,8 +47,48 @@ pub enum Error {
     /// usage, so not exit 2.
     #[error("cannot set up the HTTP client: {0}")]
     Gateway(#[from] crate::gateway::GatewayError),
-    #[error("{0}")]
-    Other(String),
+    /// The cache could not be opened or administered.
+    #[error(transparent)]
+    Cache(#[from] crate::cache::CacheError),
+    /// The run journal could not be opened or read.
+    #[error("run journal {source}{}", if *.at_open { "; set LEADGEN_CACHE_DIR (or --cache-dir) to a writable directory" } else { "" })]
+    Journal {
+        #[source]
+        source: crate::db::DbError,
+        /// Opening failed: the directory is the likely cause.
+        at_open: bool,
+    },
+    /// The input could not be read to identify the run.
+    #[error("{}: {source}", path.display())]
+    ReadInput {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A source failed outside any row (`explain`).
+    #[error(transparent)]
+    Source(#[from] crate::sources::SourceError),
+    #[error("cannot render row {row}: {source}")]
+    Render {
+        row: u64,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot take the run lock {}: {source}", path.display())]
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// A value built into leadgen is invalid: a bug.
+    #[error("internal error: {what}: {source}")]
+    Internal {
+        what: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl Error {
@@ -57,7 +97,16 @@ impl Error {
             Error::Input(_) | Error::Usage(_) | Error::MissingApiKey => exit::USAGE,
             Error::Interrupted => exit::INTERRUPTED,
             Error::Locked { .. } => exit::LOCKED,
-            Error::Output { .. } | Error::Gateway(_) | Error::Other(_) => exit::FAILURE,
+            Error::Output { .. }
+            | Error::Gateway(_)
+            | Error::Cache(_)
+            | Error::Journal { .. }
+            | Error::ReadInput { .. }
+            | Error::Source(_)
+            | Error::Render { .. }
+            | Error::Lock { .. }
+            | Error::Runtime(_)
+            | Error::Internal { .. } => exit::FAILURE,
         }
     }
 

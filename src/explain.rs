@@ -22,9 +22,7 @@ pub async fn explain(
         return Err(Error::Usage(format!("{:?}: {why}", query.name)));
     }
     let gateway = crate::sources::gateway(settings.providers.clone())?;
-    let cache = Cache::open(&settings.cache)
-        .await
-        .map_err(|e| Error::Other(e.to_string()))?;
+    let cache = Cache::open(&settings.cache).await?;
     let ch = Client::new(
         gateway,
         cache,
@@ -32,9 +30,7 @@ pub async fn explain(
         settings.companies_house_key.clone(),
     );
     let budget = SearchBudget::single(settings.max_searches_per_row);
-    let mut found = resolve::investigate(&ch, query, &budget, &MODEL)
-        .await
-        .map_err(|e| Error::Other(e.to_string()))?;
+    let mut found = resolve::investigate(&ch, query, &budget, &MODEL).await?;
     found.assessment.ranked.truncate(top.max(1));
     Ok(found)
 }

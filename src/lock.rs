@@ -80,7 +80,10 @@ pub fn acquire(path: &Path, target: &str) -> Result<RunLock, Error> {
 }
 
 fn cannot(path: &Path, e: std::io::Error) -> Error {
-    Error::Other(format!("cannot take the run lock {}: {e}", path.display()))
+    Error::Lock {
+        path: path.to_path_buf(),
+        source: e,
+    }
 }
 
 #[cfg(test)]

@@ -184,7 +184,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))
+        .map_err(Error::Runtime)
 }
 
 fn cache_command(cli: &Cli, args: &CacheArgs) -> Result<u8, Error> {
@@ -211,7 +211,7 @@ fn cache_command(cli: &Cli, args: &CacheArgs) -> Result<u8, Error> {
             }
         }
     });
-    let done = done.map_err(|e| Error::Other(e.to_string()))?;
+    let done = done?;
     for line in &done.lines {
         println!("{line}");
     }

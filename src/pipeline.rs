@@ -20,6 +20,7 @@ use tokio::sync::{Mutex, mpsc};
 use crate::cache::{Cache, CacheStats};
 use crate::config::{DiscoverSettings, SocialSettings};
 use crate::error::Error;
+use crate::failure::FailureKind;
 use crate::gateway::{Gateway, Provider, ProviderStats};
 use crate::input::{InputReader, InputRow};
 use crate::journal::{DoneRow, Journal, RunIdentity};
@@ -119,8 +120,8 @@ impl SocialClients {
                     found.profiles.extend(f.profiles);
                 }
                 Some(Err(e)) => warnings.push(SourceWarning {
-                    source: platform.as_str().to_string(),
-                    kind: e.kind().to_string(),
+                    source: platform,
+                    kind: e.kind(),
                     message: e.to_string(),
                 }),
             }
@@ -156,9 +157,7 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
         None => None,
     };
     let gateway = crate::sources::gateway(settings.providers.clone())?;
-    let cache = Cache::open(&settings.cache)
-        .await
-        .map_err(|e| Error::Other(e.to_string()))?;
+    let cache = Cache::open(&settings.cache).await?;
     let journal = open_journal(&settings).await?;
     let ctx = Context {
         ch: Client::new(
@@ -199,7 +198,10 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
             };
             let done = cursor.lock().await.take(row.row).await;
             Ok(
-                match done.map_err(|e| Error::Other(format!("run journal {e}")))? {
+                match done.map_err(|source| Error::Journal {
+                    source,
+                    at_open: false,
+                })? {
                     Some(done) => Step::Replay(done),
                     None => Step::Process(row),
                 },
@@ -342,17 +344,19 @@ async fn open_journal(settings: &DiscoverSettings) -> Result<Option<Journal>, Er
     let identity = {
         let settings_input = settings.input.clone();
         let run = RunIdentity::of(settings);
-        run.map_err(|e| Error::Other(format!("{}: {e}", settings_input.display())))?
+        run.map_err(|source| Error::ReadInput {
+            path: settings_input,
+            source,
+        })?
     };
     let Some(identity) = identity else {
         return Ok(None);
     };
     let (journal, done) = Journal::open(&dir, &identity, settings.restart)
         .await
-        .map_err(|e| {
-            Error::Other(format!(
-                "run journal {e}; set LEADGEN_CACHE_DIR (or --cache-dir) to a writable directory"
-            ))
+        .map_err(|source| Error::Journal {
+            source,
+            at_open: true,
         })?;
     if done > 0 {
         tracing::info!(
@@ -367,12 +371,17 @@ async fn open_journal(settings: &DiscoverSettings) -> Result<Option<Journal>, Er
 /// Render the row and record it in the journal; the row is written only
 /// after its record has committed.
 async fn finish_row(ctx: &Context, outcome: RowOutcome) -> Result<DoneRow, Error> {
-    let rendered = output::render(ctx.format, ctx.merge.include_birth, &outcome)
-        .map_err(|e| Error::Other(format!("cannot render row {}: {e}", outcome.row)))?;
+    let rendered =
+        output::render(ctx.format, ctx.merge.include_birth, &outcome).map_err(|source| {
+            Error::Render {
+                row: outcome.row,
+                source,
+            }
+        })?;
     let credential_refused = outcome
         .error
         .as_ref()
-        .filter(|f| f.kind == "credential_refused")
+        .filter(|f| f.kind == FailureKind::CredentialRefused)
         .map(|f| f.message.clone());
     let done = DoneRow {
         row: outcome.row,
@@ -385,7 +394,7 @@ async fn finish_row(ctx: &Context, outcome: RowOutcome) -> Result<DoneRow, Error
     // A transient failure is worth another try on resume; a bad input row is not.
     let lasting = match &outcome.error {
         None => true,
-        Some(f) => f.kind == "invalid_input",
+        Some(f) => f.kind == FailureKind::InvalidInput,
     };
     if lasting
         && let Some(journal) = &ctx.journal
@@ -462,7 +471,7 @@ async fn process(ctx: &Context, row: InputRow) -> RowOutcome {
         Ok(q) => q,
         Err(e) => {
             outcome.error = Some(RowFailure {
-                kind: "invalid_input".into(),
+                kind: FailureKind::InvalidInput,
                 message: e.message,
             });
             return outcome;
@@ -472,7 +481,7 @@ async fn process(ctx: &Context, row: InputRow) -> RowOutcome {
         tracing::debug!(row = outcome.row, error = %e, "Row failed.");
         outcome.status = Status::Error;
         outcome.error = Some(RowFailure {
-            kind: e.kind().into(),
+            kind: e.kind(),
             message: e.to_string(),
         });
     }

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::cache::{Cache, CacheKey};
+use crate::cache::{Cache, CacheKey, Resource};
 use crate::config::{DiscoverSettings, Optional};
 use crate::error::Error;
 use crate::gateway::{Gateway, Provider};
@@ -99,9 +99,7 @@ impl Plan {
 
 pub async fn plan(settings: &DiscoverSettings) -> Result<Plan, Error> {
     let mut reader = InputReader::open(&settings.input)?;
-    let cache = Cache::open(&settings.cache)
-        .await
-        .map_err(|e| Error::Other(e.to_string()))?;
+    let cache = Cache::open(&settings.cache).await?;
     let offline = Gateway::offline(&crate::sources::POLICIES)?;
     let ch = Client::new(
         offline,
@@ -134,7 +132,7 @@ pub async fn plan(settings: &DiscoverSettings) -> Result<Plan, Error> {
         }
         for key in needed {
             if counted.insert(key.clone()) {
-                *plan.calls.entry(key.resource).or_default() += 1;
+                *plan.calls.entry(key.resource.as_str()).or_default() += 1;
             }
         }
     }
@@ -200,9 +198,9 @@ async fn needs(
             Some(number) => number.clone(),
             None => {
                 let per_company = [
-                    ("profile", first.clone()),
-                    ("officers", first.clone()),
-                    ("psc", first.clone()),
+                    (Resource::Profile, first.clone()),
+                    (Resource::Officers, first.clone()),
+                    (Resource::Psc, first.clone()),
                 ];
                 needed.push(first);
                 needed.extend(

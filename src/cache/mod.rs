@@ -41,26 +41,114 @@ use bytes::Bytes;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+use crate::provider::Provider;
 use memory::{Capacity, Memory};
 use redis::RedisTier;
 use sqlite::SqliteTier;
 
+/// What a cache entry holds. Its kind decides how long it stays fresh, so
+/// a new kind of answer needs a variant here (and a TTL below), not a
+/// string that would silently fall into another kind's TTL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Resource {
+    /// Companies House `/search/companies`.
+    Search,
+    /// Companies House `/advanced-search/companies`.
+    AdvancedSearch,
+    /// Companies House `/company/{n}`.
+    Profile,
+    /// Companies House `/company/{n}/officers`, per page.
+    Officers,
+    /// Companies House `/company/{n}/persons-with-significant-control`, per page.
+    Psc,
+    /// X `/2/users/by`.
+    XUsers,
+    /// X `/2/tweets/search/recent`.
+    XRecentPosts,
+    /// LinkedIn `/rest/organizations?q=vanityName`.
+    LinkedInOrganizations,
+    /// Facebook `/pages/search`.
+    FacebookPageSearch,
+    /// Facebook `/{page-id}`.
+    FacebookPage,
+}
+
+impl Resource {
+    pub const ALL: [Resource; 10] = [
+        Resource::Search,
+        Resource::AdvancedSearch,
+        Resource::Profile,
+        Resource::Officers,
+        Resource::Psc,
+        Resource::XUsers,
+        Resource::XRecentPosts,
+        Resource::LinkedInOrganizations,
+        Resource::FacebookPageSearch,
+        Resource::FacebookPage,
+    ];
+
+    /// The name in stored keys. Every cache on disk and in Redis holds
+    /// these: never rename one.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resource::Search => "search",
+            Resource::AdvancedSearch => "advanced_search",
+            Resource::Profile => "profile",
+            Resource::Officers => "officers",
+            Resource::Psc => "psc",
+            Resource::XUsers => "users/by",
+            Resource::XRecentPosts => "tweets/search/recent",
+            Resource::LinkedInOrganizations => "organizations",
+            Resource::FacebookPageSearch => "pages/search",
+            Resource::FacebookPage => "page",
+        }
+    }
+
+    /// The kind a stored name stands for.
+    pub fn from_stored(name: &str) -> Option<Resource> {
+        Resource::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+
+    pub fn provider(self) -> Provider {
+        match self {
+            Resource::Search
+            | Resource::AdvancedSearch
+            | Resource::Profile
+            | Resource::Officers
+            | Resource::Psc => Provider::CompaniesHouse,
+            Resource::XUsers | Resource::XRecentPosts => Provider::X,
+            Resource::LinkedInOrganizations => Provider::LinkedIn,
+            Resource::FacebookPageSearch | Resource::FacebookPage => Provider::Facebook,
+        }
+    }
+}
+
 /// What a cache entry is about.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CacheKey {
-    /// `companies_house`, ...
-    pub provider: &'static str,
-    /// `search`, `profile`, `officers`, `psc`, ...
-    pub resource: &'static str,
+    pub resource: Resource,
     /// Normalised parameters: the path and sorted query, lower-cased where
     /// the provider is case-insensitive. A key about one company should
     /// contain `/company/NUMBER` so `cache invalidate --company` finds it.
     pub params: String,
 }
 
+impl CacheKey {
+    /// `companies_house`, `x`, ...: the provider's key.
+    pub fn provider(&self) -> &'static str {
+        self.resource.provider().key()
+    }
+}
+
 impl fmt::Display for CacheKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.provider, self.resource, self.params)
+        write!(
+            f,
+            "{}:{}:{}",
+            self.provider(),
+            self.resource.as_str(),
+            self.params
+        )
     }
 }
 
@@ -79,7 +167,7 @@ pub struct Ttl {
     pub profile: Duration,
     pub officers: Duration,
     pub psc: Duration,
-    /// Every other resource: the social sources' lookups.
+    /// The social sources' lookups.
     pub social: Duration,
     /// "Not found" answers, of any kind (capped by the kind's own TTL).
     pub not_found: Duration,
@@ -101,19 +189,37 @@ impl Default for Ttl {
 }
 
 impl Ttl {
-    pub fn for_kind(&self, resource: &str, found: bool) -> Duration {
+    pub fn for_kind(&self, resource: Resource, found: bool) -> Duration {
         let ttl = match resource {
-            "search" | "advanced_search" => self.search,
-            "profile" => self.profile,
-            "officers" => self.officers,
-            "psc" => self.psc,
-            _ => self.social,
+            Resource::Search | Resource::AdvancedSearch => self.search,
+            Resource::Profile => self.profile,
+            Resource::Officers => self.officers,
+            Resource::Psc => self.psc,
+            Resource::XUsers
+            | Resource::XRecentPosts
+            | Resource::LinkedInOrganizations
+            | Resource::FacebookPageSearch
+            | Resource::FacebookPage => self.social,
         };
         if found { ttl } else { ttl.min(self.not_found) }
     }
 
+    /// The life of a stored entry of kind `name`; a name this version does
+    /// not know (written by a newer leadgen, say) lives as long as the
+    /// shortest kind, so pruning never keeps it longer than it could need.
+    pub fn for_stored(&self, name: &str, found: bool) -> Duration {
+        match Resource::from_stored(name) {
+            Some(resource) => self.for_kind(resource, found),
+            None => Resource::ALL
+                .into_iter()
+                .map(|r| self.for_kind(r, found))
+                .min()
+                .unwrap_or(self.not_found),
+        }
+    }
+
     /// What is left of `entry`'s life (zero: expired).
-    pub fn remaining(&self, resource: &str, entry: &Entry) -> Duration {
+    pub fn remaining(&self, resource: Resource, entry: &Entry) -> Duration {
         let ttl = self.for_kind(resource, entry.body.is_some());
         (entry.fetched_at + ttl)
             .duration_since(SystemTime::now())
@@ -441,10 +547,30 @@ mod tests {
 
     fn key(p: &str) -> CacheKey {
         CacheKey {
-            provider: "test",
-            resource: "thing",
+            resource: Resource::XUsers,
             params: p.into(),
         }
+    }
+
+    #[test]
+    fn every_resource_kind_has_its_ttl_and_a_stable_stored_name() {
+        let ttl = Ttl {
+            search: Duration::from_secs(1),
+            profile: Duration::from_secs(2),
+            officers: Duration::from_secs(3),
+            psc: Duration::from_secs(4),
+            social: Duration::from_secs(5),
+            not_found: Duration::from_secs(100),
+        };
+        for r in Resource::ALL {
+            assert_eq!(Resource::from_stored(r.as_str()), Some(r));
+            assert_eq!(ttl.for_stored(r.as_str(), true), ttl.for_kind(r, true));
+        }
+        assert_eq!(ttl.for_kind(Resource::AdvancedSearch, true), ttl.search);
+        assert_eq!(ttl.for_kind(Resource::Psc, false), ttl.psc);
+        assert_eq!(ttl.for_kind(Resource::FacebookPage, true), ttl.social);
+        // A kind this version does not know lives as briefly as any.
+        assert_eq!(ttl.for_stored("from-a-newer-leadgen", true), ttl.search);
     }
 
     #[tokio::test]
@@ -535,7 +661,7 @@ mod tests {
         let s = second.stats();
         assert_eq!((s.sqlite_hits, s.memory_hits, s.misses), (1, 1, 0));
 
-        // "thing" falls under the social TTL.
+        // The test key is a social lookup: it falls under the social TTL.
         let expired = CacheSettings {
             ttl: Ttl {
                 social: Duration::ZERO,
@@ -566,13 +692,13 @@ mod tests {
     #[test]
     fn not_found_ttl_is_capped_by_the_kind() {
         let ttl = Ttl::default();
-        assert_eq!(ttl.for_kind("officers", true), 24 * HOUR);
-        assert_eq!(ttl.for_kind("officers", false), HOUR);
+        assert_eq!(ttl.for_kind(Resource::Officers, true), 24 * HOUR);
+        assert_eq!(ttl.for_kind(Resource::Officers, false), HOUR);
         let short = Ttl {
             not_found: 48 * HOUR,
             social: HOUR,
             ..ttl
         };
-        assert_eq!(short.for_kind("x_profile", false), HOUR);
+        assert_eq!(short.for_kind(Resource::XUsers, false), HOUR);
     }
 }

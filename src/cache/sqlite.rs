@@ -53,7 +53,8 @@ impl SqliteTier {
 
     /// The entry if there is one still fresh under `ttl`.
     pub async fn get(&self, key: &CacheKey, ttl: Ttl) -> Result<Option<Entry>, DbError> {
-        let (provider, resource, params) = (key.provider, key.resource, key.params.clone());
+        let (provider, resource, params) =
+            (key.provider(), key.resource.as_str(), key.params.clone());
         let row = self
             .db
             .call(move |c| {
@@ -86,7 +87,8 @@ impl SqliteTier {
 
     /// Write without waiting; [`SqliteTier::flush`] waits for every write.
     pub fn put(&self, key: &CacheKey, entry: &Entry) {
-        let (provider, resource, params) = (key.provider, key.resource, key.params.clone());
+        let (provider, resource, params) =
+            (key.provider(), key.resource.as_str(), key.params.clone());
         let found = entry.body.is_some();
         let body = entry.body.clone();
         let fetched_at = to_millis(entry.fetched_at);
@@ -166,7 +168,7 @@ impl SqliteTier {
                     .collect::<Result<_, _>>()?;
                 let mut deleted = 0;
                 for (resource, found) in kinds {
-                    let keep = ttl.for_kind(&resource, found);
+                    let keep = ttl.for_stored(&resource, found);
                     let cutoff = now.saturating_sub(keep.as_millis() as i64);
                     deleted += c.execute(
                         "DELETE FROM entries WHERE resource = ?1 AND found = ?2 AND fetched_at <= ?3",

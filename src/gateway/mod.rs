@@ -53,13 +53,11 @@ mod tests;
 pub mod transport;
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::Serialize;
 use tokio::sync::watch;
 use tracing::{debug, error, info, warn};
 
@@ -71,59 +69,11 @@ use retry::{RetryBudget, RetryKind};
 use stats::Counters;
 use transport::{Http, Transport, TransportError, error_chain};
 
+pub use crate::provider::Provider;
 pub use quota::{Quota, QuotaParseError};
 pub use settings::ProviderSettings;
 pub use stats::ProviderStats;
 pub use transport::HttpResponse;
-
-/// An API leadgen calls. Each has its own quota, timeouts and failure state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Provider {
-    CompaniesHouse,
-    X,
-    #[serde(rename = "linkedin")]
-    LinkedIn,
-    Facebook,
-}
-
-impl Provider {
-    /// Every provider. A new variant needs a policy in its
-    /// `crate::sources` folder (and an entry in `sources::POLICIES`), or
-    /// the gateway will refuse its calls.
-    pub const ALL: [Provider; 4] = [
-        Provider::CompaniesHouse,
-        Provider::X,
-        Provider::LinkedIn,
-        Provider::Facebook,
-    ];
-
-    /// Human name, used in messages ("Companies House unavailable").
-    pub fn label(self) -> &'static str {
-        match self {
-            Provider::CompaniesHouse => "Companies House",
-            Provider::X => "X",
-            Provider::LinkedIn => "LinkedIn",
-            Provider::Facebook => "Facebook",
-        }
-    }
-
-    /// Short name used in configuration keys and environment variables.
-    pub fn key(self) -> &'static str {
-        match self {
-            Provider::CompaniesHouse => "companies_house",
-            Provider::X => "x",
-            Provider::LinkedIn => "linkedin",
-            Provider::Facebook => "facebook",
-        }
-    }
-}
-
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.label())
-    }
-}
 
 /// Why a call produced no answer a source can interpret.
 #[derive(Debug, Clone, thiserror::Error)]

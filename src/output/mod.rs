@@ -6,10 +6,12 @@ use std::io::{self, Write};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::failure::FailureKind;
 use crate::merge::{Executive, Organisation};
 use crate::model::Company;
 use crate::resolve::{CandidateSummary, MatchInfo};
 use crate::sources::social::Account;
+use crate::sources::social::Platform;
 
 /// How a row ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -35,8 +37,7 @@ impl Status {
 /// Why a row ended in `error`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RowFailure {
-    /// `invalid_input`, `timeout`, `provider_unavailable`, `credential_refused`, ...
-    pub kind: String,
+    pub kind: FailureKind,
     pub message: String,
 }
 
@@ -65,9 +66,8 @@ pub struct RowOutcome {
 /// A source that could not answer for one row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SourceWarning {
-    /// `x`, `linkedin`, `facebook`.
-    pub source: String,
-    pub kind: String,
+    pub source: Platform,
+    pub kind: FailureKind,
     pub message: String,
 }
 
@@ -298,7 +298,12 @@ fn write_csv<W: Write>(
             record.extend(person);
             record.push(accounts.clone());
             record.push(candidates.clone());
-            record.push(o.error.as_ref().map(|e| e.kind.clone()).unwrap_or_default());
+            record.push(
+                o.error
+                    .as_ref()
+                    .map(|e| e.kind.to_string())
+                    .unwrap_or_default(),
+            );
             record.push(
                 o.error
                     .as_ref()

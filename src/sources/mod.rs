@@ -15,6 +15,7 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
 use crate::cache::{Cache, CacheKey};
+use crate::failure::FailureKind;
 use crate::gateway::policy::ProviderPolicy;
 use crate::gateway::{Gateway, GatewayError, HttpResponse, Provider, ProviderSettings};
 use reqwest::StatusCode;
@@ -72,18 +73,19 @@ impl SourceError {
     }
 
     /// A short machine-readable kind for output rows.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> FailureKind {
+        use FailureKind as K;
         use GatewayError as G;
         match self {
-            SourceError::Gateway(G::CredentialRefused { .. }) => "credential_refused",
-            SourceError::Gateway(G::Unavailable { .. }) => "provider_unavailable",
-            SourceError::Gateway(G::QuotaSpent { .. }) => "quota_spent",
-            SourceError::Gateway(G::Timeout { .. }) => "timeout",
-            SourceError::Gateway(G::Connect { .. }) => "connection",
-            SourceError::Gateway(G::Body { .. }) => "truncated_response",
-            SourceError::Gateway(G::Status { .. }) | SourceError::Status { .. } => "http_status",
-            SourceError::Gateway(G::Request { .. }) => "request",
-            SourceError::Malformed { .. } => "malformed_response",
+            SourceError::Gateway(G::CredentialRefused { .. }) => K::CredentialRefused,
+            SourceError::Gateway(G::Unavailable { .. }) => K::ProviderUnavailable,
+            SourceError::Gateway(G::QuotaSpent { .. }) => K::QuotaSpent,
+            SourceError::Gateway(G::Timeout { .. }) => K::Timeout,
+            SourceError::Gateway(G::Connect { .. }) => K::Connection,
+            SourceError::Gateway(G::Body { .. }) => K::TruncatedResponse,
+            SourceError::Gateway(G::Status { .. }) | SourceError::Status { .. } => K::HttpStatus,
+            SourceError::Gateway(G::Request { .. }) => K::Request,
+            SourceError::Malformed { .. } => K::MalformedResponse,
         }
     }
 }

@@ -10,7 +10,7 @@ use super::types::{
     AdvancedCompany, AdvancedCompanySearch, CompanyProfile, CompanySearch, CompanySearchItem,
     OfficerList, OfficerSummary, Psc, PscList,
 };
-use crate::cache::{Cache, CacheKey};
+use crate::cache::{Cache, CacheKey, Resource};
 use crate::company_number::CompanyNumber;
 use crate::gateway::{Gateway, Provider};
 use crate::sources::SourceError;
@@ -67,7 +67,7 @@ impl Client {
         ];
         let what = format!("the search for {q:?}");
         let page: Option<CompanySearch> = self
-            .get_json("search", "/search/companies", &query, &what)
+            .get_json(Resource::Search, "/search/companies", &query, &what)
             .await?;
         Ok(page.map(|p| p.items).unwrap_or_default())
     }
@@ -87,7 +87,7 @@ impl Client {
         );
         let page: Option<AdvancedCompanySearch> = self
             .get_json(
-                "advanced_search",
+                Resource::AdvancedSearch,
                 "/advanced-search/companies",
                 &query,
                 &what,
@@ -108,7 +108,7 @@ impl Client {
         number: &CompanyNumber,
     ) -> Result<Option<CompanyProfile>, SourceError> {
         let path = format!("/company/{number}");
-        self.get_json("profile", &path, &[], &format!("company {number}"))
+        self.get_json(Resource::Profile, &path, &[], &format!("company {number}"))
             .await
     }
 
@@ -119,7 +119,7 @@ impl Client {
     ) -> Result<Vec<OfficerSummary>, SourceError> {
         let path = format!("/company/{number}/officers");
         let what = format!("the officers of {number}");
-        self.all_pages("officers", &path, &what, |page: OfficerList| {
+        self.all_pages(Resource::Officers, &path, &what, |page: OfficerList| {
             (page.items, page.total_results)
         })
         .await
@@ -132,7 +132,7 @@ impl Client {
     ) -> Result<Vec<Psc>, SourceError> {
         let path = format!("/company/{number}/persons-with-significant-control");
         let what = format!("the persons with significant control of {number}");
-        self.all_pages("psc", &path, &what, |page: PscList| {
+        self.all_pages(Resource::Psc, &path, &what, |page: PscList| {
             (page.items, page.total_results)
         })
         .await
@@ -140,7 +140,7 @@ impl Client {
 
     async fn all_pages<P, T>(
         &self,
-        resource: &'static str,
+        resource: Resource,
         path: &str,
         what: &str,
         split: impl Fn(P) -> (Vec<T>, Option<u64>),
@@ -176,7 +176,7 @@ impl Client {
     /// GET a resource through the cache; `Ok(None)` for 404.
     async fn get_json<T: DeserializeOwned>(
         &self,
-        resource: &'static str,
+        resource: Resource,
         path: &str,
         query: &[(&str, String)],
         what: &str,
@@ -194,7 +194,7 @@ impl Client {
 
     async fn fetch(
         &self,
-        resource: &'static str,
+        resource: Resource,
         path: &str,
         query: &[(&str, String)],
         what: &str,
@@ -202,7 +202,7 @@ impl Client {
         let url = format!("{}{}", self.base_url, path);
         let response = self
             .gateway
-            .send(Provider::CompaniesHouse, resource, |http| {
+            .send(Provider::CompaniesHouse, resource.as_str(), |http| {
                 http.get(&url)
                     .query(query)
                     .header(reqwest::header::ACCEPT, "application/json")
@@ -216,18 +216,17 @@ impl Client {
 
 /// Keys carry the base URL: answers from one API (the bundled fake, say)
 /// are never served for another.
-fn cache_key(base: &str, resource: &'static str, path: &str, query: &[(&str, String)]) -> CacheKey {
+fn cache_key(base: &str, resource: Resource, path: &str, query: &[(&str, String)]) -> CacheKey {
     // Search is case-insensitive, so "Acme Ltd" and "ACME LTD" share an entry.
     let mut params: Vec<String> = query
         .iter()
         .map(|(k, v)| match resource {
-            "search" | "advanced_search" => format!("{k}={}", v.to_lowercase()),
+            Resource::Search | Resource::AdvancedSearch => format!("{k}={}", v.to_lowercase()),
             _ => format!("{k}={v}"),
         })
         .collect();
     params.sort();
     CacheKey {
-        provider: Provider::CompaniesHouse.key(),
         resource,
         params: format!("{base}{path}?{}", params.join("&")),
     }
@@ -243,7 +242,7 @@ pub mod keys {
         let q = name.split_whitespace().collect::<Vec<_>>().join(" ");
         cache_key(
             base,
-            "search",
+            Resource::Search,
             "/search/companies",
             &[("q", q), ("items_per_page", SEARCH_PAGE_SIZE.to_string())],
         )
@@ -264,17 +263,17 @@ pub mod keys {
     pub fn advanced_search(base: &str, name_includes: &str, location: &str) -> CacheKey {
         cache_key(
             base,
-            "advanced_search",
+            Resource::AdvancedSearch,
             "/advanced-search/companies",
             &advanced_query(name_includes, location),
         )
     }
 
     pub fn profile(base: &str, number: &CompanyNumber) -> CacheKey {
-        cache_key(base, "profile", &format!("/company/{number}"), &[])
+        cache_key(base, Resource::Profile, &format!("/company/{number}"), &[])
     }
 
-    fn first_page(base: &str, resource: &'static str, path: String) -> CacheKey {
+    fn first_page(base: &str, resource: Resource, path: String) -> CacheKey {
         cache_key(
             base,
             resource,
@@ -287,13 +286,17 @@ pub mod keys {
     }
 
     pub fn officers(base: &str, number: &CompanyNumber) -> CacheKey {
-        first_page(base, "officers", format!("/company/{number}/officers"))
+        first_page(
+            base,
+            Resource::Officers,
+            format!("/company/{number}/officers"),
+        )
     }
 
     pub fn psc(base: &str, number: &CompanyNumber) -> CacheKey {
         first_page(
             base,
-            "psc",
+            Resource::Psc,
             format!("/company/{number}/persons-with-significant-control"),
         )
     }

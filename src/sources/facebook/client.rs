@@ -13,7 +13,7 @@ use reqwest::header::ACCEPT;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::types::{ErrorEnvelope, Page, PageList};
-use crate::cache::{Cache, CacheKey};
+use crate::cache::{Cache, CacheKey, Resource};
 use crate::gateway::{Gateway, Provider};
 use crate::sources::SourceError;
 use crate::sources::social::{CredentialsError, non_blank};
@@ -108,7 +108,13 @@ impl Client {
         let query = [("q", q.clone()), ("fields", SEARCH_FIELDS.to_owned())];
         let what = format!("the page search for {q:?}");
         let list: Option<PageList> = self
-            .get_json(PAGES_SEARCH, &path, &query, &what, q.to_lowercase())
+            .get_json(
+                (PAGES_SEARCH, Resource::FacebookPageSearch),
+                &path,
+                &query,
+                &what,
+                q.to_lowercase(),
+            )
             .await?;
         Ok(list.map(|l| l.data).unwrap_or_default())
     }
@@ -123,21 +129,26 @@ impl Client {
         let path = format!("/{GRAPH_VERSION}/{id}");
         let query = [("fields", PAGE_FIELDS.to_owned())];
         let what = format!("page {id}");
-        self.get_json(PAGE, &path, &query, &what, id.to_owned())
-            .await
+        self.get_json(
+            (PAGE, Resource::FacebookPage),
+            &path,
+            &query,
+            &what,
+            id.to_owned(),
+        )
+        .await
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(
         &self,
-        endpoint: &'static str,
+        (endpoint, resource): (&'static str, Resource),
         path: &str,
         query: &[(&str, String)],
         what: &str,
         key_params: String,
     ) -> Result<Option<T>, SourceError> {
         let key = CacheKey {
-            provider: Provider::Facebook.key(),
-            resource: endpoint,
+            resource,
             params: format!("{}{path}?{key_params}", self.base_url),
         };
         crate::sources::cached_json(

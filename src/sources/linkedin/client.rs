@@ -7,7 +7,7 @@ use reqwest::header::ACCEPT;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::types::{ErrorBody, FinderResponse, Organization};
-use crate::cache::{Cache, CacheKey};
+use crate::cache::{Cache, CacheKey, Resource};
 use crate::gateway::{Gateway, Provider};
 use crate::sources::SourceError;
 use crate::sources::social::non_blank;
@@ -68,8 +68,7 @@ impl Client {
         }
         let what = format!("the organization {vanity:?}");
         let key = CacheKey {
-            provider: Provider::LinkedIn.key(),
-            resource: ORGANIZATIONS,
+            resource: Resource::LinkedInOrganizations,
             params: format!(
                 "{}/rest/organizations?q=vanityName&vanityName={vanity}",
                 self.base_url

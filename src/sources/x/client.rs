@@ -14,7 +14,7 @@ use super::policy::{
     API_KEY_VAR, API_SECRET_VAR, BEARER_TOKEN_VAR, OAUTH2_TOKEN, SEARCH_RECENT, USERS_BY,
 };
 use super::types::{Problem, SearchResponse, TokenResponse, User, UsersResponse};
-use crate::cache::{Cache, CacheKey};
+use crate::cache::{Cache, CacheKey, Resource};
 use crate::gateway::{Gateway, Provider};
 use crate::sources::SourceError;
 use crate::sources::social::{CredentialsError, non_blank};
@@ -136,7 +136,12 @@ impl Client {
             ];
             let what = format!("the users {joined}");
             let Some(page) = self
-                .get_json::<UsersResponse>(USERS_BY, "/2/users/by", &query, &what)
+                .get_json::<UsersResponse>(
+                    (USERS_BY, Resource::XUsers),
+                    "/2/users/by",
+                    &query,
+                    &what,
+                )
                 .await?
             else {
                 out.not_found.extend(chunk.iter().cloned());
@@ -168,7 +173,12 @@ impl Client {
         ];
         let what = format!("the recent posts of @{username}");
         let page = self
-            .get_json::<SearchResponse>(SEARCH_RECENT, "/2/tweets/search/recent", &query, &what)
+            .get_json::<SearchResponse>(
+                (SEARCH_RECENT, Resource::XRecentPosts),
+                "/2/tweets/search/recent",
+                &query,
+                &what,
+            )
             .await?;
         Ok(page
             .and_then(|p| p.includes)
@@ -241,7 +251,7 @@ impl Client {
     /// GET through the cache; `Ok(None)` for 404.
     async fn get_json<T: DeserializeOwned>(
         &self,
-        endpoint: &'static str,
+        (endpoint, resource): (&'static str, Resource),
         path: &str,
         query: &[(&str, String)],
         what: &str,
@@ -253,8 +263,7 @@ impl Client {
             .collect();
         params.sort();
         let key = CacheKey {
-            provider: Provider::X.key(),
-            resource: endpoint,
+            resource,
             params: format!("{}{path}?{}", self.base_url, params.join("&")),
         };
         crate::sources::cached_json(

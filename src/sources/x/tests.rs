@@ -169,7 +169,7 @@ async fn a_refused_bearer_token_stops_x_and_is_never_shown() {
     let shown = format!("{err} {err:?}");
     assert!(shown.contains("X_BEARER_TOKEN"), "{shown}");
     assert!(!shown.contains(secret), "{shown}");
-    assert_eq!(err.kind(), "credential_refused");
+    assert_eq!(err.kind().as_str(), "credential_refused");
     // The next company costs no request.
     let before = server.stats().requests;
     assert!(x.lookup(&smith_and_jones()).await.is_err());
