@@ -189,9 +189,9 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 
 fn cache_command(cli: &Cli, args: &CacheArgs) -> Result<u8, Error> {
     let config = config::file::load(cli.config.as_deref())?;
-    let settings = config::cache_settings(&args.location, CacheMode::Normal, &config, &|k| {
-        std::env::var(k).ok()
-    })?;
+    let env = |k: &str| std::env::var(k).ok();
+    let layers = config::layers::Layers::new(&config, &env);
+    let settings = config::cache_settings(&args.location, CacheMode::Normal, &layers)?;
     let number = match &args.action {
         CacheAction::Invalidate { company } => Some(
             leadgen::input::CompanyNumber::parse(company)

@@ -90,6 +90,19 @@ pub struct ProviderFile {
     pub breaker_cooldown: Option<String>,
 }
 
+impl FileConfig {
+    /// The section of `provider`.
+    pub fn section(&self, provider: crate::gateway::Provider) -> &ProviderFile {
+        use crate::gateway::Provider;
+        match provider {
+            Provider::CompaniesHouse => &self.companies_house,
+            Provider::X => &self.x,
+            Provider::LinkedIn => &self.linkedin,
+            Provider::Facebook => &self.facebook,
+        }
+    }
+}
+
 /// The file in force and what it says.
 #[derive(Debug, Default)]
 pub struct LoadedConfig {

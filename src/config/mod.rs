@@ -3,10 +3,12 @@
 //! Everything here is checked before any input is read or output written.
 
 pub mod file;
+pub mod layers;
 pub mod show;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use secrecy::SecretString;
 
@@ -20,7 +22,8 @@ use crate::output::Format;
 use crate::sources::companies_house::DEFAULT_BASE_URL;
 use crate::sources::social::CredentialsError;
 use crate::sources::{facebook, linkedin, x};
-use file::{CacheFile, LoadedConfig, ProviderFile};
+use file::{CacheFile, LoadedConfig};
+use layers::{Key, Layers, Secret, Value as _};
 
 /// Companies looked up at once unless configured.
 pub const DEFAULT_CONCURRENCY: usize = 8;
@@ -111,145 +114,208 @@ impl DiscoverSettings {
         config: &LoadedConfig,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<DiscoverSettings, Error> {
-        let file = &config.file;
-        let in_file = |key: &str| match &config.path {
-            Some(p) => format!("{key} in {}", p.display()),
-            None => key.to_string(),
-        };
-        let concurrency = args
-            .concurrency
-            .or(file.discover.concurrency)
-            .unwrap_or(DEFAULT_CONCURRENCY);
-        if concurrency == 0 {
-            return Err(Error::Usage("concurrency must be at least 1".into()));
-        }
-        let url = args
-            .companies_house_url
+        let layers = Layers::new(config, &env);
+        let all = Resolved::from(args, &layers)?;
+        let key = all
+            .companies_house_key
             .clone()
-            .filter(|u| !u.trim().is_empty())
-            .or_else(|| file.companies_house.url.clone())
-            .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
-        match url::Url::parse(&url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
-            _ => {
-                return Err(Error::Usage(format!(
-                    "Companies House URL (--companies-house-url, LEADGEN_COMPANIES_HOUSE_URL or {}): {url:?} is not an http(s) URL",
-                    in_file("companies_house.url")
-                )));
-            }
-        }
-        let key = env(COMPANIES_HOUSE_KEY_VAR)
-            .map(|k| k.trim().to_string())
-            .filter(|k| !k.is_empty())
-            .map(SecretString::from)
-            .or_else(|| file.companies_house.api_key.clone())
             .ok_or(Error::MissingApiKey)?;
-        let ch = provider_settings(
-            Provider::CompaniesHouse,
-            &file.companies_house,
-            args.companies_house_rate_limit.as_deref(),
-            &env,
-            &in_file,
-        )?;
-        let sources = args
-            .sources
-            .clone()
-            .or_else(|| file.discover.sources.clone())
-            .unwrap_or_else(|| {
-                vec![
-                    SourceName::Ch,
-                    SourceName::X,
-                    SourceName::Linkedin,
-                    SourceName::Facebook,
-                ]
-            });
-        if !sources.contains(&SourceName::Ch) {
+        if !all.sources.contains(&SourceName::Ch) {
             return Err(Error::Usage(
                 "--sources must include ch: Companies House finds the company and its officers"
                     .into(),
             ));
         }
-        let min_confidence = args
-            .min_confidence
-            .or(file.discover.min_confidence)
-            .unwrap_or(0.0);
+        let social = all.social(&layers)?;
+        Ok(DiscoverSettings {
+            input: args.input.clone(),
+            output: (args.output.as_os_str() != "-").then(|| args.output.clone()),
+            format: all.format,
+            merge: all.merge,
+            concurrency: all.concurrency,
+            companies_house_url: all.companies_house_url,
+            companies_house_key: key,
+            providers: all.providers,
+            social,
+            min_confidence: all.min_confidence,
+            search_budget: all.search_budget,
+            max_searches_per_row: all.max_searches_per_row,
+            audit_log: all.audit_log,
+            cache: all.cache,
+            restart: args.restart,
+            progress: false,
+        })
+    }
+}
+
+/// Every setting a run can have, each resolved once through [`Layers`]
+/// (which records it with its origin for `config show` and `doctor`).
+/// Invalid values fail here; a missing API key does not (`config show`
+/// and `doctor` report it).
+pub(crate) struct Resolved {
+    pub format: Format,
+    pub merge: MergeOptions,
+    pub concurrency: usize,
+    pub companies_house_url: String,
+    pub companies_house_key: Option<SecretString>,
+    /// All four, in use or not.
+    pub providers: HashMap<Provider, ProviderSettings>,
+    /// The social sources' base URLs.
+    pub social_urls: HashMap<Provider, String>,
+    pub sources: Vec<SourceName>,
+    pub min_confidence: f64,
+    pub search_budget: f64,
+    pub max_searches_per_row: u32,
+    pub audit_log: Option<PathBuf>,
+    pub cache: CacheSettings,
+}
+
+impl Resolved {
+    pub(crate) fn from(args: &DiscoverArgs, layers: &Layers) -> Result<Resolved, Error> {
+        let file = &layers.config().file;
+        let discover = |name| Key::file("discover", name);
+        let format = layers.get_or(
+            &discover("format"),
+            args.format,
+            file.discover.format,
+            Secret::No,
+            Format::Csv,
+        );
+        let concurrency = layers.get_or(
+            &discover("concurrency").flag("--concurrency"),
+            args.concurrency,
+            file.discover.concurrency,
+            Secret::No,
+            DEFAULT_CONCURRENCY,
+        );
+        if concurrency == 0 {
+            return Err(Error::Usage("concurrency must be at least 1".into()));
+        }
+        let merge = MergeOptions {
+            include_resigned: layers.get_or(
+                &discover("include_resigned").flag("--include-resigned"),
+                args.include_resigned.then_some(true),
+                file.discover.include_resigned,
+                Secret::No,
+                false,
+            ),
+            include_birth: layers.get_or(
+                &discover("include_birth_month").flag("--include-birth-month"),
+                args.include_birth_month.then_some(true),
+                file.discover.include_birth_month,
+                Secret::No,
+                false,
+            ),
+        };
+        let sources = layers.get_or(
+            &discover("sources").flag("--sources"),
+            args.sources.clone(),
+            file.discover.sources.clone(),
+            Secret::No,
+            vec![
+                SourceName::Ch,
+                SourceName::X,
+                SourceName::Linkedin,
+                SourceName::Facebook,
+            ],
+        );
+        let min_confidence = layers.get_or(
+            &discover("min_confidence").flag("--min-confidence"),
+            args.min_confidence,
+            file.discover.min_confidence,
+            Secret::No,
+            0.0,
+        );
         if !(0.0..=1.0).contains(&min_confidence) {
             return Err(Error::Usage(format!(
                 "min confidence {min_confidence} is not between 0 and 1"
             )));
         }
-        let search_budget = args
-            .search_budget
-            .or(file.discover.search_budget)
-            .unwrap_or(crate::resolve::SearchBudget::AVERAGE);
+        let search_budget = layers.get_or(
+            &discover("search_budget").flag("--search-budget"),
+            args.search_budget,
+            file.discover.search_budget,
+            Secret::No,
+            crate::resolve::SearchBudget::AVERAGE,
+        );
         if !(search_budget >= 1.0 && search_budget.is_finite()) {
             return Err(Error::Usage(format!(
                 "search budget {search_budget} is less than 1 search per name row"
             )));
         }
-        let max_searches_per_row = args
-            .max_searches_per_row
-            .or(file.discover.max_searches_per_row)
-            .unwrap_or(crate::resolve::SearchBudget::PER_ROW);
+        let max_searches_per_row = layers.get_or(
+            &discover("max_searches_per_row").flag("--max-searches-per-row"),
+            args.max_searches_per_row,
+            file.discover.max_searches_per_row,
+            Secret::No,
+            crate::resolve::SearchBudget::PER_ROW,
+        );
         if max_searches_per_row == 0 {
             return Err(Error::Usage(
                 "max searches per row must be at least 1".into(),
             ));
         }
-        let mut providers = HashMap::from([(Provider::CompaniesHouse, ch)]);
-        let mut social_section = |name: SourceName,
-                                  provider: Provider,
-                                  section: &ProviderFile|
-         -> Result<Option<String>, Error> {
-            if !sources.contains(&name) {
-                return Ok(None);
-            }
-            if section.api_key.is_some() {
+        let url_key = Key::file("companies_house", "url")
+            .flag("--companies-house-url")
+            .var("LEADGEN_COMPANIES_HOUSE_URL");
+        let companies_house_url = layers.get_or(
+            &url_key,
+            args.companies_house_url
+                .clone()
+                .filter(|u| !u.trim().is_empty()),
+            file.companies_house.url.clone(),
+            Secret::No,
+            DEFAULT_BASE_URL.to_string(),
+        );
+        match url::Url::parse(&companies_house_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+            _ => {
                 return Err(Error::Usage(format!(
-                    "{}: {} credentials are read from the environment ({}), not the config file",
-                    in_file(&format!("{}.api_key", provider.key())),
-                    provider.label(),
-                    crate::sources::policy(provider).credential_label()
+                    "Companies House URL ({}): {companies_house_url:?} is not an http(s) URL",
+                    layers.names(&url_key)
                 )));
             }
+        }
+        let companies_house_key = layers.get(
+            &Key::file("companies_house", "api_key").var(COMPANIES_HOUSE_KEY_VAR),
+            None,
+            file.companies_house.api_key.clone(),
+            Secret::Whole,
+        );
+        if companies_house_key.is_none() {
+            layers.default_shown(
+                &Key::file("companies_house", "api_key").var(COMPANIES_HOUSE_KEY_VAR),
+                None,
+            );
+        }
+        let mut providers = HashMap::new();
+        let mut social_urls = HashMap::new();
+        for provider in Provider::ALL {
+            let section = file.section(provider);
+            if provider != Provider::CompaniesHouse {
+                let default_url = match provider {
+                    Provider::X => x::DEFAULT_BASE_URL,
+                    Provider::LinkedIn => linkedin::DEFAULT_BASE_URL,
+                    _ => facebook::DEFAULT_BASE_URL,
+                };
+                let url = layers.get_or(
+                    &Key::file(provider.key(), "url").var(url_var(provider)),
+                    None,
+                    section.url.clone(),
+                    Secret::No,
+                    default_url.to_string(),
+                );
+                social_urls.insert(provider, url);
+            }
+            let flag_rate_limit = match provider {
+                Provider::CompaniesHouse => args.companies_house_rate_limit.clone(),
+                _ => None,
+            };
             providers.insert(
                 provider,
-                provider_settings(provider, section, None, &env, &in_file)?,
+                provider_settings(provider, layers, flag_rate_limit)?,
             );
-            let var = format!("LEADGEN_{}_URL", provider.key().to_ascii_uppercase());
-            Ok(Some(
-                env(&var)
-                    .filter(|v| !v.trim().is_empty())
-                    .or_else(|| section.url.clone())
-                    .unwrap_or_default(),
-            ))
-        };
-        let x_url = social_section(SourceName::X, Provider::X, &file.x)?;
-        let linkedin_url =
-            social_section(SourceName::Linkedin, Provider::LinkedIn, &file.linkedin)?;
-        let facebook_url =
-            social_section(SourceName::Facebook, Provider::Facebook, &file.facebook)?;
-        let social = SocialSettings {
-            x: optional(
-                Provider::X,
-                x_url,
-                x::DEFAULT_BASE_URL,
-                x::Credentials::from_lookup(&env),
-            )?,
-            linkedin: optional(
-                Provider::LinkedIn,
-                linkedin_url,
-                linkedin::DEFAULT_BASE_URL,
-                Ok(linkedin::access_token_from_lookup(&env)),
-            )?,
-            facebook: optional(
-                Provider::Facebook,
-                facebook_url,
-                facebook::DEFAULT_BASE_URL,
-                facebook::AppCredentials::from_lookup(&env),
-            )?,
-        };
-        let output = (args.output.as_os_str() != "-").then(|| args.output.clone());
+        }
         let mode = if args.no_cache {
             CacheMode::Off
         } else if args.refresh {
@@ -257,40 +323,89 @@ impl DiscoverSettings {
         } else {
             CacheMode::Normal
         };
-        let cache = cache_settings(&args.cache, mode, config, &env)?;
-        Ok(DiscoverSettings {
-            input: args.input.clone(),
-            output,
-            format: args.format.or(file.discover.format).unwrap_or(Format::Csv),
-            merge: MergeOptions {
-                include_resigned: args.include_resigned
-                    || file.discover.include_resigned.unwrap_or(false),
-                include_birth: args.include_birth_month
-                    || file.discover.include_birth_month.unwrap_or(false),
-            },
+        let cache = cache_settings(&args.cache, mode, layers)?;
+        let default_audit = cache.dir.as_ref().map(|d| d.join("audit.jsonl"));
+        let audit_key = discover("audit_log")
+            .flag("--audit-log")
+            .var("LEADGEN_AUDIT_LOG");
+        let audit_log = layers
+            .get(
+                &audit_key,
+                args.audit_log.clone(),
+                file.discover.audit_log.clone(),
+                Secret::No,
+            )
+            .or_else(|| {
+                layers.default_shown(
+                    &audit_key,
+                    default_audit.as_ref().map(|p| p.toml(Secret::No)),
+                );
+                default_audit
+            });
+        Ok(Resolved {
+            format,
+            merge,
             concurrency,
-            companies_house_url: url,
-            companies_house_key: key,
+            companies_house_url,
+            companies_house_key,
             providers,
-            social,
+            social_urls,
+            sources,
             min_confidence,
             search_budget,
             max_searches_per_row,
-            audit_log: args
-                .audit_log
-                .clone()
-                .or_else(|| {
-                    env("LEADGEN_AUDIT_LOG")
-                        .filter(|v| !v.trim().is_empty())
-                        .map(PathBuf::from)
-                })
-                .or_else(|| file.discover.audit_log.clone())
-                .or_else(|| cache.dir.as_ref().map(|d| d.join("audit.jsonl"))),
+            audit_log,
             cache,
-            restart: args.restart,
-            progress: false,
         })
     }
+
+    /// The social sources requested with `--sources`: used when they have
+    /// credentials, else skipped with a note.
+    fn social(&self, layers: &Layers) -> Result<SocialSettings, Error> {
+        let env = |var: &str| layers.env(var);
+        let file = &layers.config().file;
+        for (name, provider) in [
+            (SourceName::X, Provider::X),
+            (SourceName::Linkedin, Provider::LinkedIn),
+            (SourceName::Facebook, Provider::Facebook),
+        ] {
+            if self.sources.contains(&name) && file.section(provider).api_key.is_some() {
+                return Err(Error::Usage(format!(
+                    "{}: {} credentials are read from the environment ({}), not the config file",
+                    layers.in_file(&format!("{}.api_key", provider.key())),
+                    provider.label(),
+                    crate::sources::policy(provider).credential_label()
+                )));
+            }
+        }
+        let url = |name: SourceName, provider: Provider| {
+            self.sources
+                .contains(&name)
+                .then(|| self.social_urls.get(&provider).cloned().unwrap_or_default())
+        };
+        Ok(SocialSettings {
+            x: optional(
+                Provider::X,
+                url(SourceName::X, Provider::X),
+                x::Credentials::from_lookup(env),
+            )?,
+            linkedin: optional(
+                Provider::LinkedIn,
+                url(SourceName::Linkedin, Provider::LinkedIn),
+                Ok(linkedin::access_token_from_lookup(env)),
+            )?,
+            facebook: optional(
+                Provider::Facebook,
+                url(SourceName::Facebook, Provider::Facebook),
+                facebook::AppCredentials::from_lookup(env),
+            )?,
+        })
+    }
+}
+
+/// `LEADGEN_X_URL` and the like.
+pub fn url_var(provider: Provider) -> String {
+    format!("LEADGEN_{}_URL", provider.key().to_ascii_uppercase())
 }
 
 /// A requested social source: used when it has credentials, else skipped
@@ -298,21 +413,15 @@ impl DiscoverSettings {
 fn optional<C>(
     provider: Provider,
     url: Option<String>,
-    default_url: &str,
     credentials: Result<Option<C>, CredentialsError>,
 ) -> Result<Optional<C>, Error> {
     let Some(url) = url else {
         return Ok(Optional::Off);
     };
-    let url = if url.is_empty() {
-        default_url.to_string()
-    } else {
-        url
-    };
     if !matches!(url::Url::parse(&url), Ok(u) if matches!(u.scheme(), "http" | "https")) {
         return Err(Error::Usage(format!(
-            "LEADGEN_{}_URL: {url:?} is not an http(s) URL",
-            provider.key().to_ascii_uppercase()
+            "{}: {url:?} is not an http(s) URL",
+            url_var(provider)
         )));
     }
     Ok(match credentials {
@@ -326,75 +435,104 @@ fn optional<C>(
     })
 }
 
-/// A provider's settings: defaults, then the file, then the environment,
-/// then the flag.
+/// A provider's settings: its published defaults, then the file, then the
+/// environment, then the flag.
 pub(crate) fn provider_settings(
     provider: Provider,
-    file: &ProviderFile,
-    flag_rate_limit: Option<&str>,
-    env: &impl Fn(&str) -> Option<String>,
-    in_file: &impl Fn(&str) -> String,
+    layers: &Layers,
+    flag_rate_limit: Option<String>,
 ) -> Result<ProviderSettings, Error> {
     let section = provider.key();
+    let file = layers.config().file.section(provider);
     let mut s = crate::sources::policy(provider).defaults();
-    let duration = |key: &str, v: &str| {
-        parse_duration(v)
-            .map_err(|e| Error::Usage(format!("{}: {e}", in_file(&format!("{section}.{key}")))))
+    let key = |name| Key::file(section, name);
+    let duration = |name: &'static str, value: Option<&String>, default: Option<Duration>| {
+        let key = key(name);
+        match layers.text(&key, None, value, default.map(format_duration)) {
+            Some((text, origin)) => parse_duration(&text)
+                .map(Some)
+                .map_err(|e| layers.bad(&key, &origin, e)),
+            None => Ok(None),
+        }
     };
-    if let Some(v) = &file.timeout {
-        s.timeout = duration("timeout", v)?;
+    // X counts per endpoint unless a single limit is configured.
+    let rate_default = s.endpoint_quotas.is_empty().then(|| s.quota.to_string());
+    let rate_key = match provider {
+        Provider::CompaniesHouse => key("rate_limit").flag("--companies-house-rate-limit"),
+        _ => key("rate_limit"),
     }
-    if let Some(v) = &file.connect_timeout {
-        s.connect_timeout = duration("connect_timeout", v)?;
-    }
-    if let Some(v) = &file.backoff_base {
-        s.backoff.base = duration("backoff_base", v)?;
-    }
-    if let Some(v) = &file.backoff_max {
-        s.backoff.max = duration("backoff_max", v)?;
-    }
-    if let Some(v) = &file.rate_limited_wait {
-        s.rate_limited_wait = duration("rate_limited_wait", v)?;
-    }
-    if let Some(v) = &file.max_quota_wait {
-        s.max_quota_wait = Some(duration("max_quota_wait", v)?);
-    }
-    if let Some(v) = &file.breaker_cooldown {
-        s.breaker.cooldown = duration("breaker_cooldown", v)?;
-    }
-    let at_least_one = |key: &str, n: Option<u32>| match n {
-        Some(0) => Err(Error::Usage(format!(
-            "{}: must be at least 1",
-            in_file(&format!("{section}.{key}"))
-        ))),
-        n => Ok(n),
-    };
-    if let Some(n) = at_least_one("max_attempts", file.max_attempts)? {
-        s.max_attempts = n;
-    }
-    if let Some(n) = at_least_one("breaker_threshold", file.breaker_threshold)? {
-        s.breaker.threshold = n;
-    }
-    let var = rate_limit_var(provider);
-    let sources = [
-        (
-            flag_rate_limit.map(str::to_string),
-            format!("--{}-rate-limit", section.replace('_', "-")),
-        ),
-        (env(&var).filter(|v| !v.trim().is_empty()), var.clone()),
-        (
-            file.rate_limit.clone(),
-            in_file(&format!("{section}.rate_limit")),
-        ),
-    ];
-    if let Some((value, origin)) = sources
-        .into_iter()
-        .find_map(|(v, origin)| v.map(|v| (v, origin)))
-    {
-        s.quota = Quota::parse(&value).map_err(|e| Error::Usage(format!("{origin}: {e}")))?;
+    .var(rate_limit_var(provider));
+    if let Some((value, origin)) = layers.text(
+        &rate_key,
+        flag_rate_limit.filter(|v| !v.trim().is_empty()),
+        file.rate_limit.as_ref(),
+        rate_default,
+    ) {
+        s.quota = Quota::parse(&value).map_err(|e| layers.bad(&rate_key, &origin, e))?;
         // A configured limit is the user's word for every endpoint of a
         // provider that counts per endpoint (a higher X tier, say).
         s.endpoint_quotas.clear();
+    }
+    if let Some(d) = duration("timeout", file.timeout.as_ref(), Some(s.timeout))? {
+        s.timeout = d;
+    }
+    if let Some(d) = duration(
+        "connect_timeout",
+        file.connect_timeout.as_ref(),
+        Some(s.connect_timeout),
+    )? {
+        s.connect_timeout = d;
+    }
+    let at_least_one = |name: &'static str, value: Option<u32>, default: u32| {
+        let key = key(name);
+        match layers.get_or(&key, None, value, Secret::No, default) {
+            0 => Err(Error::Usage(format!(
+                "{}: must be at least 1",
+                layers.in_file(&format!("{section}.{name}"))
+            ))),
+            n => Ok(n),
+        }
+    };
+    s.max_attempts = at_least_one("max_attempts", file.max_attempts, s.max_attempts)?;
+    if let Some(d) = duration(
+        "backoff_base",
+        file.backoff_base.as_ref(),
+        Some(s.backoff.base),
+    )? {
+        s.backoff.base = d;
+    }
+    if let Some(d) = duration(
+        "backoff_max",
+        file.backoff_max.as_ref(),
+        Some(s.backoff.max),
+    )? {
+        s.backoff.max = d;
+    }
+    if let Some(d) = duration(
+        "rate_limited_wait",
+        file.rate_limited_wait.as_ref(),
+        Some(s.rate_limited_wait),
+    )? {
+        s.rate_limited_wait = d;
+    }
+    if let Some(d) = duration(
+        "max_quota_wait",
+        file.max_quota_wait.as_ref(),
+        s.max_quota_wait,
+    )? {
+        s.max_quota_wait = Some(d);
+    }
+    s.breaker.threshold = at_least_one(
+        "breaker_threshold",
+        file.breaker_threshold,
+        s.breaker.threshold,
+    )?;
+    if let Some(d) = duration(
+        "breaker_cooldown",
+        file.breaker_cooldown.as_ref(),
+        Some(s.breaker.cooldown),
+    )? {
+        s.breaker.cooldown = d;
     }
     Ok(s)
 }
@@ -408,30 +546,56 @@ pub const REDIS_URL_VAR: &str = "LEADGEN_REDIS_URL";
 pub fn cache_settings(
     flags: &CacheLocation,
     mode: CacheMode,
-    config: &LoadedConfig,
-    env: &impl Fn(&str) -> Option<String>,
+    layers: &Layers,
 ) -> Result<CacheSettings, Error> {
-    let file: &CacheFile = &config.file.cache;
-    let in_file = |key: &str| match &config.path {
-        Some(p) => format!("cache.{key} in {}", p.display()),
-        None => format!("cache.{key}"),
-    };
-    let set = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
-    let dir = flags
-        .cache_dir
-        .clone()
-        .filter(|d| !d.as_os_str().is_empty())
-        .or_else(|| set(env(CACHE_DIR_VAR)).map(PathBuf::from))
-        .or_else(|| file.dir.clone())
+    let file: &CacheFile = &layers.config().file.cache;
+    let key = |name| Key::file("cache", name);
+    let default_dir =
+        directories::ProjectDirs::from("", "", "leadgen").map(|d| d.cache_dir().to_path_buf());
+    let dir_key = key("dir").flag("--cache-dir").var(CACHE_DIR_VAR);
+    let dir = layers
+        .get(
+            &dir_key,
+            flags
+                .cache_dir
+                .clone()
+                .filter(|d| !d.as_os_str().is_empty()),
+            file.dir.clone(),
+            Secret::No,
+        )
         .or_else(|| {
-            directories::ProjectDirs::from("", "", "leadgen").map(|d| d.cache_dir().to_path_buf())
+            layers.default_shown(&dir_key, default_dir.as_ref().map(|d| d.toml(Secret::No)));
+            default_dir
         });
-    let redis_url = set(flags.redis_url.clone())
-        .or_else(|| set(env(REDIS_URL_VAR)))
-        .map(SecretString::from)
-        .or_else(|| file.redis_url.clone());
+    let redis_key = key("redis_url").flag("--redis-url").var(REDIS_URL_VAR);
+    let redis_url = layers.get(
+        &redis_key,
+        flags
+            .redis_url
+            .clone()
+            .filter(|v| !v.trim().is_empty())
+            .map(SecretString::from),
+        file.redis_url.clone(),
+        Secret::UrlPassword,
+    );
+    if redis_url.is_none() {
+        layers.default_shown(&redis_key, None);
+    }
+    let memory_mib = layers.get_or(
+        &key("memory_mib"),
+        None,
+        file.memory_mib,
+        Secret::No,
+        DEFAULT_MEMORY_BYTES / (1024 * 1024),
+    );
+    if memory_mib == 0 {
+        return Err(Error::Usage(format!(
+            "{}: must be at least 1",
+            layers.in_file("cache.memory_mib")
+        )));
+    }
     let mut ttl = Ttl::default();
-    for (key, value, slot) in [
+    for (name, value, slot) in [
         ("ttl_search", &file.ttl_search, &mut ttl.search),
         ("ttl_profile", &file.ttl_profile, &mut ttl.profile),
         ("ttl_officers", &file.ttl_officers, &mut ttl.officers),
@@ -439,28 +603,34 @@ pub fn cache_settings(
         ("ttl_social", &file.ttl_social, &mut ttl.social),
         ("ttl_not_found", &file.ttl_not_found, &mut ttl.not_found),
     ] {
-        if let Some(v) = value {
-            *slot =
-                parse_duration(v).map_err(|e| Error::Usage(format!("{}: {e}", in_file(key))))?;
+        let key = key(name);
+        if let Some((text, origin)) =
+            layers.text(&key, None, value.as_ref(), Some(format_duration(*slot)))
+        {
+            *slot = parse_duration(&text).map_err(|e| layers.bad(&key, &origin, e))?;
         }
     }
-    let memory_bytes = match file.memory_mib {
-        Some(0) => {
-            return Err(Error::Usage(format!(
-                "{}: must be at least 1",
-                in_file("memory_mib")
-            )));
-        }
-        Some(mib) => mib.saturating_mul(1024 * 1024),
-        None => DEFAULT_MEMORY_BYTES,
-    };
     Ok(CacheSettings {
         dir,
         redis_url,
         mode,
         ttl,
-        memory_bytes,
+        memory_bytes: memory_mib.saturating_mul(1024 * 1024),
     })
+}
+
+/// `30s`, `5m`, `24h`: the shortest exact form the parser reads back.
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms != 0 && ms.is_multiple_of(3_600_000) {
+        format!("{}h", ms / 3_600_000)
+    } else if ms != 0 && ms.is_multiple_of(60_000) {
+        format!("{}m", ms / 60_000)
+    } else if ms.is_multiple_of(1_000) {
+        format!("{}s", ms / 1_000)
+    } else {
+        format!("{ms}ms")
+    }
 }
 
 /// Load `.env` from the working directory (not from parents), without
