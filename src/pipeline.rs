@@ -57,6 +57,19 @@ impl RunSummary {
     pub fn count(&self, status: Status) -> u64 {
         self.by_status.get(&status).copied().unwrap_or(0)
     }
+
+    /// Counts one finished row (`replayed`: from the journal).
+    fn add(&mut self, done: &DoneRow, replayed: bool) {
+        self.rows += 1;
+        self.resumed += u64::from(replayed);
+        *self.by_status.entry(done.status).or_default() += 1;
+        self.executives += done.executives;
+        self.warnings += done.warnings;
+        if let Some(message) = &done.credential_refused {
+            self.credential_refused
+                .get_or_insert_with(|| message.clone());
+        }
+    }
 }
 
 /// Everything a row needs to be processed.
@@ -70,6 +83,33 @@ struct Context {
     journal: Option<Journal>,
     /// Name searches the batch may make.
     searches: Arc<SearchBudget>,
+}
+
+impl Context {
+    fn new(
+        settings: &DiscoverSettings,
+        gateway: &Gateway,
+        cache: &Cache,
+        journal: Option<Journal>,
+    ) -> Context {
+        Context {
+            ch: Client::new(
+                gateway.clone(),
+                cache.clone(),
+                &settings.companies_house_url,
+                settings.companies_house_key.clone(),
+            ),
+            merge: settings.merge,
+            social: SocialClients::new(&settings.social, gateway, cache),
+            min_confidence: settings.min_confidence,
+            format: settings.format,
+            journal,
+            searches: Arc::new(SearchBudget::new(
+                settings.search_budget,
+                settings.max_searches_per_row,
+            )),
+        }
+    }
 }
 
 /// The social sources in use this run.
@@ -142,40 +182,11 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
     // The header is checked before anything is written.
     let reader = InputReader::open(&settings.input)?;
     // Held until the run ends; see `crate::lock`.
-    let _lock = match lock::lock_path(
-        &settings.input,
-        settings.output.as_deref(),
-        settings.cache.dir.as_deref(),
-    ) {
-        Some(path) => {
-            let target = settings.output.as_deref().map_or_else(
-                || format!("the output of {}", settings.input.display()),
-                |o| o.display().to_string(),
-            );
-            Some(lock::acquire(&path, &target)?)
-        }
-        None => None,
-    };
+    let _lock = take_lock(&settings)?;
     let gateway = crate::sources::gateway(settings.providers.clone())?;
     let cache = Cache::open(&settings.cache).await?;
     let journal = open_journal(&settings).await?;
-    let ctx = Context {
-        ch: Client::new(
-            gateway.clone(),
-            cache.clone(),
-            &settings.companies_house_url,
-            settings.companies_house_key.clone(),
-        ),
-        merge: settings.merge,
-        social: SocialClients::new(&settings.social, &gateway, &cache),
-        min_confidence: settings.min_confidence,
-        format: settings.format,
-        journal: journal.clone(),
-        searches: Arc::new(SearchBudget::new(
-            settings.search_budget,
-            settings.max_searches_per_row,
-        )),
-    };
+    let ctx = Context::new(&settings, &gateway, &cache, journal.clone());
 
     let (out, temp) = open_output(settings.output.as_deref())?;
     let mut sink = Sink::new(out, settings.format, settings.merge.include_birth);
@@ -188,27 +199,7 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
         source,
     };
 
-    let cursor = journal.as_ref().map(|j| Arc::new(Mutex::new(j.cursor())));
-    let rows = read_rows(reader).then(move |row| {
-        let cursor = cursor.clone();
-        async move {
-            let row = row.map_err(Error::Input)?;
-            let Some(cursor) = cursor else {
-                return Ok::<_, Error>(Step::Process(row));
-            };
-            let done = cursor.lock().await.take(row.row).await;
-            Ok(
-                match done.map_err(|source| Error::Journal {
-                    source,
-                    at_open: false,
-                })? {
-                    Some(done) => Step::Replay(done),
-                    None => Step::Process(row),
-                },
-            )
-        }
-    });
-    let outcomes = rows
+    let outcomes = steps(reader, journal.as_ref())
         .map(|step| {
             let ctx = ctx.clone();
             async move {
@@ -230,44 +221,13 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
         crate::progress::start(total)
     });
     let mut summary = RunSummary::default();
-    let result: Result<(), Error> = async {
-        let ctrl_c = tokio::signal::ctrl_c();
-        tokio::pin!(ctrl_c);
-        let mut tick = tokio::time::interval(Duration::from_millis(500));
-        let show = |summary: &RunSummary| {
-            if let Some(bar) = &bar {
-                bar.set_message(crate::progress::message(
-                    summary.count(Status::Matched),
-                    summary.count(Status::Error),
-                    gateway.quota_pause(),
-                ));
-            }
-        };
-        loop {
-            tokio::select! {
-                _ = tick.tick(), if bar.is_some() => show(&summary),
-                next = outcomes.next() => {
-                    let Some(outcome) = next else { break };
-                    let (done, replayed) = outcome?;
-                    summary.rows += 1;
-                    summary.resumed += u64::from(replayed);
-                    *summary.by_status.entry(done.status).or_default() += 1;
-                    summary.executives += done.executives;
-                    summary.warnings += done.warnings;
-                    if let Some(message) = done.credential_refused {
-                        summary.credential_refused.get_or_insert(message);
-                    }
-                    sink.write_rendered(&done.rendered).map_err(write_err)?;
-                    if let Some(bar) = &bar {
-                        bar.inc(1);
-                        show(&summary);
-                    }
-                }
-                _ = &mut ctrl_c => return Err(Error::Interrupted),
-            }
-        }
-        Ok(())
-    }
+    let result = drive(
+        &mut outcomes,
+        &mut summary,
+        bar.as_ref(),
+        &gateway,
+        |done| sink.write_rendered(&done.rendered).map_err(write_err),
+    )
     .await;
     // Rows in flight are dropped: they are not in the journal, so a resume
     // looks them up again.
@@ -295,21 +255,111 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
             source: e.error,
         })?;
     }
+    if let Some(journal) = &journal
+        && let Err(e) = journal.finish().await
+    {
+        tracing::warn!(error = %e, "Could not clear the run journal; the next run of this command will replay this one's rows.");
+    }
     summary.skipped_sources = settings
         .social
         .skipped()
         .into_iter()
         .map(String::from)
         .collect();
-    if let Some(journal) = &journal
-        && let Err(e) = journal.finish().await
-    {
-        tracing::warn!(error = %e, "Could not clear the run journal; the next run of this command will replay this one's rows.");
-    }
     summary.cache = cache.stats();
     summary.providers = gateway.stats();
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// The run lock on this input and output, when there is a place for it.
+fn take_lock(settings: &DiscoverSettings) -> Result<Option<lock::RunLock>, Error> {
+    let Some(path) = lock::lock_path(
+        &settings.input,
+        settings.output.as_deref(),
+        settings.cache.dir.as_deref(),
+    ) else {
+        return Ok(None);
+    };
+    let target = settings.output.as_deref().map_or_else(
+        || format!("the output of {}", settings.input.display()),
+        |o| o.display().to_string(),
+    );
+    lock::acquire(&path, &target).map(Some)
+}
+
+/// The input rows, each either replayed from the journal of an interrupted
+/// earlier attempt or to be processed.
+fn steps(
+    reader: InputReader,
+    journal: Option<&Journal>,
+) -> impl futures::Stream<Item = Result<Step, Error>> {
+    let cursor = journal.map(|j| Arc::new(Mutex::new(j.cursor())));
+    read_rows(reader).then(move |row| {
+        let cursor = cursor.clone();
+        async move {
+            let row = row.map_err(Error::Input)?;
+            let Some(cursor) = cursor else {
+                return Ok(Step::Process(row));
+            };
+            let done =
+                cursor
+                    .lock()
+                    .await
+                    .take(row.row)
+                    .await
+                    .map_err(|source| Error::Journal {
+                        source,
+                        at_open: false,
+                    })?;
+            Ok(match done {
+                Some(done) => Step::Replay(done),
+                None => Step::Process(row),
+            })
+        }
+    })
+}
+
+/// Writes finished rows in input order as they come, counting them and
+/// keeping the progress bar current, until the input ends or Ctrl-C.
+async fn drive<S>(
+    outcomes: &mut S,
+    summary: &mut RunSummary,
+    bar: Option<&indicatif::ProgressBar>,
+    gateway: &Gateway,
+    mut write: impl FnMut(&DoneRow) -> Result<(), Error>,
+) -> Result<(), Error>
+where
+    S: futures::Stream<Item = Result<(DoneRow, bool), Error>> + Unpin,
+{
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let show = |summary: &RunSummary| {
+        if let Some(bar) = bar {
+            bar.set_message(crate::progress::message(
+                summary.count(Status::Matched),
+                summary.count(Status::Error),
+                gateway.quota_pause(),
+            ));
+        }
+    };
+    loop {
+        tokio::select! {
+            _ = tick.tick(), if bar.is_some() => show(summary),
+            next = outcomes.next() => {
+                let Some(outcome) = next else { return Ok(()) };
+                let (done, replayed) = outcome?;
+                summary.add(&done, replayed);
+                write(&done)?;
+                if let Some(bar) = bar {
+                    bar.inc(1);
+                    show(summary);
+                }
+            }
+            _ = &mut ctrl_c => return Err(Error::Interrupted),
+        }
+    }
 }
 
 /// Data rows in a CSV file, for the progress bar's length; `None` if the

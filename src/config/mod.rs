@@ -172,6 +172,106 @@ pub(crate) struct Resolved {
 
 impl Resolved {
     pub(crate) fn from(args: &DiscoverArgs, layers: &Layers) -> Result<Resolved, Error> {
+        let run = RunKeys::from(args, layers)?;
+        let (companies_house_url, companies_house_key) = companies_house(args, layers)?;
+        let mut providers = HashMap::new();
+        let mut social_urls = HashMap::new();
+        for provider in Provider::ALL {
+            if let Some(url) = social_url(provider, layers) {
+                social_urls.insert(provider, url);
+            }
+            let flag_rate_limit = match provider {
+                Provider::CompaniesHouse => args.companies_house_rate_limit.clone(),
+                _ => None,
+            };
+            providers.insert(
+                provider,
+                provider_settings(provider, layers, flag_rate_limit)?,
+            );
+        }
+        let mode = if args.no_cache {
+            CacheMode::Off
+        } else if args.refresh {
+            CacheMode::Refresh
+        } else {
+            CacheMode::Normal
+        };
+        let cache = cache_settings(&args.cache, mode, layers)?;
+        let audit_log = audit_log(args, layers, &cache);
+        Ok(Resolved {
+            format: run.format,
+            merge: run.merge,
+            concurrency: run.concurrency,
+            companies_house_url,
+            companies_house_key,
+            providers,
+            social_urls,
+            sources: run.sources,
+            min_confidence: run.min_confidence,
+            search_budget: run.search_budget,
+            max_searches_per_row: run.max_searches_per_row,
+            audit_log,
+            cache,
+        })
+    }
+
+    /// The social sources requested with `--sources`: used when they have
+    /// credentials, else skipped with a note.
+    fn social(&self, layers: &Layers) -> Result<SocialSettings, Error> {
+        let env = |var: &str| layers.env(var);
+        let file = &layers.config().file;
+        for (name, provider) in [
+            (SourceName::X, Provider::X),
+            (SourceName::Linkedin, Provider::LinkedIn),
+            (SourceName::Facebook, Provider::Facebook),
+        ] {
+            if self.sources.contains(&name) && file.section(provider).api_key.is_some() {
+                return Err(Error::Usage(format!(
+                    "{}: {} credentials are read from the environment ({}), not the config file",
+                    layers.in_file(&format!("{}.api_key", provider.key())),
+                    provider.label(),
+                    crate::sources::policy(provider).credential_label()
+                )));
+            }
+        }
+        let url = |name: SourceName, provider: Provider| {
+            self.sources
+                .contains(&name)
+                .then(|| self.social_urls.get(&provider).cloned().unwrap_or_default())
+        };
+        Ok(SocialSettings {
+            x: optional(
+                Provider::X,
+                url(SourceName::X, Provider::X),
+                x::Credentials::from_lookup(env),
+            )?,
+            linkedin: optional(
+                Provider::LinkedIn,
+                url(SourceName::Linkedin, Provider::LinkedIn),
+                Ok(linkedin::access_token_from_lookup(env)),
+            )?,
+            facebook: optional(
+                Provider::Facebook,
+                url(SourceName::Facebook, Provider::Facebook),
+                facebook::AppCredentials::from_lookup(env),
+            )?,
+        })
+    }
+}
+
+/// The `[discover]` keys that shape a run.
+struct RunKeys {
+    format: Format,
+    merge: MergeOptions,
+    concurrency: usize,
+    sources: Vec<SourceName>,
+    min_confidence: f64,
+    search_budget: f64,
+    max_searches_per_row: u32,
+}
+
+impl RunKeys {
+    fn from(args: &DiscoverArgs, layers: &Layers) -> Result<RunKeys, Error> {
         let file = &layers.config().file;
         let discover = |name| Key::file("discover", name);
         let format = layers.get_or(
@@ -255,152 +355,97 @@ impl Resolved {
                 "max searches per row must be at least 1".into(),
             ));
         }
-        let url_key = Key::file("companies_house", "url")
-            .flag("--companies-house-url")
-            .var("LEADGEN_COMPANIES_HOUSE_URL");
-        let companies_house_url = layers.get_or(
-            &url_key,
-            args.companies_house_url
-                .clone()
-                .filter(|u| !u.trim().is_empty()),
-            file.companies_house.url.clone(),
-            Secret::No,
-            DEFAULT_BASE_URL.to_string(),
-        );
-        match url::Url::parse(&companies_house_url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
-            _ => {
-                return Err(Error::Usage(format!(
-                    "Companies House URL ({}): {companies_house_url:?} is not an http(s) URL",
-                    layers.names(&url_key)
-                )));
-            }
-        }
-        let companies_house_key = layers.get(
-            &Key::file("companies_house", "api_key").var(COMPANIES_HOUSE_KEY_VAR),
-            None,
-            file.companies_house.api_key.clone(),
-            Secret::Whole,
-        );
-        if companies_house_key.is_none() {
-            layers.default_shown(
-                &Key::file("companies_house", "api_key").var(COMPANIES_HOUSE_KEY_VAR),
-                None,
-            );
-        }
-        let mut providers = HashMap::new();
-        let mut social_urls = HashMap::new();
-        for provider in Provider::ALL {
-            let section = file.section(provider);
-            if provider != Provider::CompaniesHouse {
-                let default_url = match provider {
-                    Provider::X => x::DEFAULT_BASE_URL,
-                    Provider::LinkedIn => linkedin::DEFAULT_BASE_URL,
-                    _ => facebook::DEFAULT_BASE_URL,
-                };
-                let url = layers.get_or(
-                    &Key::file(provider.key(), "url").var(url_var(provider)),
-                    None,
-                    section.url.clone(),
-                    Secret::No,
-                    default_url.to_string(),
-                );
-                social_urls.insert(provider, url);
-            }
-            let flag_rate_limit = match provider {
-                Provider::CompaniesHouse => args.companies_house_rate_limit.clone(),
-                _ => None,
-            };
-            providers.insert(
-                provider,
-                provider_settings(provider, layers, flag_rate_limit)?,
-            );
-        }
-        let mode = if args.no_cache {
-            CacheMode::Off
-        } else if args.refresh {
-            CacheMode::Refresh
-        } else {
-            CacheMode::Normal
-        };
-        let cache = cache_settings(&args.cache, mode, layers)?;
-        let default_audit = cache.dir.as_ref().map(|d| d.join("audit.jsonl"));
-        let audit_key = discover("audit_log")
-            .flag("--audit-log")
-            .var("LEADGEN_AUDIT_LOG");
-        let audit_log = layers
-            .get(
-                &audit_key,
-                args.audit_log.clone(),
-                file.discover.audit_log.clone(),
-                Secret::No,
-            )
-            .or_else(|| {
-                layers.default_shown(
-                    &audit_key,
-                    default_audit.as_ref().map(|p| p.toml(Secret::No)),
-                );
-                default_audit
-            });
-        Ok(Resolved {
+        Ok(RunKeys {
             format,
             merge,
             concurrency,
-            companies_house_url,
-            companies_house_key,
-            providers,
-            social_urls,
             sources,
             min_confidence,
             search_budget,
             max_searches_per_row,
-            audit_log,
-            cache,
         })
     }
+}
 
-    /// The social sources requested with `--sources`: used when they have
-    /// credentials, else skipped with a note.
-    fn social(&self, layers: &Layers) -> Result<SocialSettings, Error> {
-        let env = |var: &str| layers.env(var);
-        let file = &layers.config().file;
-        for (name, provider) in [
-            (SourceName::X, Provider::X),
-            (SourceName::Linkedin, Provider::LinkedIn),
-            (SourceName::Facebook, Provider::Facebook),
-        ] {
-            if self.sources.contains(&name) && file.section(provider).api_key.is_some() {
-                return Err(Error::Usage(format!(
-                    "{}: {} credentials are read from the environment ({}), not the config file",
-                    layers.in_file(&format!("{}.api_key", provider.key())),
-                    provider.label(),
-                    crate::sources::policy(provider).credential_label()
-                )));
-            }
+/// The Companies House base URL and API key.
+fn companies_house(
+    args: &DiscoverArgs,
+    layers: &Layers,
+) -> Result<(String, Option<SecretString>), Error> {
+    let file = &layers.config().file;
+    let url_key = Key::file("companies_house", "url")
+        .flag("--companies-house-url")
+        .var("LEADGEN_COMPANIES_HOUSE_URL");
+    let companies_house_url = layers.get_or(
+        &url_key,
+        args.companies_house_url
+            .clone()
+            .filter(|u| !u.trim().is_empty()),
+        file.companies_house.url.clone(),
+        Secret::No,
+        DEFAULT_BASE_URL.to_string(),
+    );
+    match url::Url::parse(&companies_house_url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+        _ => {
+            return Err(Error::Usage(format!(
+                "Companies House URL ({}): {companies_house_url:?} is not an http(s) URL",
+                layers.names(&url_key)
+            )));
         }
-        let url = |name: SourceName, provider: Provider| {
-            self.sources
-                .contains(&name)
-                .then(|| self.social_urls.get(&provider).cloned().unwrap_or_default())
-        };
-        Ok(SocialSettings {
-            x: optional(
-                Provider::X,
-                url(SourceName::X, Provider::X),
-                x::Credentials::from_lookup(env),
-            )?,
-            linkedin: optional(
-                Provider::LinkedIn,
-                url(SourceName::Linkedin, Provider::LinkedIn),
-                Ok(linkedin::access_token_from_lookup(env)),
-            )?,
-            facebook: optional(
-                Provider::Facebook,
-                url(SourceName::Facebook, Provider::Facebook),
-                facebook::AppCredentials::from_lookup(env),
-            )?,
-        })
     }
+    let companies_house_key = layers.get(
+        &Key::file("companies_house", "api_key").var(COMPANIES_HOUSE_KEY_VAR),
+        None,
+        file.companies_house.api_key.clone(),
+        Secret::Whole,
+    );
+    if companies_house_key.is_none() {
+        layers.default_shown(
+            &Key::file("companies_house", "api_key").var(COMPANIES_HOUSE_KEY_VAR),
+            None,
+        );
+    }
+    Ok((companies_house_url, companies_house_key))
+}
+
+/// A social source's base URL (`None` for Companies House, resolved apart).
+fn social_url(provider: Provider, layers: &Layers) -> Option<String> {
+    let default_url = match provider {
+        Provider::CompaniesHouse => return None,
+        Provider::X => x::DEFAULT_BASE_URL,
+        Provider::LinkedIn => linkedin::DEFAULT_BASE_URL,
+        Provider::Facebook => facebook::DEFAULT_BASE_URL,
+    };
+    Some(layers.get_or(
+        &Key::file(provider.key(), "url").var(url_var(provider)),
+        None,
+        layers.config().file.section(provider).url.clone(),
+        Secret::No,
+        default_url.to_string(),
+    ))
+}
+
+/// Where credential use is audited: flag, environment, file, else beside the cache.
+fn audit_log(args: &DiscoverArgs, layers: &Layers, cache: &CacheSettings) -> Option<PathBuf> {
+    let default_audit = cache.dir.as_ref().map(|d| d.join("audit.jsonl"));
+    let audit_key = Key::file("discover", "audit_log")
+        .flag("--audit-log")
+        .var("LEADGEN_AUDIT_LOG");
+    layers
+        .get(
+            &audit_key,
+            args.audit_log.clone(),
+            layers.config().file.discover.audit_log.clone(),
+            Secret::No,
+        )
+        .or_else(|| {
+            layers.default_shown(
+                &audit_key,
+                default_audit.as_ref().map(|p| p.toml(Secret::No)),
+            );
+            default_audit
+        })
 }
 
 /// `LEADGEN_X_URL` and the like.

@@ -373,50 +373,19 @@ impl ProviderState {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let request = build(&self.client)
-                .timeout(self.settings.timeout)
-                .build()
-                .map_err(|e| GatewayError::Request {
-                    provider: self.provider,
-                    reason: error_chain(&e.without_url()),
-                })?;
-            let waited = self
-                .interruptible(admission, window.acquire(self.settings.max_quota_wait))
+            let failure = match self
+                .attempt(&window, endpoint, attempt, admission, build)
                 .await?
-                .map_err(|needed| GatewayError::QuotaSpent {
-                    provider: self.provider,
-                    wait: needed,
-                    var: settings::rate_limit_var(self.provider),
-                })?;
-            self.counters.add_wait(waited);
-            Counters::bump(&self.counters.attempts);
-            if attempt > 1 {
-                Counters::bump(&self.counters.retries);
-            }
-            let sent = clock::now();
-            let executed = self.execute(request).await;
-            self.counters.latency.record(clock::now() - sent);
-            let failure = match executed {
-                Ok(response) => match self.judge(&window, endpoint, attempt, response) {
-                    Ok(response) => {
-                        self.budget.deposit();
-                        let transition = self.breaker.record_success(admission);
-                        probe.armed = false;
-                        self.log_transition(transition);
-                        Counters::bump(&self.counters.successes);
-                        return Ok(response);
-                    }
-                    Err(failure) => failure,
-                },
-                Err(error) => Failure {
-                    kind: match error {
-                        GatewayError::Timeout { .. } => RetryKind::Timeout,
-                        _ => RetryKind::Error,
-                    },
-                    error,
-                    breaker_failure: true,
-                    paced_by_server: false,
-                },
+            {
+                Ok(response) => {
+                    self.budget.deposit();
+                    let transition = self.breaker.record_success(admission);
+                    probe.armed = false;
+                    self.log_transition(transition);
+                    Counters::bump(&self.counters.successes);
+                    return Ok(response);
+                }
+                Err(failure) => failure,
             };
             if let GatewayError::CredentialRefused { .. } = failure.error {
                 Counters::bump(&self.counters.failures);
@@ -445,19 +414,83 @@ impl ProviderState {
                 return Err(failure.error);
             }
             if !failure.paced_by_server {
-                let delay = self.settings.backoff.delay(attempt, &mut rand::rng());
-                debug!(
-                    provider = %self.provider,
-                    endpoint,
-                    attempt,
-                    delay_ms = delay.as_millis() as u64,
-                    error = %failure.error,
-                    "Retrying after backoff."
-                );
-                self.interruptible(admission, tokio::time::sleep(delay))
+                self.back_off(admission, endpoint, attempt, &failure)
                     .await?;
             }
         }
+    }
+
+    /// One attempt: wait for the pause and a token, send, read the whole
+    /// answer and judge it. The outer `Err` ends the call at once (the
+    /// request cannot be built, the quota wait is too long, the provider
+    /// was switched off meanwhile); the inner one may be retried.
+    async fn attempt<F>(
+        &self,
+        window: &RateWindow,
+        endpoint: &'static str,
+        attempt: u32,
+        admission: Admission,
+        build: &F,
+    ) -> Result<Result<HttpResponse, Failure>, GatewayError>
+    where
+        F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    {
+        let request = build(&self.client)
+            .timeout(self.settings.timeout)
+            .build()
+            .map_err(|e| GatewayError::Request {
+                provider: self.provider,
+                reason: error_chain(&e.without_url()),
+            })?;
+        let waited = self
+            .interruptible(admission, window.acquire(self.settings.max_quota_wait))
+            .await?
+            .map_err(|needed| GatewayError::QuotaSpent {
+                provider: self.provider,
+                wait: needed,
+                var: settings::rate_limit_var(self.provider),
+            })?;
+        self.counters.add_wait(waited);
+        Counters::bump(&self.counters.attempts);
+        if attempt > 1 {
+            Counters::bump(&self.counters.retries);
+        }
+        let sent = clock::now();
+        let executed = self.execute(request).await;
+        self.counters.latency.record(clock::now() - sent);
+        Ok(match executed {
+            Ok(response) => self.judge(window, endpoint, attempt, response),
+            Err(error) => Err(Failure {
+                kind: match error {
+                    GatewayError::Timeout { .. } => RetryKind::Timeout,
+                    _ => RetryKind::Error,
+                },
+                error,
+                breaker_failure: true,
+                paced_by_server: false,
+            }),
+        })
+    }
+
+    /// Waits out the backoff before attempt `attempt + 1`.
+    async fn back_off(
+        &self,
+        admission: Admission,
+        endpoint: &'static str,
+        attempt: u32,
+        failure: &Failure,
+    ) -> Result<(), GatewayError> {
+        let delay = self.settings.backoff.delay(attempt, &mut rand::rng());
+        debug!(
+            provider = %self.provider,
+            endpoint,
+            attempt,
+            delay_ms = delay.as_millis() as u64,
+            error = %failure.error,
+            "Retrying after backoff."
+        );
+        self.interruptible(admission, tokio::time::sleep(delay))
+            .await
     }
 
     /// Reads what the answer means, pausing the scope if the server says
@@ -471,6 +504,56 @@ impl ProviderState {
     ) -> Result<HttpResponse, Failure> {
         let verdict = self.policy.classify(&response);
         let rate_limited = verdict == Verdict::RateLimited;
+        if rate_limited {
+            Counters::bump(&self.counters.rate_limited);
+        }
+        let server_paced = self.obey_server(window, endpoint, attempt, &response, rate_limited);
+        if verdict != Verdict::CredentialRefused {
+            self.forbidden_streak.store(0, Ordering::Relaxed);
+        }
+        let status = response.status.as_u16();
+        let failure = |error, breaker_failure, paced_by_server| Failure {
+            error,
+            kind: RetryKind::Error,
+            breaker_failure,
+            paced_by_server,
+        };
+        let status_error = GatewayError::Status {
+            provider: self.provider,
+            status,
+        };
+        match verdict {
+            Verdict::Success | Verdict::Final => Ok(response),
+            Verdict::CredentialRefused => Err(failure(self.refused_answer(status), false, false)),
+            // The pause set by `obey_server` is the wait; budget is only
+            // spent when the server gave no usable instant.
+            Verdict::RateLimited => Err(failure(status_error, false, server_paced)),
+            Verdict::Incomplete => Err(failure(
+                GatewayError::Body {
+                    provider: self.provider,
+                    reason: format!("HTTP {status} with JSON that ends early or is malformed"),
+                },
+                true,
+                false,
+            )),
+            // A Retry-After on a 503 sets the pause; backoff on top would
+            // only add delay, and the budget still pays.
+            Verdict::Retry => Err(failure(status_error, true, false)),
+        }
+    }
+
+    /// Applies what the answer's headers say about the quota: a lower
+    /// announced quota, and a pause that binds every task of the scope
+    /// (whatever the verdict: a 200 with "remaining 0" included). Returns
+    /// whether the server gave the instant to resume.
+    fn obey_server(
+        &self,
+        window: &RateWindow,
+        endpoint: &'static str,
+        attempt: u32,
+        response: &HttpResponse,
+        rate_limited: bool,
+    ) -> bool {
         let server = self.policy.server_window(&response.headers);
         if let Some(announced) = server.and_then(|w| w.quota)
             && window.adopt(&announced)
@@ -495,11 +578,6 @@ impl ProviderState {
                 wait + RESET_MARGIN
             })
         });
-        if rate_limited {
-            Counters::bump(&self.counters.rate_limited);
-        }
-        // The server's word binds every task of the scope, whatever the
-        // verdict (a 200 with "remaining 0" included).
         let server_paced = hold_off.is_some();
         let pause = match hold_off {
             Some(wait) => Some(wait),
@@ -531,50 +609,7 @@ impl ProviderState {
             );
             window.pause_until(clock::now() + wait);
         }
-        let status = response.status.as_u16();
-        if verdict != Verdict::CredentialRefused {
-            self.forbidden_streak.store(0, Ordering::Relaxed);
-        }
-        match verdict {
-            Verdict::Success | Verdict::Final => Ok(response),
-            Verdict::CredentialRefused => Err(Failure {
-                error: self.refused_answer(status),
-                kind: RetryKind::Error,
-                breaker_failure: false,
-                paced_by_server: false,
-            }),
-            Verdict::RateLimited => Err(Failure {
-                error: GatewayError::Status {
-                    provider: self.provider,
-                    status,
-                },
-                kind: RetryKind::Error,
-                breaker_failure: false,
-                // The pause set above is the wait; budget is only spent
-                // when the server gave no usable instant.
-                paced_by_server: server_paced,
-            }),
-            Verdict::Incomplete => Err(Failure {
-                error: GatewayError::Body {
-                    provider: self.provider,
-                    reason: format!("HTTP {status} with JSON that ends early or is malformed"),
-                },
-                kind: RetryKind::Error,
-                breaker_failure: true,
-                paced_by_server: false,
-            }),
-            Verdict::Retry => Err(Failure {
-                error: GatewayError::Status {
-                    provider: self.provider,
-                    status,
-                },
-                kind: RetryKind::Error,
-                breaker_failure: true,
-                // A Retry-After on a 503 sets the pause; backoff on top
-                // would only add delay, and the budget still pays.
-                paced_by_server: false,
-            }),
-        }
+        server_paced
     }
 
     async fn execute(&self, request: reqwest::Request) -> Result<HttpResponse, GatewayError> {

@@ -229,133 +229,175 @@ fn csv_header(include_birth: bool) -> io::Result<Vec<u8>> {
         .map_err(|e| io::Error::new(e.error().kind(), e.error().to_string()))
 }
 
+/// The CSV columns by name, in [`CSV_COLUMNS`] order: a line is filled by
+/// column, so it cannot drift from the header.
+#[derive(Debug, Clone, Copy)]
+enum Col {
+    Row,
+    InputId,
+    InputCompanyName,
+    InputCompanyNumber,
+    Status,
+    CompanyNumber,
+    CompanyName,
+    CompanyStatus,
+    MatchConfidence,
+    MatchMethod,
+    Name,
+    GivenName,
+    FamilyName,
+    Roles,
+    AppointedOn,
+    ResignedOn,
+    Occupation,
+    Nationality,
+    CountryOfResidence,
+    NaturesOfControl,
+    Sources,
+    Confidence,
+    VerifiedBy,
+    Link,
+    Profiles,
+    Accounts,
+    Candidates,
+    ErrorKind,
+    ErrorMessage,
+}
+
+// Every column has a name and every name a column.
+const _: () = assert!(Col::ErrorMessage as usize + 1 == CSV_COLUMNS.len());
+
+/// One CSV line under construction.
+#[derive(Clone)]
+struct Line([String; CSV_COLUMNS.len()]);
+
+impl Line {
+    fn set(&mut self, col: Col, value: impl Into<String>) {
+        self.0[col as usize] = value.into();
+    }
+}
+
 fn write_csv<W: Write>(
     w: &mut csv::Writer<W>,
     o: &RowOutcome,
     include_birth: bool,
 ) -> io::Result<()> {
-    {
-        let input = |k: &[&str]| -> String {
-            o.input
-                .iter()
-                .find(|(h, _)| k.iter().any(|x| h.eq_ignore_ascii_case(x)))
-                .and_then(|(_, v)| v.as_str())
-                .unwrap_or("")
-                .to_string()
-        };
-        let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-        let company = o.company.as_ref();
-        let candidates = o
-            .candidates
-            .iter()
-            .flatten()
-            .map(|c| {
-                format!(
-                    "{} {} ({}, {})",
-                    c.company_number,
-                    c.company_name,
-                    c.company_status.as_deref().unwrap_or("unknown"),
-                    c.confidence
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
-        let accounts = o
-            .accounts
-            .iter()
-            .map(|a| a.url.clone())
-            .collect::<Vec<_>>()
-            .join(";");
-        let common = vec![
-            o.row.to_string(),
-            input(&["id"]),
-            input(&["company_name", "name", "company"]),
-            input(&["company_number", "number"]),
-            o.status.as_str().to_string(),
-            company
-                .map(|c| c.company_number.to_string())
-                .unwrap_or_default(),
-            company.map(|c| c.company_name.clone()).unwrap_or_default(),
-            company
-                .and_then(|c| c.company_status.clone())
-                .unwrap_or_default(),
-            o.match_info
-                .as_ref()
-                .map(|m| m.confidence.to_string())
-                .unwrap_or_default(),
-            o.match_info
-                .as_ref()
-                .map(|m| {
-                    serde_json::to_value(m.method)
-                        .ok()
-                        .and_then(|v| v.as_str().map(String::from))
-                        .unwrap_or_default()
-                })
-                .unwrap_or_default(),
-        ];
-        let tail = |w: &mut csv::Writer<W>, person: Vec<String>, birth: String| -> io::Result<()> {
-            let mut record = common.clone();
-            record.extend(person);
-            record.push(accounts.clone());
-            record.push(candidates.clone());
-            record.push(
-                o.error
-                    .as_ref()
-                    .map(|e| e.kind.to_string())
-                    .unwrap_or_default(),
-            );
-            record.push(
-                o.error
-                    .as_ref()
-                    .map(|e| e.message.clone())
-                    .unwrap_or_default(),
-            );
-            if include_birth {
-                record.push(birth);
-            }
-            w.write_record(record.iter().map(|f| neutralise_formula(f).into_owned()))?;
-            Ok(())
-        };
-        if o.executives.is_empty() {
-            tail(w, vec![String::new(); 15], String::new())?;
+    let row = row_columns(o);
+    let mut write = |line: Line, birth: String| -> io::Result<()> {
+        let mut fields = line.0.to_vec();
+        if include_birth {
+            fields.push(birth);
         }
-        for e in &o.executives {
-            let person = vec![
-                e.name.clone(),
-                opt(&e.given_name),
-                e.family_name.clone(),
-                e.roles.join(";"),
-                e.appointed_on
-                    .clone()
-                    .or_else(|| e.appointed_before.as_ref().map(|d| format!("before {d}")))
-                    .unwrap_or_default(),
-                opt(&e.resigned_on),
-                opt(&e.occupation),
-                opt(&e.nationality),
-                opt(&e.country_of_residence),
-                e.natures_of_control.join(";"),
-                e.sources
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(";"),
-                e.confidence.to_string(),
-                e.verified_by.to_string(),
-                e.links.values().next().cloned().unwrap_or_default(),
-                e.profiles
-                    .iter()
-                    .map(|p| p.url.clone())
-                    .collect::<Vec<_>>()
-                    .join(";"),
-            ];
-            let birth = e
-                .date_of_birth
-                .map(|b| format!("{:04}-{:02}", b.year, b.month))
-                .unwrap_or_default();
-            tail(w, person, birth)?;
-        }
+        w.write_record(fields.iter().map(|f| neutralise_formula(f).into_owned()))?;
         Ok(())
+    };
+    if o.executives.is_empty() {
+        write(row.clone(), String::new())?;
     }
+    for e in &o.executives {
+        let mut line = row.clone();
+        executive_columns(&mut line, e);
+        let birth = e
+            .date_of_birth
+            .map(|b| format!("{:04}-{:02}", b.year, b.month))
+            .unwrap_or_default();
+        write(line, birth)?;
+    }
+    Ok(())
+}
+
+/// The columns every line of a row shares: input, status, company, match,
+/// accounts, candidates and error.
+fn row_columns(o: &RowOutcome) -> Line {
+    let input = |k: &[&str]| -> String {
+        o.input
+            .iter()
+            .find(|(h, _)| k.iter().any(|x| h.eq_ignore_ascii_case(x)))
+            .and_then(|(_, v)| v.as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    let mut line = Line(Default::default());
+    line.set(Col::Row, o.row.to_string());
+    line.set(Col::InputId, input(&["id"]));
+    line.set(
+        Col::InputCompanyName,
+        input(&["company_name", "name", "company"]),
+    );
+    line.set(
+        Col::InputCompanyNumber,
+        input(&["company_number", "number"]),
+    );
+    line.set(Col::Status, o.status.as_str());
+    if let Some(c) = &o.company {
+        line.set(Col::CompanyNumber, c.company_number.to_string());
+        line.set(Col::CompanyName, c.company_name.clone());
+        line.set(
+            Col::CompanyStatus,
+            c.company_status.clone().unwrap_or_default(),
+        );
+    }
+    if let Some(m) = &o.match_info {
+        line.set(Col::MatchConfidence, m.confidence.to_string());
+        let method = serde_json::to_value(m.method)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        line.set(Col::MatchMethod, method);
+    }
+    let accounts: Vec<&str> = o.accounts.iter().map(|a| a.url.as_str()).collect();
+    line.set(Col::Accounts, accounts.join(";"));
+    let candidates: Vec<String> = o
+        .candidates
+        .iter()
+        .flatten()
+        .map(|c| {
+            format!(
+                "{} {} ({}, {})",
+                c.company_number,
+                c.company_name,
+                c.company_status.as_deref().unwrap_or("unknown"),
+                c.confidence
+            )
+        })
+        .collect();
+    line.set(Col::Candidates, candidates.join("; "));
+    if let Some(e) = &o.error {
+        line.set(Col::ErrorKind, e.kind.as_str());
+        line.set(Col::ErrorMessage, e.message.clone());
+    }
+    line
+}
+
+/// One executive's columns.
+fn executive_columns(line: &mut Line, e: &Executive) {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    line.set(Col::Name, e.name.clone());
+    line.set(Col::GivenName, opt(&e.given_name));
+    line.set(Col::FamilyName, e.family_name.clone());
+    line.set(Col::Roles, e.roles.join(";"));
+    line.set(
+        Col::AppointedOn,
+        e.appointed_on
+            .clone()
+            .or_else(|| e.appointed_before.as_ref().map(|d| format!("before {d}")))
+            .unwrap_or_default(),
+    );
+    line.set(Col::ResignedOn, opt(&e.resigned_on));
+    line.set(Col::Occupation, opt(&e.occupation));
+    line.set(Col::Nationality, opt(&e.nationality));
+    line.set(Col::CountryOfResidence, opt(&e.country_of_residence));
+    line.set(Col::NaturesOfControl, e.natures_of_control.join(";"));
+    let sources: Vec<&str> = e.sources.iter().map(|s| s.as_str()).collect();
+    line.set(Col::Sources, sources.join(";"));
+    line.set(Col::Confidence, e.confidence.to_string());
+    line.set(Col::VerifiedBy, e.verified_by.to_string());
+    line.set(
+        Col::Link,
+        e.links.values().next().cloned().unwrap_or_default(),
+    );
+    let profiles: Vec<&str> = e.profiles.iter().map(|p| p.url.as_str()).collect();
+    line.set(Col::Profiles, profiles.join(";"));
 }
 
 /// Names come from third parties; a cell a spreadsheet would run as a
