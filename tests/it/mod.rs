@@ -6,6 +6,7 @@ mod doctor;
 mod faults;
 mod help;
 mod labelled;
+mod layout;
 mod ops;
 mod redis_server;
 mod resolution;
