@@ -272,7 +272,7 @@ fn strip_trailing(words: &mut Vec<String>, lists: &[&[&[&str]]]) {
 }
 
 /// Case-folded, with each run of blank space one space: what "letter for
-/// letter" means for [`MatchMethod::Exact`].
+/// letter" means for `MatchMethod::Exact` (in `crate::resolve`).
 pub fn exact_form(name: &str) -> String {
     name.split_whitespace()
         .collect::<Vec<_>>()

@@ -7,11 +7,30 @@
 //!          -> merge / dedupe / score -> output (csv | json | jsonl)
 //! ```
 //!
-//! Every outbound HTTP call passes through [`gateway`]; [`cache`] keeps what
-//! need not be fetched twice, and [`journal`] what an interrupted run had
-//! finished. [`pipeline`] knows the order of the steps and
-//! nothing of any API's JSON; each module under [`sources`] knows one API and
-//! nothing of retries or caching.
+//! The rooms, and what each may touch (`tests/it/layout.rs` checks that the
+//! imports have no cycles):
+//!
+//! - **Commands**: [`pipeline`] (`discover`: the order of the steps and
+//!   nothing of any API's JSON), [`plan`], [`explain`], [`doctor`];
+//!   [`cli`] parses flags, [`config`] turns flags, environment and file
+//!   into validated settings, each with its origin, in one place
+//!   ([`config::layers`]).
+//! - **Steps**: [`input`] reads rows, [`resolve`] chooses the company,
+//!   [`sources`] holds one folder per API (its client, wire types and the
+//!   [`gateway::policy::ProviderPolicy`] that tells the gateway its quota,
+//!   headers, error codes and credentials), [`merge`] makes one record per
+//!   person, [`output`] writes rows.
+//! - **Machinery**: every outbound HTTP call passes through [`gateway`]
+//!   (pacing, pauses, retries, breaker; generic, it names no provider's
+//!   details); [`cache`] keeps what need not be fetched twice, [`journal`]
+//!   what an interrupted run had finished; [`db`], [`lock`] and [`atomic`]
+//!   are their file plumbing; [`report`] and [`progress`] tell the user.
+//! - **Leaves**, which everything may use and which use nothing:
+//!   [`provider`], [`company_name`], [`company_number`], [`company_status`],
+//!   [`failure`]; [`model`] and [`error`] are the shared records and errors.
+//!
+//! The fake APIs the tests, demo and benchmarks run against are the
+//! `leadgen-fakes` crate (`fakes/`), never part of this library.
 
 pub mod atomic;
 pub mod cache;

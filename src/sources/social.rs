@@ -178,7 +178,7 @@ pub(crate) fn non_blank(lookup: &impl Fn(&str) -> Option<String>, name: &str) ->
         .filter(|v| !v.is_empty())
 }
 
-/// The host of a website as people write it ("https://www.Acme.co.uk/x",
+/// The host of a website as people write it (`https://www.Acme.co.uk/x`,
 /// "acme.co.uk", "www.acme.co.uk"), lower case, without a leading `www.`.
 pub fn website_domain(website: &str) -> Option<String> {
     let trimmed = website.trim();
