@@ -6,16 +6,19 @@
 //! The temporary name is `.NAME.PID.tmp`: dropping the handle (an error,
 //! Ctrl-C) deletes it; a process killed outright leaves it behind, and the
 //! next write to the same target removes those whose process is gone.
+//!
+//! While it is written the temporary file is private (0600: it holds the
+//! same personal data); [`persist`] gives it the mode the user's umask
+//! gives any file they create, since the output is theirs.
 
 use std::fs;
 use std::io::{self, Write as _};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
-use tempfile::NamedTempFile;
+use tempfile::{NamedTempFile, TempPath};
 
-/// A new temporary file beside `path`, to be `persist`ed over it. Like a
-/// file `File::create` makes, it is readable as the user's umask allows.
+/// A new private temporary file beside `path`, to be [`persist`]ed over it.
 pub fn beside(path: &Path) -> io::Result<NamedTempFile> {
     let name = path
         .file_name()
@@ -33,7 +36,7 @@ pub fn beside(path: &Path) -> io::Result<NamedTempFile> {
             .prefix(&prefix)
             .suffix(".tmp")
             .rand_bytes(0)
-            .permissions(fs::Permissions::from_mode(0o666))
+            .permissions(fs::Permissions::from_mode(crate::private::FILE_MODE))
             .tempfile_in(dir)
     };
     match create() {
@@ -46,12 +49,21 @@ pub fn beside(path: &Path) -> io::Result<NamedTempFile> {
     }
 }
 
+/// Renames the finished temporary file over `path`, with the mode the
+/// user's umask gives a file they create.
+pub fn persist(temp: TempPath, path: &Path) -> io::Result<()> {
+    fs::set_permissions(
+        &temp,
+        fs::Permissions::from_mode(crate::private::user_file_mode()),
+    )?;
+    temp.persist(path).map_err(|e| e.error)
+}
+
 /// Replaces `path` with `text`.
 pub fn write(path: &Path, text: &str) -> io::Result<()> {
     let mut file = beside(path)?;
     file.write_all(text.as_bytes())?;
-    file.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    persist(file.into_temp_path(), path)
 }
 
 /// Removes `.NAME.PID.tmp` files whose process is gone (Linux: no
@@ -93,6 +105,12 @@ mod tests {
         std::fs::write(&dead, "left by a killed run").unwrap();
         write(&path, "new").unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            mode,
+            crate::private::user_file_mode(),
+            "the output is the user's"
+        );
         let names: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name())
@@ -114,6 +132,8 @@ mod tests {
             .to_string_lossy()
             .into_owned();
         assert_eq!(name, format!(".out.csv.{}.tmp", std::process::id()));
+        let mode = std::fs::metadata(temp.path()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "private while it is written");
         drop(temp);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);

@@ -27,6 +27,8 @@ use tokio::sync::oneshot;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Jobs run in one transaction at most.
 const MAX_BATCH: usize = 512;
+/// `PRAGMA auto_vacuum` value for INCREMENTAL.
+const AUTO_VACUUM_INCREMENTAL: i64 = 2;
 
 /// What a SQLite file could not do; names the file.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -113,6 +115,40 @@ impl Db {
         self.call(|_| Ok(())).await
     }
 
+    /// Gives the space of deleted rows back to the file system, so a file
+    /// does not keep the size of the largest batch it ever held.
+    ///
+    /// New files are created with incremental auto-vacuum (see `connect`),
+    /// so this frees their empty pages at once; a file made before that is
+    /// converted with one `VACUUM`. The WAL is checkpointed and truncated
+    /// after. Runs on its own connection, outside the batch transactions;
+    /// another process using the file at that moment only makes it wait.
+    pub async fn reclaim(&self) -> Result<(), DbError> {
+        self.flush().await?;
+        let path = Arc::clone(&self.path);
+        tokio::task::spawn_blocking(move || {
+            let err = |e: rusqlite::Error| sqlite_error(&path, e);
+            let conn = Connection::open(&*path).map_err(err)?;
+            conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
+            let mode: i64 = conn
+                .pragma_query_value(None, "auto_vacuum", |r| r.get(0))
+                .map_err(err)?;
+            if mode == AUTO_VACUUM_INCREMENTAL {
+                // It frees one page per step: step it to the end.
+                let mut vacuum = conn.prepare("PRAGMA incremental_vacuum").map_err(err)?;
+                let mut steps = vacuum.query([]).map_err(err)?;
+                while steps.next().map_err(err)?.is_some() {}
+            } else {
+                conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")
+                    .map_err(err)?;
+            }
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .map_err(err)
+        })
+        .await
+        .map_err(|_| closed(&self.path))?
+    }
+
     fn queue<R, F>(
         &self,
         f: F,
@@ -138,14 +174,18 @@ impl Db {
 
 fn connect(path: &Path, migrations: &[&str]) -> Result<Connection, DbError> {
     let err = |e: rusqlite::Error| sqlite_error(path, e);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| DbError {
-            path: path.to_path_buf(),
-            message: format!("cannot create the directory {}: {e}", dir.display()),
-        })?;
-    }
+    // Created here, private, before SQLite would create it readable by all
+    // (its -wal and -shm files take the database's mode).
+    crate::private::precreate(path).map_err(|e| DbError {
+        path: path.to_path_buf(),
+        message: format!("cannot create it or its directory: {e}"),
+    })?;
     let conn = Connection::open(path).map_err(err)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
+    // Only takes effect on a new, empty file (before its first table):
+    // deleted rows' pages can then be returned with `reclaim`.
+    conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
+        .map_err(err)?;
     conn.pragma_update(None, "journal_mode", "WAL")
         .map_err(err)?;
     // With WAL, NORMAL loses nothing on a crashed process, only on power loss.
@@ -252,6 +292,38 @@ mod tests {
     use super::*;
 
     const SCHEMA: &[&str] = &["CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL);"];
+
+    #[tokio::test]
+    async fn reclaim_shrinks_files_made_before_auto_vacuum_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite");
+        {
+            // A file as an older leadgen made it: no auto-vacuum.
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(SCHEMA[0]).unwrap();
+            c.pragma_update(None, "user_version", 1).unwrap();
+            let big = "y".repeat(4000);
+            for k in 0..1000 {
+                c.execute(
+                    "INSERT INTO t (k, v) VALUES (?1, ?2)",
+                    rusqlite::params![k, big],
+                )
+                .unwrap();
+            }
+            c.execute("DELETE FROM t", []).unwrap();
+        }
+        let before = std::fs::metadata(&path).unwrap().len();
+        assert!(before > 3_000_000, "{before}");
+        let db = Db::open(&path, SCHEMA).await.unwrap();
+        db.reclaim().await.unwrap();
+        let after = std::fs::metadata(&path).unwrap().len();
+        assert!(after < 100_000, "{after} bytes (was {before})");
+        let mode: i64 = db
+            .call(|c| c.pragma_query_value(None, "auto_vacuum", |r| r.get(0)))
+            .await
+            .unwrap();
+        assert_eq!(mode, AUTO_VACUUM_INCREMENTAL, "converted for next time");
+    }
 
     #[tokio::test]
     async fn calls_run_in_order_and_survive_reopening() {

@@ -270,6 +270,15 @@ impl<E: Fn(&str) -> Option<String>> Probe<'_, E> {
 /// The cache tiers and whether they answer; appends to `lines`.
 async fn cache_report(settings: &CacheSettings, lines: &mut Vec<String>) -> bool {
     lines.push("Cache:".into());
+    let mut private = true;
+    if let Some(dir) = &settings.dir {
+        let exposed = crate::private::exposure_report(dir);
+        private = exposed.is_empty();
+        if private {
+            lines.push(format!("  files: private ({})", dir.display()));
+        }
+        lines.extend(exposed.iter().map(|l| format!("  EXPOSED: {l}")));
+    }
     match &settings.redis_url {
         Some(u) => lines.push(format!(
             "  redis URL: {}",
@@ -286,7 +295,7 @@ async fn cache_report(settings: &CacheSettings, lines: &mut Vec<String>) -> bool
                 ));
             }
             lines.extend(done.lines.iter().map(|l| format!("  {l}")));
-            done.ok
+            done.ok && private
         }
         Err(e) => {
             lines.push(format!("  failed: {e}"));

@@ -53,6 +53,7 @@ pub mod model;
 pub mod output;
 pub mod pipeline;
 pub mod plan;
+pub mod private;
 pub mod progress;
 pub mod provider;
 pub mod report;

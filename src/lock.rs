@@ -16,7 +16,7 @@
 //!   (the system temporary directory without one);
 //! - stdin to stdout: nothing to identify, no lock.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
@@ -57,15 +57,8 @@ pub fn lock_path(input: &Path, output: Option<&Path>, cache_dir: Option<&Path>) 
 /// Take the lock at `path` without waiting; [`Error::Locked`] if another
 /// run holds it.
 pub fn acquire(path: &Path, target: &str) -> Result<RunLock, Error> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| cannot(path, e))?;
-    }
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .map_err(|e| cannot(path, e))?;
+    crate::private::create_parent(path).map_err(|e| cannot(path, e))?;
+    let file = crate::private::open_write(path).map_err(|e| cannot(path, e))?;
     match file.try_lock() {
         Ok(()) => Ok(RunLock {
             _file: file,

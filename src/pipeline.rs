@@ -181,6 +181,9 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
     let started = Instant::now();
     // The header is checked before anything is written.
     let reader = InputReader::open(&settings.input)?;
+    if let Some(dir) = &settings.cache.dir {
+        crate::private::warn_if_exposed(dir);
+    }
     // Held until the run ends; see `crate::lock`.
     let _lock = take_lock(&settings)?;
     let gateway = crate::sources::gateway(settings.providers.clone())?;
@@ -250,9 +253,9 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
     }
     sink.finish().map_err(write_err)?;
     if let (Some(temp), Some(path)) = (temp, settings.output.as_deref()) {
-        temp.persist(path).map_err(|e| Error::Output {
+        crate::atomic::persist(temp, path).map_err(|source| Error::Output {
             path: path.to_path_buf(),
-            source: e.error,
+            source,
         })?;
     }
     if let Some(journal) = &journal

@@ -501,13 +501,8 @@ pub fn append_audit(path: &Path, lines: &[String]) -> std::io::Result<()> {
     if lines.is_empty() {
         return Ok(());
     }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
+    crate::private::create_parent(path)?;
+    let mut f = crate::private::append(path)?;
     // One write per run keeps concurrent runs' lines whole.
     f.write_all(format!("{}\n", lines.join("\n")).as_bytes())
 }

@@ -129,10 +129,14 @@ impl SqliteTier {
             .await
     }
 
+    /// Delete every entry and give the file's space back.
     pub async fn clear(&self) -> Result<u64, DbError> {
-        self.db
+        let n = self
+            .db
             .call(|c| c.execute("DELETE FROM entries", []).map(|n| n as u64))
-            .await
+            .await?;
+        self.db.reclaim().await?;
+        Ok(n)
     }
 
     /// Drop the entries about one company: its profile, officer and PSC
@@ -157,10 +161,11 @@ impl SqliteTier {
             .await
     }
 
-    /// Delete what `ttl` says has expired.
+    /// Delete what `ttl` says has expired, and give the space back.
     pub async fn prune(&self, ttl: Ttl) -> Result<u64, DbError> {
         let now = to_millis(SystemTime::now());
-        self.db
+        let deleted = self
+            .db
             .call(move |c| {
                 let kinds: Vec<(String, bool)> = c
                     .prepare("SELECT DISTINCT resource, found FROM entries")?
@@ -177,7 +182,9 @@ impl SqliteTier {
                 }
                 Ok(deleted)
             })
-            .await
+            .await?;
+        self.db.reclaim().await?;
+        Ok(deleted)
     }
 
     pub async fn save_last_run(&self, stats_json: String) -> Result<(), DbError> {

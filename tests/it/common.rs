@@ -45,9 +45,15 @@ impl Fake {
         let server = runtime
             .block_on(FakeServer::start(config))
             .expect("fake starts");
+        // Private, as leadgen makes its own cache directory: a readable
+        // one is warned about (see privacy.rs).
+        let cache_dir = tempfile::Builder::new()
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .tempdir()
+            .expect("a temporary cache directory");
         Fake {
             server,
-            cache_dir: tempfile::tempdir().expect("a temporary cache directory"),
+            cache_dir,
             _runtime: runtime,
         }
     }

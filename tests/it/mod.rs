@@ -8,6 +8,7 @@ mod help;
 mod labelled;
 mod layout;
 mod ops;
+mod privacy;
 mod redis_server;
 mod resolution;
 mod resume;
