@@ -280,10 +280,34 @@ async fn cache_report(settings: &CacheSettings, lines: &mut Vec<String>) -> bool
         lines.extend(exposed.iter().map(|l| format!("  EXPOSED: {l}")));
     }
     match &settings.redis_url {
-        Some(u) => lines.push(format!(
-            "  redis URL: {}",
-            mask_url_password(u.expose_secret())
-        )),
+        Some(u) => {
+            lines.push(format!(
+                "  redis URL: {}",
+                mask_url_password(u.expose_secret())
+            ));
+            let p = cache::redis::Protection::of(u.expose_secret());
+            lines.push(format!(
+                "  redis connection: {}, {}{}",
+                if p.encrypted {
+                    "encrypted (TLS)"
+                } else {
+                    "not encrypted"
+                },
+                if p.authenticated {
+                    "authenticated (password in the URL, masked above)"
+                } else {
+                    "no password"
+                },
+                match (&settings.redis_ca_file, p.encrypted) {
+                    (Some(ca), true) => format!(", server checked against {}", ca.display()),
+                    (None, true) => ", server checked against the system's roots".to_owned(),
+                    _ => String::new(),
+                }
+            ));
+            if let Some(warning) = p.warning(&cache::redis::endpoint(u.expose_secret())) {
+                lines.push(format!("  WARNING: {warning}"));
+            }
+        }
         None => lines.push("  redis: not configured".into()),
     }
     match cache::admin::stats(settings).await {

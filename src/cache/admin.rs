@@ -23,7 +23,9 @@ async fn open(settings: &CacheSettings) -> Result<Tiers, CacheError> {
     let dir = settings.dir.as_ref().ok_or(CacheError::NoDir)?;
     let sqlite = SqliteTier::open(dir).await?;
     let redis = match &settings.redis_url {
-        Some(url) => Some(RedisTier::connect(url.expose_secret()).await),
+        Some(url) => {
+            Some(RedisTier::connect(url.expose_secret(), settings.redis_ca_file.as_deref()).await)
+        }
         None => None,
     };
     Ok(Tiers { sqlite, redis })

@@ -248,6 +248,9 @@ pub struct CacheSettings {
     pub dir: Option<PathBuf>,
     /// May hold a password, hence secret.
     pub redis_url: Option<SecretString>,
+    /// A PEM file of the CA that signed a `rediss://` server's certificate
+    /// (a private CA); without it the system's roots are trusted.
+    pub redis_ca_file: Option<PathBuf>,
     pub mode: CacheMode,
     pub ttl: Ttl,
     /// Bytes the memory tier may hold.
@@ -266,6 +269,7 @@ impl Default for CacheSettings {
         CacheSettings {
             dir: None,
             redis_url: None,
+            redis_ca_file: None,
             mode: CacheMode::Normal,
             ttl: Ttl::default(),
             memory_bytes: DEFAULT_MEMORY_BYTES,
@@ -374,13 +378,17 @@ impl Cache {
             }
         };
         let redis = match &settings.redis_url {
-            Some(url) => match RedisTier::connect(url.expose_secret()).await {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    tracing::warn!(error = %e, "Redis cache unavailable; carrying on with the other cache tiers.");
-                    None
+            Some(url) => {
+                match RedisTier::connect(url.expose_secret(), settings.redis_ca_file.as_deref())
+                    .await
+                {
+                    Ok(r) => Some(r),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "Redis cache unavailable; carrying on with the other cache tiers.");
+                        None
+                    }
                 }
-            },
+            }
             None => None,
         };
         Ok(Cache::with_tiers(

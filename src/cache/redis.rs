@@ -8,6 +8,7 @@
 //! flag (1 byte) and the body. Redis expires each key when its TTL runs out.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -48,12 +49,84 @@ pub fn endpoint(url: &str) -> String {
     }
 }
 
+/// How a Redis URL protects what crosses the network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Protection {
+    /// `rediss://`: TLS.
+    pub encrypted: bool,
+    /// A password (or user and password) in the URL.
+    pub authenticated: bool,
+    /// The host is this machine (`localhost`, `127.0.0.0/8`, `::1`) or a
+    /// Unix socket: nothing crosses a network.
+    pub loopback: bool,
+}
+
+impl Protection {
+    pub fn of(url: &str) -> Protection {
+        let Ok(u) = url::Url::parse(url) else {
+            return Protection {
+                encrypted: false,
+                authenticated: false,
+                loopback: false,
+            };
+        };
+        let loopback = match u.host() {
+            // A `redis://` host is opaque to the URL parser: an address
+            // arrives as text.
+            Some(url::Host::Domain(d)) => {
+                d.eq_ignore_ascii_case("localhost")
+                    || d.parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            }
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => u.scheme().starts_with("redis+unix") || u.scheme() == "unix",
+        };
+        Protection {
+            encrypted: u.scheme() == "rediss",
+            authenticated: u.password().is_some(),
+            loopback,
+        }
+    }
+
+    /// The warning a run gives once, when the data would cross a network in clear.
+    pub fn warning(&self, endpoint: &str) -> Option<String> {
+        (!self.encrypted && !self.loopback).then(|| {
+            format!(
+                "{endpoint} is reached without TLS: cached personal data crosses the network \
+                 in clear. Use a rediss:// URL (and cache.redis_ca_file for a private CA)."
+            )
+        })
+    }
+}
+
 impl RedisTier {
     /// Connect, or say why not (the caller warns and goes on without).
-    pub async fn connect(url: &str) -> Result<RedisTier, String> {
+    /// `ca_file` is the PEM of a private CA for a `rediss://` server.
+    pub async fn connect(url: &str, ca_file: Option<&Path>) -> Result<RedisTier, String> {
         let endpoint = endpoint(url);
-        let client = redis::Client::open(url)
-            .map_err(|e| format!("{endpoint}: not a usable Redis URL: {e}"))?;
+        if let Some(warning) = Protection::of(url).warning(&endpoint) {
+            tracing::warn!("{warning}");
+        }
+        let client = match ca_file {
+            Some(path) => {
+                let root = std::fs::read(path).map_err(|e| {
+                    format!(
+                        "{endpoint}: cannot read the CA file {}: {e}",
+                        path.display()
+                    )
+                })?;
+                redis::Client::build_with_tls(
+                    url,
+                    redis::TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(root),
+                    },
+                )
+            }
+            None => redis::Client::open(url),
+        }
+        .map_err(|e| format!("{endpoint}: not a usable Redis URL: {e}"))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
@@ -240,6 +313,19 @@ fn decode(v: &[u8]) -> Option<Entry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_redis_off_this_machine_without_tls_is_warned_about() {
+        let p = |u: &str| Protection::of(u);
+        assert!(p("redis://10.1.2.3:6379/0").warning("x").is_some());
+        assert!(p("redis://cache.internal:6379/0").warning("x").is_some());
+        assert!(p("redis://127.0.0.1:6379/0").warning("x").is_none());
+        assert!(p("redis://localhost/0").warning("x").is_none());
+        assert!(p("redis://[::1]:6379").warning("x").is_none());
+        assert!(p("rediss://cache.internal:6380/0").warning("x").is_none());
+        let tls = p("rediss://:pw-long-enough@cache.internal:6380/0");
+        assert!(tls.encrypted && tls.authenticated && !tls.loopback);
+    }
 
     #[test]
     fn values_round_trip_and_urls_hide_passwords() {

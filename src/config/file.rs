@@ -36,6 +36,8 @@ pub struct CacheFile {
     pub dir: Option<PathBuf>,
     /// May hold a password.
     pub redis_url: Option<SecretString>,
+    /// PEM of a private CA for a `rediss://` server.
+    pub redis_ca_file: Option<PathBuf>,
     /// Memory tier size in MiB.
     pub memory_mib: Option<u64>,
     pub ttl_search: Option<String>,

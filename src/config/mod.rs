@@ -585,6 +585,7 @@ pub(crate) fn provider_settings(
 /// The variables naming the cache directory and the Redis server.
 pub const CACHE_DIR_VAR: &str = "LEADGEN_CACHE_DIR";
 pub const REDIS_URL_VAR: &str = "LEADGEN_REDIS_URL";
+pub const REDIS_CA_FILE_VAR: &str = "LEADGEN_REDIS_CA_FILE";
 
 /// Cache settings: flag, then environment, then the file's `[cache]`
 /// section, then defaults (the user's cache directory, no Redis).
@@ -626,6 +627,11 @@ pub fn cache_settings(
     if redis_url.is_none() {
         layers.default_shown(&redis_key, None);
     }
+    let ca_key = key("redis_ca_file").var(REDIS_CA_FILE_VAR);
+    let redis_ca_file = layers.get(&ca_key, None, file.redis_ca_file.clone(), Secret::No);
+    if redis_ca_file.is_none() {
+        layers.default_shown(&ca_key, None);
+    }
     let memory_mib = layers.get_or(
         &key("memory_mib"),
         None,
@@ -658,6 +664,7 @@ pub fn cache_settings(
     Ok(CacheSettings {
         dir,
         redis_url,
+        redis_ca_file,
         mode,
         ttl,
         memory_bytes: memory_mib.saturating_mul(1024 * 1024),

@@ -217,6 +217,64 @@ fn a_second_process_with_an_empty_sqlite_cache_is_served_by_redis() {
 }
 
 #[test]
+fn a_tls_redis_is_shared_and_its_certificate_is_checked() {
+    let Some(redis) = RedisServer::start_tls() else {
+        return;
+    };
+    let fake = Fake::start();
+    let url = redis.url();
+    assert!(url.starts_with("rediss://"), "{url}");
+    let ca = redis.ca_file.clone().unwrap();
+    // Without the private CA the server's certificate is not trusted: the
+    // run carries on without Redis, and says so.
+    let untrusted = run(&fake, &["--redis-url", &url], DEMO);
+    let err = stderr(&untrusted);
+    assert!(err.contains("Redis cache unavailable"), "{err}");
+
+    let cold = fake
+        .leadgen()
+        .env("LEADGEN_REDIS_URL", &url)
+        .env("LEADGEN_REDIS_CA_FILE", &ca)
+        .args(["discover", "-f", "jsonl", DEMO])
+        .output()
+        .unwrap();
+    let err = stderr(&cold);
+    assert!(!err.contains("Redis cache unavailable"), "{err}");
+    assert!(!err.contains("without TLS"), "{err}");
+    fake.server.reset_stats();
+    let other_dir = tempfile::tempdir().unwrap();
+    let warm = fake
+        .leadgen()
+        .env("LEADGEN_CACHE_DIR", other_dir.path())
+        .env("LEADGEN_REDIS_URL", &url)
+        .env("LEADGEN_REDIS_CA_FILE", &ca)
+        .args(["discover", "-f", "jsonl", DEMO])
+        .output()
+        .unwrap();
+    assert_eq!(
+        fake.stats().requests,
+        0,
+        "served by Redis over TLS: {:?}",
+        fake.stats()
+    );
+    assert_eq!(cold.stdout, warm.stdout);
+
+    let doctor = fake
+        .leadgen()
+        .env("LEADGEN_REDIS_URL", &url)
+        .env("LEADGEN_REDIS_CA_FILE", &ca)
+        .arg("doctor")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&doctor.stdout);
+    assert!(
+        text.contains("redis connection: encrypted (TLS), no password, server checked against"),
+        "{text}"
+    );
+    assert!(text.contains("redis: reachable"), "{text}");
+}
+
+#[test]
 fn an_unreachable_redis_is_a_warning_not_a_failure() {
     let fake = Fake::start();
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -11,12 +11,37 @@ use std::time::{Duration, Instant};
 pub struct RedisServer {
     child: Option<Child>,
     pub port: u16,
+    /// `rediss://` only: the CA that signed the server's certificate.
+    pub ca_file: Option<std::path::PathBuf>,
     _dir: tempfile::TempDir,
 }
 
 impl RedisServer {
     /// `None` (with a note on stderr) when redis-server is missing outside CI.
     pub fn start() -> Option<RedisServer> {
+        RedisServer::launch(false)
+    }
+
+    /// A server that speaks only TLS, with a certificate for 127.0.0.1
+    /// signed by a CA made for the test (openssl, installed by `.ci/run`).
+    pub fn start_tls() -> Option<RedisServer> {
+        let openssl = Command::new("openssl")
+            .arg("version")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !openssl {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "openssl is not on PATH, and CI must run the TLS Redis test: .ci/run installs it"
+            );
+            eprintln!("skipped: openssl is not installed (apt-get install openssl)");
+            return None;
+        }
+        RedisServer::launch(true)
+    }
+
+    fn launch(tls: bool) -> Option<RedisServer> {
         let installed = Command::new("redis-server")
             .arg("--version")
             .stdout(Stdio::null())
@@ -38,8 +63,26 @@ impl RedisServer {
             .map(|a| a.port())
             .expect("a free port");
         let dir = tempfile::tempdir().unwrap();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        let mut command = Command::new("redis-server");
+        command.args(["--bind", "127.0.0.1"]);
+        let ca_file = if tls {
+            let d = dir.path();
+            certificates(d);
+            command
+                .args(["--port", "0", "--tls-port", &port.to_string()])
+                .arg("--tls-cert-file")
+                .arg(d.join("server.pem"))
+                .arg("--tls-key-file")
+                .arg(d.join("server.key"))
+                .arg("--tls-ca-cert-file")
+                .arg(d.join("ca.pem"))
+                .args(["--tls-auth-clients", "no"]);
+            Some(d.join("ca.pem"))
+        } else {
+            command.args(["--port", &port.to_string()]);
+            None
+        };
+        let child = command
             .args(["--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(dir.path())
@@ -50,6 +93,7 @@ impl RedisServer {
         let server = RedisServer {
             child: Some(child),
             port,
+            ca_file,
             _dir: dir,
         };
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -61,7 +105,12 @@ impl RedisServer {
     }
 
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
+        let scheme = if self.ca_file.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        format!("{scheme}://127.0.0.1:{}/0", self.port)
     }
 
     /// Kill the server (as a crash or a network loss would look).
@@ -71,6 +120,75 @@ impl RedisServer {
             let _ = child.wait();
         }
     }
+}
+
+/// A CA, and a server certificate for 127.0.0.1 it signed, in `dir`.
+fn certificates(dir: &std::path::Path) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs (apt-get install openssl)");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(ec);
+    ca.extend([
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=leadgen-test-ca",
+    ]);
+    openssl(&ca);
+    let mut csr = vec!["req"];
+    csr.extend(ec);
+    csr.extend([
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    openssl(&csr);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
 }
 
 impl Drop for RedisServer {
