@@ -37,6 +37,29 @@ pub struct ProviderSettings {
 }
 
 impl ProviderSettings {
+    /// What providers share unless their policy says otherwise: 10 s to
+    /// connect, 30 s per attempt, backoff from 1 s doubling to 30 s, three
+    /// attempts, the default retry budget and breaker; an optional
+    /// source's requests wait at most 10 s for quota, and a bare 429 waits
+    /// 30 s. Policies start from this with their published quota.
+    pub fn with_quota(quota: Quota) -> ProviderSettings {
+        ProviderSettings {
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(30),
+            quota,
+            endpoint_quotas: BTreeMap::new(),
+            max_attempts: 3,
+            backoff: Backoff {
+                base: Duration::from_secs(1),
+                max: Duration::from_secs(30),
+            },
+            rate_limited_wait: Duration::from_secs(30),
+            max_quota_wait: Some(Duration::from_secs(10)),
+            retry_budget: BudgetSettings::default(),
+            breaker: BreakerSettings::default(),
+        }
+    }
+
     /// The quota that applies to `scope` (an endpoint, or `None` for the
     /// whole provider).
     pub fn quota_for(&self, scope: Option<&'static str>) -> Quota {

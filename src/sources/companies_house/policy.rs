@@ -2,17 +2,14 @@
 //! quota and timeouts, its rate-limit headers, and where its key lives
 //! (`../shared/docs/companies-house-api.md`, sections 1 and 2).
 
-use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 
 use crate::gateway::Provider;
-use crate::gateway::breaker::BreakerSettings;
 use crate::gateway::policy::{ProviderPolicy, ServerWindow, window_from};
 use crate::gateway::quota::{Quota, parse_duration};
-use crate::gateway::retry::{Backoff, BudgetSettings};
 use crate::gateway::settings::ProviderSettings;
 
 /// The published limit: 600 requests per 5 minutes per key.
@@ -38,21 +35,13 @@ impl ProviderPolicy for CompaniesHousePolicy {
 
     fn defaults(&self) -> ProviderSettings {
         ProviderSettings {
-            connect_timeout: Duration::from_secs(10),
-            timeout: Duration::from_secs(30),
-            quota: Quota::new(LIMIT, Duration::from_secs(300)),
-            endpoint_quotas: BTreeMap::new(),
             max_attempts: 5,
-            backoff: Backoff {
-                base: Duration::from_secs(1),
-                max: Duration::from_secs(30),
-            },
             // Companies House sends no Retry-After; a bare 429 most
             // likely means a proxy in between, so wait a while.
             rate_limited_wait: Duration::from_secs(15),
+            // The register is essential: wait for quota as long as it takes.
             max_quota_wait: None,
-            retry_budget: BudgetSettings::default(),
-            breaker: BreakerSettings::default(),
+            ..ProviderSettings::with_quota(Quota::new(LIMIT, Duration::from_secs(300)))
         }
     }
 

@@ -4,7 +4,6 @@
 //! (`../shared/docs/social-apis.md`, Facebook; Meta's rate-limiting and
 //! error-code pages).
 
-use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -12,12 +11,10 @@ use reqwest::header::HeaderMap;
 
 use super::types::ErrorEnvelope;
 use crate::gateway::Provider;
-use crate::gateway::breaker::BreakerSettings;
 use crate::gateway::policy::{
     ProviderPolicy, Resume, ServerWindow, Verdict, default_classify, retry_after,
 };
 use crate::gateway::quota::Quota;
-use crate::gateway::retry::{Backoff, BudgetSettings};
 use crate::gateway::settings::ProviderSettings;
 use crate::gateway::transport::HttpResponse;
 
@@ -79,21 +76,10 @@ impl ProviderPolicy for FacebookPolicy {
 
     fn defaults(&self) -> ProviderSettings {
         ProviderSettings {
-            connect_timeout: Duration::from_secs(10),
-            timeout: Duration::from_secs(30),
-            quota: Quota::new(LIMIT, Duration::from_secs(3600)),
-            endpoint_quotas: BTreeMap::new(),
-            max_attempts: 3,
-            backoff: Backoff {
-                base: Duration::from_secs(1),
-                max: Duration::from_secs(30),
-            },
             // A throttle error without usage headers: the window rolls
             // over an hour, so give it a while.
             rate_limited_wait: Duration::from_secs(60),
-            max_quota_wait: Some(Duration::from_secs(10)),
-            retry_budget: BudgetSettings::default(),
-            breaker: BreakerSettings::default(),
+            ..ProviderSettings::with_quota(Quota::new(LIMIT, Duration::from_secs(3600)))
         }
     }
 

@@ -1,17 +1,14 @@
 //! What the gateway needs to know about LinkedIn: its (unpublished) caps,
 //! its 429s, and where the member token lives (`../shared/docs/social-apis.md`).
 
-use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 
 use crate::gateway::Provider;
-use crate::gateway::breaker::BreakerSettings;
 use crate::gateway::policy::{ProviderPolicy, ServerWindow, window_from};
 use crate::gateway::quota::Quota;
-use crate::gateway::retry::{Backoff, BudgetSettings};
 use crate::gateway::settings::ProviderSettings;
 
 /// The endpoint name the client passes to the gateway.
@@ -43,24 +40,11 @@ impl ProviderPolicy for LinkedInPolicy {
     }
 
     fn defaults(&self) -> ProviderSettings {
-        ProviderSettings {
-            connect_timeout: Duration::from_secs(10),
-            timeout: Duration::from_secs(30),
-            quota: Quota::new(LIMIT, Duration::from_secs(60)),
-            endpoint_quotas: BTreeMap::new(),
-            // A spent daily cap stays spent until midnight UTC: a few
-            // tries tell a passing "infrastructure protection" 429 from it.
-            max_attempts: 3,
-            backoff: Backoff {
-                base: Duration::from_secs(1),
-                max: Duration::from_secs(30),
-            },
-            // No headers say when to resume.
-            rate_limited_wait: Duration::from_secs(30),
-            max_quota_wait: Some(Duration::from_secs(10)),
-            retry_budget: BudgetSettings::default(),
-            breaker: BreakerSettings::default(),
-        }
+        // A spent daily cap stays spent until midnight UTC: the shared
+        // three tries tell a passing "infrastructure protection" 429 from
+        // it, and with no headers saying when to resume a bare 429 waits
+        // the shared 30 s.
+        ProviderSettings::with_quota(Quota::new(LIMIT, Duration::from_secs(60)))
     }
 
     fn server_window(&self, headers: &HeaderMap) -> Option<ServerWindow> {

@@ -10,12 +10,10 @@ use reqwest::header::HeaderMap;
 
 use super::types::Problem;
 use crate::gateway::Provider;
-use crate::gateway::breaker::BreakerSettings;
 use crate::gateway::policy::{
     ProviderPolicy, ServerWindow, Verdict, default_classify, window_from,
 };
 use crate::gateway::quota::Quota;
-use crate::gateway::retry::{Backoff, BudgetSettings};
 use crate::gateway::settings::ProviderSettings;
 use crate::gateway::transport::HttpResponse;
 
@@ -66,24 +64,15 @@ impl ProviderPolicy for XPolicy {
 
     fn defaults(&self) -> ProviderSettings {
         ProviderSettings {
-            connect_timeout: Duration::from_secs(10),
-            timeout: Duration::from_secs(30),
-            quota: Quota::new(USERS_BY_LIMIT, WINDOW),
             endpoint_quotas: BTreeMap::from([
                 (USERS_BY, Quota::new(USERS_BY_LIMIT, WINDOW)),
                 (SEARCH_RECENT, Quota::new(SEARCH_RECENT_LIMIT, WINDOW)),
                 (OAUTH2_TOKEN, Quota::new(TOKEN_LIMIT, WINDOW)),
             ]),
             max_attempts: 4,
-            backoff: Backoff {
-                base: Duration::from_secs(1),
-                max: Duration::from_secs(30),
-            },
             // X's own sample waits at least 60 s after a 429.
             rate_limited_wait: Duration::from_secs(60),
-            max_quota_wait: Some(Duration::from_secs(10)),
-            retry_budget: BudgetSettings::default(),
-            breaker: BreakerSettings::default(),
+            ..ProviderSettings::with_quota(Quota::new(USERS_BY_LIMIT, WINDOW))
         }
     }
 
