@@ -76,8 +76,8 @@ pub fn exposure_report(cache_dir: &Path) -> Vec<String> {
         if let Some(mode) = exposed(&path) {
             let fix = if is_dir { "chmod 700" } else { "chmod 600" };
             found.push(format!(
-                "{} can be read by other users of this machine (mode {mode:03o}); it holds \
-                 personal data from the register. Fix: {fix} {}",
+                "{} can be read by other users of this machine (mode {mode:03o}); leadgen \
+                 keeps personal data from the register here. Fix: {fix} {}",
                 path.display(),
                 shell_quote(&path)
             ));
