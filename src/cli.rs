@@ -95,6 +95,10 @@ pub enum Command {
     /// Inspect and maintain the persistent cache.
     Cache(CacheArgs),
 
+    /// A local copy of the company register, from Companies House's free
+    /// monthly bulk file (BasicCompanyData), kept under the cache directory.
+    Register(RegisterArgs),
+
     /// Check the setup: credentials (masked) and where they came from, one
     /// cheap live call per configured provider, the cache and Redis.
     /// Exits 0 only if everything configured works; a social source without
@@ -145,6 +149,32 @@ pub struct CacheLocation {
     /// and carries on without it.
     #[arg(long, global = true, value_name = "URL")]
     pub redis_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    #[command(subcommand)]
+    pub action: RegisterAction,
+
+    #[command(flatten)]
+    pub location: CacheLocation,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegisterAction {
+    /// Import BasicCompanyDataAsOneFile-YYYY-MM-DD.zip, or its part files
+    /// (BasicCompanyData-YYYY-MM-DD-partN_M.zip), zipped or not. The new
+    /// register is built beside the old one and replaces it only when
+    /// complete; a bad row is counted and reported, never fatal.
+    Import {
+        /// The files (download them from
+        /// https://download.companieshouse.gov.uk/en_output.html).
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// The register's snapshot date, rows, size and age; warns when the
+    /// snapshot is older than register.max_age (40 days).
+    Status,
 }
 
 #[derive(Debug, Args)]

@@ -82,6 +82,9 @@ pub enum Error {
     },
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
+    /// The local register could not be imported or read.
+    #[error(transparent)]
+    Register(#[from] crate::register::RegisterError),
     /// A value built into leadgen is invalid: a bug.
     #[error("internal error: {what}: {source}")]
     Internal {
@@ -95,6 +98,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Input(_) | Error::Usage(_) | Error::MissingApiKey => exit::USAGE,
+            Error::Register(e) if e.is_input() => exit::USAGE,
             Error::Interrupted => exit::INTERRUPTED,
             Error::Locked { .. } => exit::LOCKED,
             Error::Output { .. }
@@ -106,6 +110,7 @@ impl Error {
             | Error::Render { .. }
             | Error::Lock { .. }
             | Error::Runtime(_)
+            | Error::Register(_)
             | Error::Internal { .. } => exit::FAILURE,
         }
     }

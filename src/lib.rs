@@ -56,6 +56,7 @@ pub mod plan;
 pub mod private;
 pub mod progress;
 pub mod provider;
+pub mod register;
 pub mod report;
 pub mod resolve;
 pub mod sources;

@@ -8,7 +8,7 @@ use tracing_subscriber::EnvFilter;
 use leadgen::cache::{self, CacheMode};
 use leadgen::cli::{
     CacheAction, CacheArgs, Cli, Command, ConfigAction, DiscoverArgs, ExplainArgs, Generate,
-    LogFormat, SourceName,
+    LogFormat, RegisterAction, RegisterArgs, SourceName,
 };
 use leadgen::config::{self, DiscoverSettings};
 use leadgen::error::{Error, exit};
@@ -41,6 +41,7 @@ fn run(cli: &Cli, run_id: &str) -> Result<u8, Error> {
         Command::Discover(args) => discover(cli, args, run_id),
         Command::Explain(args) => explain(cli, args),
         Command::Cache(args) => cache_command(cli, args),
+        Command::Register(args) => register_command(cli, args),
         Command::Doctor => {
             let config = config::file::load(cli.config.as_deref())?;
             let outcome =
@@ -185,6 +186,44 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .enable_all()
         .build()
         .map_err(Error::Runtime)
+}
+
+fn register_command(cli: &Cli, args: &RegisterArgs) -> Result<u8, Error> {
+    let config = config::file::load(cli.config.as_deref())?;
+    let env = |k: &str| std::env::var(k).ok();
+    let layers = config::layers::Layers::new(&config, &env);
+    let settings = config::cache_settings(&args.location, CacheMode::Normal, &layers)?;
+    let dir = settings.dir.ok_or(leadgen::cache::CacheError::NoDir)?;
+    match &args.action {
+        RegisterAction::Import { paths } => {
+            let bar = (!cli.quiet && std::io::stderr().is_terminal())
+                .then(|| leadgen::progress::start(None));
+            let summary = leadgen::register::import::import(&dir, paths, |rows| {
+                if let Some(bar) = &bar {
+                    bar.set_position(rows);
+                }
+            });
+            if let Some(bar) = &bar {
+                bar.finish_and_clear();
+            }
+            for line in summary?.lines() {
+                eprintln!("leadgen: {line}");
+            }
+            Ok(exit::OK)
+        }
+        RegisterAction::Status => {
+            let status = leadgen::register::status(&dir)?;
+            let max_age = leadgen::register::DEFAULT_MAX_AGE;
+            for line in status.lines(max_age) {
+                println!("{line}");
+            }
+            Ok(if status.is_stale(max_age) {
+                exit::FAILURE
+            } else {
+                exit::OK
+            })
+        }
+    }
 }
 
 fn cache_command(cli: &Cli, args: &CacheArgs) -> Result<u8, Error> {

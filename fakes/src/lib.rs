@@ -11,6 +11,7 @@
 //! days: a per-key quota answered with 429s, and seeded random faults (429,
 //! a 503 gateway page, slow answers, truncated bodies, dropped connections).
 
+pub mod bulk;
 pub mod companies_house;
 mod facebook;
 mod linkedin;

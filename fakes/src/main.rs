@@ -40,6 +40,32 @@ enum Command {
         #[arg(required = true, last = true)]
         cmd: Vec<String>,
     },
+    /// Write the register (bundled, plus N synthetic companies) as
+    /// Companies House's bulk product, BasicCompanyData: its 55 columns,
+    /// header quirks and human-text status and category, live companies
+    /// only; one file or --parts files, each CSV or zipped.
+    ExportBulk {
+        /// The directory to write into.
+        #[arg(long)]
+        out: PathBuf,
+        /// The snapshot date in the file names.
+        #[arg(long, default_value = "2026-11-01")]
+        date: String,
+        /// Add N synthetic companies (as `serve --synthetic N`).
+        #[arg(long, value_name = "N")]
+        synthetic: Option<usize>,
+        #[arg(long, default_value_t = 1)]
+        synthetic_seed: u64,
+        /// Split into this many part files (BasicCompanyData-DATE-partI_N).
+        #[arg(long, default_value_t = 1)]
+        parts: usize,
+        /// Write zips holding the CSVs, as Companies House publishes them.
+        #[arg(long)]
+        zip: bool,
+        /// Leave out the bundled register (synthetic companies only).
+        #[arg(long)]
+        no_bundled: bool,
+    },
     /// Write a synthetic register (or an input CSV of its names) to stdout.
     Generate {
         /// How many companies.
@@ -206,6 +232,30 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             server.shutdown().await;
             Ok(ExitCode::from(exit_code(status)))
+        }
+        Command::ExportBulk {
+            out,
+            date,
+            synthetic,
+            synthetic_seed,
+            parts,
+            zip,
+            no_bundled,
+        } => {
+            let mut register = if no_bundled {
+                Register::default()
+            } else {
+                Register::bundled()
+            };
+            if let Some(n) = synthetic {
+                register = register
+                    .merged(&Register::synthetic(n, synthetic_seed))
+                    .context("the synthetic companies clash with the bundled numbers")?;
+            }
+            for path in leadgen_fakes::bulk::export(&register, &out, &date, parts, zip)? {
+                println!("{}", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Generate {
             companies,

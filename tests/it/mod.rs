@@ -10,6 +10,7 @@ mod layout;
 mod ops;
 mod privacy;
 mod redis_server;
+mod register;
 mod resolution;
 mod resume;
 mod secrets;

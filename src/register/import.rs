@@ -1,0 +1,394 @@
+//! `leadgen register import PATH...`: BasicCompanyData files, zipped or
+//! not, streamed (a zip entry is decompressed as it is read, never to
+//! disk) into a new register file, renamed over the old one at the end.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rusqlite::{Connection, params};
+
+use super::RegisterError;
+use super::bulk::{BadRow, Columns};
+
+/// Bad rows named in the summary; the rest are counted.
+const LISTED_BAD_ROWS: usize = 5;
+
+/// What an import did.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub path: PathBuf,
+    pub snapshot: Option<String>,
+    pub companies: u64,
+    pub bad_rows: u64,
+    /// `FILE line N: reason`, the first few.
+    pub first_bad: Vec<String>,
+    /// Rows with bytes that were not UTF-8 (replaced, row kept).
+    pub lossy_rows: u64,
+    /// Status and category texts the enumerations do not know, with counts.
+    pub unknown_status: BTreeMap<String, u64>,
+    pub unknown_category: BTreeMap<String, u64>,
+    pub seconds: f64,
+    pub bytes: u64,
+}
+
+impl Summary {
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = vec![format!(
+            "register: {} companies imported in {:.1} s ({:.0} rows/s) into {} ({:.1} MiB), snapshot {}",
+            self.companies,
+            self.seconds,
+            self.companies as f64 / self.seconds.max(1e-9),
+            self.path.display(),
+            self.bytes as f64 / (1024.0 * 1024.0),
+            self.snapshot.as_deref().unwrap_or("of unknown date")
+        )];
+        if self.bad_rows > 0 {
+            lines.push(format!(
+                "register: {} rows not imported; the first: {}",
+                self.bad_rows,
+                self.first_bad.join("; ")
+            ));
+        }
+        if self.lossy_rows > 0 {
+            lines.push(format!(
+                "register: {} rows had bytes that are not UTF-8 (replaced; the rows are kept)",
+                self.lossy_rows
+            ));
+        }
+        for (what, unknown) in [
+            ("status", &self.unknown_status),
+            ("category", &self.unknown_category),
+        ] {
+            if !unknown.is_empty() {
+                let listed: Vec<String> =
+                    unknown.iter().map(|(t, n)| format!("{t:?} x{n}")).collect();
+                lines.push(format!(
+                    "register: {what} texts the API's enumerations do not name (kept as text): {}",
+                    listed.join(", ")
+                ));
+            }
+        }
+        lines
+    }
+}
+
+const SCHEMA: &str = "
+CREATE TABLE companies (
+    number TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    status TEXT, status_detail TEXT, status_text TEXT NOT NULL,
+    company_type TEXT, subtype TEXT, category_text TEXT NOT NULL,
+    incorporated_on TEXT, dissolved_on TEXT, country_of_origin TEXT NOT NULL,
+    care_of TEXT NOT NULL, po_box TEXT NOT NULL,
+    address_line_1 TEXT NOT NULL, address_line_2 TEXT NOT NULL,
+    locality TEXT NOT NULL, region TEXT NOT NULL, country TEXT NOT NULL,
+    postal_code TEXT NOT NULL,
+    sic_codes TEXT NOT NULL,
+    previous_names TEXT NOT NULL
+);
+CREATE TABLE company_sic (code TEXT NOT NULL, description TEXT NOT NULL, company INTEGER NOT NULL);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+";
+
+/// Indexes built once the rows are in: faster than keeping them up to date.
+const INDEXES: &str = "
+CREATE INDEX company_sic_code ON company_sic (code);
+CREATE INDEX companies_postal_code ON companies (postal_code);
+CREATE VIRTUAL TABLE company_names USING fts5(
+    name, content = 'companies', content_rowid = 'rowid',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+INSERT INTO company_names (company_names) VALUES ('rebuild');
+";
+
+/// Imports `inputs` into a new register under `cache_dir`, replacing the
+/// old one only when every file has been read. `tick` is called with the
+/// rows read so far (for a progress bar).
+pub fn import(
+    cache_dir: &Path,
+    inputs: &[PathBuf],
+    mut tick: impl FnMut(u64),
+) -> Result<Summary, RegisterError> {
+    let started = Instant::now();
+    let target = super::path(cache_dir);
+    crate::private::create_parent(&target).map_err(|source| RegisterError::File {
+        path: target.clone(),
+        source,
+    })?;
+    let temp = crate::atomic::beside(&target).map_err(|source| RegisterError::File {
+        path: target.clone(),
+        source,
+    })?;
+    // Dropped on any early return: the half-built file goes, the old stays.
+    let temp = temp.into_temp_path();
+    let db = |source| RegisterError::Db {
+        path: target.clone(),
+        source,
+    };
+    let mut conn = Connection::open(&temp).map_err(db)?;
+    // A file nobody reads until it is complete: no journal, no syncs.
+    conn.execute_batch(
+        "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -262144;",
+    )
+    .map_err(db)?;
+    conn.execute_batch(SCHEMA).map_err(db)?;
+    let mut summary = Summary {
+        path: target.clone(),
+        snapshot: inputs.iter().find_map(|p| snapshot_date(p)),
+        ..Summary::default()
+    };
+    let tx = conn.transaction().map_err(db)?;
+    {
+        let mut writer = Writer::new(&tx).map_err(db)?;
+        for input in inputs {
+            for_each_csv(input, |name, reader| {
+                read_csv(&name, reader, &mut writer, &mut summary, &mut tick)
+            })?;
+        }
+    }
+    for (key, value) in [
+        ("snapshot", summary.snapshot.clone().unwrap_or_default()),
+        (
+            "imported_at",
+            humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        ),
+        ("companies", summary.companies.to_string()),
+        ("bad_rows", summary.bad_rows.to_string()),
+        (
+            "files",
+            inputs
+                .iter()
+                .map(|p| {
+                    p.file_name().map_or_else(
+                        || p.display().to_string(),
+                        |n| n.to_string_lossy().into_owned(),
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    ] {
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+            params![key, value],
+        )
+        .map_err(db)?;
+    }
+    tx.execute_batch(INDEXES).map_err(db)?;
+    tx.commit().map_err(db)?;
+    conn.close().map_err(|(_, e)| db(e))?;
+    temp.persist(&target).map_err(|e| RegisterError::File {
+        path: target.clone(),
+        source: e.error,
+    })?;
+    summary.bytes = std::fs::metadata(&target).map_or(0, |m| m.len());
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// `BasicCompanyDataAsOneFile-2026-11-01.zip` -> `2026-11-01`.
+fn snapshot_date(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_string_lossy().into_owned();
+    let bytes = name.as_bytes();
+    (0..bytes.len().saturating_sub(9)).find_map(|i| {
+        let candidate = name.get(i..i + 10)?;
+        let b = candidate.as_bytes();
+        let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+        (digits(0..4) && b[4] == b'-' && digits(5..7) && b[7] == b'-' && digits(8..10))
+            .then(|| candidate.to_owned())
+    })
+}
+
+/// Calls `read` with each CSV in `path`: the file itself, or each `.csv`
+/// entry of a zip, decompressed as it is read.
+fn for_each_csv(
+    path: &Path,
+    mut read: impl FnMut(String, &mut dyn Read) -> Result<(), RegisterError>,
+) -> Result<(), RegisterError> {
+    let file = File::open(path).map_err(|source| RegisterError::File {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let is_zip = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("zip"));
+    if !is_zip {
+        return read(
+            path.display().to_string(),
+            &mut BufReader::with_capacity(1 << 20, file),
+        );
+    }
+    let zip_error = |e: zip::result::ZipError| RegisterError::Zip {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let mut archive = zip::ZipArchive::new(BufReader::new(file)).map_err(zip_error)?;
+    let mut found = false;
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).map_err(zip_error)?;
+        let entry_name = entry.name().map_err(zip_error)?.into_owned();
+        if entry.is_dir() || !entry_name.to_ascii_lowercase().ends_with(".csv") {
+            continue;
+        }
+        found = true;
+        let name = format!("{}:{entry_name}", path.display());
+        read(name, &mut BufReader::with_capacity(1 << 20, &mut entry))?;
+    }
+    if found {
+        Ok(())
+    } else {
+        Err(RegisterError::NotARegister {
+            path: path.to_path_buf(),
+            reason: "the zip holds no .csv file".into(),
+        })
+    }
+}
+
+fn read_csv(
+    name: &str,
+    input: &mut dyn Read,
+    writer: &mut Writer<'_>,
+    summary: &mut Summary,
+    tick: &mut impl FnMut(u64),
+) -> Result<(), RegisterError> {
+    let path = PathBuf::from(name);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(input);
+    let read_error = |e: csv::Error| {
+        let line = e.position().map_or(0, |p| p.line());
+        RegisterError::Read {
+            path: path.clone(),
+            line,
+            reason: e.to_string(),
+        }
+    };
+    let header = reader.byte_headers().map_err(read_error)?.clone();
+    let columns = Columns::from_header(&header).map_err(|reason| RegisterError::NotARegister {
+        path: path.clone(),
+        reason,
+    })?;
+    let mut row = csv::ByteRecord::new();
+    while reader.read_byte_record(&mut row).map_err(read_error)? {
+        let line = row.position().map_or(0, |p| p.line());
+        match columns.company(&row, line) {
+            Ok((company, lossy)) => {
+                summary.lossy_rows += u64::from(lossy);
+                if company.status.is_none() {
+                    *summary
+                        .unknown_status
+                        .entry(company.status_text.clone())
+                        .or_default() += 1;
+                }
+                if company.company_type.is_none() && company.subtype.is_none() {
+                    *summary
+                        .unknown_category
+                        .entry(company.category_text.clone())
+                        .or_default() += 1;
+                }
+                writer.write(&company).map_err(|source| RegisterError::Db {
+                    path: summary.path.clone(),
+                    source,
+                })?;
+                summary.companies += 1;
+            }
+            Err(BadRow { line, reason }) => {
+                summary.bad_rows += 1;
+                if summary.first_bad.len() < LISTED_BAD_ROWS {
+                    summary
+                        .first_bad
+                        .push(format!("{name} line {line}: {reason}"));
+                }
+            }
+        }
+        if summary.companies.is_multiple_of(10_000) {
+            tick(summary.companies + summary.bad_rows);
+        }
+    }
+    tick(summary.companies + summary.bad_rows);
+    Ok(())
+}
+
+/// The prepared inserts of one import.
+struct Writer<'c> {
+    conn: &'c Connection,
+    company: rusqlite::Statement<'c>,
+    sic: rusqlite::Statement<'c>,
+}
+
+impl<'c> Writer<'c> {
+    fn new(conn: &'c Connection) -> rusqlite::Result<Writer<'c>> {
+        Ok(Writer {
+            conn,
+            company: conn.prepare(
+                "INSERT OR REPLACE INTO companies (number, name, status, status_detail, status_text, \
+                 company_type, subtype, category_text, incorporated_on, dissolved_on, country_of_origin, \
+                 care_of, po_box, address_line_1, address_line_2, locality, region, country, postal_code, \
+                 sic_codes, previous_names) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+            )?,
+            sic: conn.prepare(
+                "INSERT INTO company_sic (code, description, company) VALUES (?1, ?2, ?3)",
+            )?,
+        })
+    }
+
+    fn write(&mut self, c: &super::bulk::BulkCompany) -> rusqlite::Result<()> {
+        let sic_codes: Vec<&str> = c.sic.iter().map(|(code, _)| code.as_str()).collect();
+        let previous: Vec<serde_json::Value> = c
+            .previous_names
+            .iter()
+            .map(|(name, ceased_on)| serde_json::json!({"name": name, "ceased_on": ceased_on}))
+            .collect();
+        self.company.execute(params![
+            c.number,
+            c.name,
+            c.status,
+            c.status_detail,
+            c.status_text,
+            c.company_type,
+            c.subtype,
+            c.category_text,
+            c.incorporated_on,
+            c.dissolved_on,
+            c.country_of_origin,
+            c.care_of,
+            c.po_box,
+            c.address_line_1,
+            c.address_line_2,
+            c.locality,
+            c.region,
+            c.country,
+            c.postal_code,
+            sic_codes.join(" "),
+            serde_json::Value::Array(previous).to_string(),
+        ])?;
+        let rowid = self.conn.last_insert_rowid();
+        for (code, description) in &c.sic {
+            self.sic.execute(params![code, description, rowid])?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_snapshot_date_is_read_from_the_file_name() {
+        assert_eq!(
+            snapshot_date(Path::new("/d/BasicCompanyDataAsOneFile-2026-11-01.zip")).as_deref(),
+            Some("2026-11-01")
+        );
+        assert_eq!(
+            snapshot_date(Path::new("BasicCompanyData-2026-11-01-part3_7.zip")).as_deref(),
+            Some("2026-11-01")
+        );
+        assert_eq!(snapshot_date(Path::new("companies.csv")), None);
+    }
+}

@@ -1,0 +1,159 @@
+//! A local copy of the company register, from Companies House's free bulk
+//! files: search and profile with no call at all.
+//!
+//! `leadgen register import` reads the monthly BasicCompanyData product
+//! ([`bulk`]) into one SQLite file, `register/companies.sqlite` under the
+//! cache directory, with an FTS5 index of company names for the matcher's
+//! candidate queries (SQLite is already in the tree, bundled with FTS5;
+//! one file, readable by any number of processes while the next import
+//! builds beside it). [`import`] builds the new file under a temporary
+//! name and renames it over the old one only when complete, so a failed,
+//! killed or interrupted import leaves the previous register in use.
+
+pub mod bulk;
+pub mod import;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension as _};
+
+/// The register file under a cache directory.
+pub fn path(cache_dir: &Path) -> PathBuf {
+    cache_dir.join("register").join("companies.sqlite")
+}
+
+/// How old the company snapshot may get before `status` warns (monthly
+/// product: a month and some days of slack).
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(40 * 24 * 3600);
+
+/// Why the register could not be built or read.
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    #[error("{}: {source}", path.display())]
+    File {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: not a readable zip archive: {reason}", path.display())]
+    Zip { path: PathBuf, reason: String },
+    #[error("{}: {reason}", path.display())]
+    NotARegister { path: PathBuf, reason: String },
+    #[error("{}: line {line}: {reason}", path.display())]
+    Read {
+        path: PathBuf,
+        line: u64,
+        reason: String,
+    },
+    #[error("register database {}: {source}", path.display())]
+    Db {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("no local register at {}: run `leadgen register import` on a BasicCompanyData file", path.display())]
+    Missing { path: PathBuf },
+}
+
+impl RegisterError {
+    /// The input is wrong (not the machine): exit 2.
+    pub fn is_input(&self) -> bool {
+        matches!(
+            self,
+            RegisterError::NotARegister { .. }
+                | RegisterError::Zip { .. }
+                | RegisterError::Missing { .. }
+        )
+    }
+}
+
+/// What `register status` says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Status {
+    pub path: PathBuf,
+    pub snapshot: Option<String>,
+    pub imported_at: Option<String>,
+    pub companies: u64,
+    pub bad_rows: u64,
+    pub files: String,
+    pub bytes: u64,
+    /// Since the snapshot date (or the import, without one).
+    pub age: Option<Duration>,
+}
+
+impl Status {
+    pub fn lines(&self, max_age: Duration) -> Vec<String> {
+        let days = |d: Duration| d.as_secs() / 86_400;
+        let mut lines = vec![
+            format!("register: {}", self.path.display()),
+            format!(
+                "  companies: {} (snapshot {}, imported {})",
+                self.companies,
+                self.snapshot.as_deref().unwrap_or("of unknown date"),
+                self.imported_at.as_deref().unwrap_or("at an unknown time")
+            ),
+            format!("  from: {}", self.files),
+            format!(
+                "  size: {:.1} MiB; rows not imported: {}",
+                self.bytes as f64 / (1024.0 * 1024.0),
+                self.bad_rows
+            ),
+        ];
+        if let Some(age) = self.age {
+            lines.push(format!("  age: {} days", days(age)));
+            if age > max_age {
+                lines.push(format!(
+                    "  WARNING: the snapshot is {} days old (register.max_age is {} days); \
+                     import this month's BasicCompanyData file",
+                    days(age),
+                    days(max_age)
+                ));
+            }
+        }
+        lines
+    }
+
+    pub fn is_stale(&self, max_age: Duration) -> bool {
+        self.age.is_some_and(|a| a > max_age)
+    }
+}
+
+/// Reads the register's facts about itself.
+pub fn status(cache_dir: &Path) -> Result<Status, RegisterError> {
+    let path = path(cache_dir);
+    if !path.exists() {
+        return Err(RegisterError::Missing { path });
+    }
+    let db = |source| RegisterError::Db {
+        path: path.clone(),
+        source,
+    };
+    let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(db)?;
+    let meta = |key: &str| -> Result<Option<String>, RegisterError> {
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(db)
+    };
+    let number = |key: &str| -> Result<u64, RegisterError> {
+        Ok(meta(key)?.and_then(|v| v.parse().ok()).unwrap_or(0))
+    };
+    let snapshot = meta("snapshot")?;
+    let imported_at = meta("imported_at")?;
+    let since = snapshot
+        .as_deref()
+        .map(|d| format!("{d}T00:00:00Z"))
+        .or_else(|| imported_at.clone())
+        .and_then(|t| humantime::parse_rfc3339(&t).ok());
+    let age = since.and_then(|t| SystemTime::now().duration_since(t).ok());
+    Ok(Status {
+        companies: number("companies")?,
+        bad_rows: number("bad_rows")?,
+        files: meta("files")?.unwrap_or_default(),
+        bytes: std::fs::metadata(&path).map_or(0, |m| m.len()),
+        snapshot,
+        imported_at,
+        age,
+        path,
+    })
+}

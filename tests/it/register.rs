@@ -1,0 +1,216 @@
+//! `leadgen register import | status` on real-format BasicCompanyData
+//! files: the fake register written by `leadgen_fakes::bulk`, and files
+//! with the quirks and faults real ones can have.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use leadgen_fakes::bulk;
+use leadgen_fakes::companies_house::Register;
+
+use super::common::stderr;
+
+fn leadgen(cache: &Path, args: &[&str], files: &[PathBuf]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_leadgen"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .arg("register")
+        .args(args)
+        .args(files)
+        .arg("--cache-dir")
+        .arg(cache)
+        .output()
+        .unwrap()
+}
+
+fn status(cache: &Path) -> String {
+    String::from_utf8_lossy(&leadgen(cache, &["status"], &[]).stdout).into_owned()
+}
+
+/// A CSV in the bulk format from `rows` of 55 fields, raw bytes allowed.
+fn csv_file(dir: &Path, name: &str, rows: &[Vec<Vec<u8>>]) -> PathBuf {
+    let path = dir.join(name);
+    let mut w = csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Always)
+        .flexible(true)
+        .from_path(&path)
+        .unwrap();
+    w.write_record(bulk::header()).unwrap();
+    for row in rows {
+        w.write_record(row).unwrap();
+    }
+    w.flush().unwrap();
+    path
+}
+
+#[test]
+fn the_bulk_files_import_with_their_quirks_and_bad_rows_never_sink_the_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let register = Register::bundled()
+        .merged(&Register::synthetic(300, 3))
+        .unwrap();
+    let live = register
+        .companies()
+        .iter()
+        .filter(|c| bulk::is_live(c))
+        .count();
+
+    // The monthly file, zipped, as three part files.
+    let parts = bulk::export(&register, &dir.path().join("parts"), "2026-11-01", 3, true).unwrap();
+    assert_eq!(parts.len(), 3);
+    let out = leadgen(&cache, &["import"], &parts);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("register: {live} companies imported")),
+        "{}",
+        stderr(&out)
+    );
+    let text = status(&cache);
+    assert!(
+        text.contains(&format!("companies: {live} (snapshot 2026-11-01")),
+        "{text}"
+    );
+    let db = rusqlite::Connection::open(cache.join("register/companies.sqlite")).unwrap();
+    let (name, status_key, kind, born, sic, postcode): (
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+    ) = db
+        .query_row(
+            "SELECT name, status, company_type, incorporated_on, sic_codes, postal_code \
+             FROM companies WHERE number = '00932123'",
+            [],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        (
+            name.as_str(),
+            status_key.as_str(),
+            kind.as_str(),
+            born.as_str(),
+            sic.as_str(),
+            postcode.as_str()
+        ),
+        (
+            "PYTHON MUSIC LIMITED",
+            "active",
+            "ltd",
+            "1968-05-16",
+            "62020",
+            "SW3 1LJ"
+        )
+    );
+    let found: i64 = db
+        .query_row(
+            "SELECT count(*) FROM company_names WHERE company_names MATCH 'python'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(found >= 2, "{found}");
+    drop(db);
+
+    // A file with what real ones hold: a newline inside a quoted field,
+    // bytes that are not UTF-8, a short row, a bad company number.
+    let companies: Vec<_> = register
+        .companies()
+        .iter()
+        .filter(|c| bulk::is_live(c))
+        .take(4)
+        .collect();
+    let as_bytes = |row: Vec<String>| row.into_iter().map(String::into_bytes).collect::<Vec<_>>();
+    let mut newline = as_bytes(bulk::row(companies[0]));
+    newline[4] = b"Unit 4\nMill Lane".to_vec();
+    let mut bad_bytes = as_bytes(bulk::row(companies[1]));
+    bad_bytes[0] = b"CAF\xC9 NOIR LIMITED".to_vec();
+    let mut short = as_bytes(bulk::row(companies[2]));
+    short.truncate(20);
+    let mut bad_number = as_bytes(bulk::row(companies[3]));
+    bad_number[1] = b"not a number".to_vec();
+    let quirky = csv_file(
+        dir.path(),
+        "quirky.csv",
+        &[newline, bad_bytes, short, bad_number],
+    );
+    let out = leadgen(&cache, &["import"], std::slice::from_ref(&quirky));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("register: 2 companies imported"), "{err}");
+    assert!(err.contains("2 rows not imported"), "{err}");
+    // The short row starts on line 5: the header, a row two lines long,
+    // the row with bad bytes.
+    assert!(
+        err.contains(&format!(
+            "{} line 5: 20 fields where the header has 55",
+            quirky.display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("CompanyNumber \"not a number\""), "{err}");
+    assert!(err.contains("1 rows had bytes that are not UTF-8"), "{err}");
+    let db = rusqlite::Connection::open(cache.join("register/companies.sqlite")).unwrap();
+    let line: String = db
+        .query_row(
+            "SELECT address_line_1 FROM companies WHERE number = ?1",
+            [companies[0].number()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(line, "Unit 4\nMill Lane");
+    drop(db);
+
+    // Files that cannot be imported fail with the file named, exit 2, and
+    // leave the last good register in use.
+    let full = bulk::export(&register, &dir.path().join("one"), "2026-11-01", 1, true).unwrap();
+    assert_eq!(leadgen(&cache, &["import"], &full).status.code(), Some(0));
+    let bytes = std::fs::read(&full[0]).unwrap();
+    let truncated = dir.path().join("BasicCompanyDataAsOneFile-2026-12-01.zip");
+    std::fs::File::create(&truncated)
+        .unwrap()
+        .write_all(&bytes[..bytes.len() / 2])
+        .unwrap();
+    let not_a_register = super::common::fixture("companies.csv");
+    for bad in [truncated, not_a_register] {
+        let out = leadgen(&cache, &["import"], std::slice::from_ref(&bad));
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(&bad.display().to_string()), "{err}");
+        let text = status(&cache);
+        assert!(
+            text.contains(&format!("companies: {live} (snapshot 2026-11-01")),
+            "{text}"
+        );
+    }
+    let names: Vec<_> = std::fs::read_dir(cache.join("register"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["companies.sqlite"], "no half-built file is left");
+}
+
+#[test]
+fn status_without_a_register_says_how_to_make_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = leadgen(dir.path(), &["status"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("leadgen register import"),
+        "{}",
+        stderr(&out)
+    );
+}
