@@ -172,8 +172,18 @@ pub enum RegisterAction {
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
-    /// The register's snapshot date, rows, size and age; warns when the
-    /// snapshot is older than register.max_age (40 days).
+    /// Import the daily snapshot of persons with significant control
+    /// (persons-with-significant-control-snapshot-YYYY-MM-DD.zip, or its
+    /// parts psc-snapshot-YYYY-MM-DD_IofN.zip, in order). Only a snapshot
+    /// that ends in its totals record, with the counts it names, replaces
+    /// the previous one.
+    ImportPsc {
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// The register's snapshot date, rows, size and age; warns, and exits
+    /// with 1, when the company snapshot is older than 40 days or the PSC
+    /// snapshot older than 7.
     Status,
 }
 

@@ -16,6 +16,7 @@
 //!   into validated settings, each with its origin, in one place
 //!   ([`config::layers`]).
 //! - **Steps**: [`input`] reads rows, [`resolve`] chooses the company,
+//!   [`register`] is the local copy of the register from the bulk files,
 //!   [`sources`] holds one folder per API (its client, wire types and the
 //!   [`gateway::policy::ProviderPolicy`] that tells the gateway its quota,
 //!   headers, error codes and credentials), [`merge`] makes one record per
@@ -23,8 +24,8 @@
 //! - **Machinery**: every outbound HTTP call passes through [`gateway`]
 //!   (pacing, pauses, retries, breaker; generic, it names no provider's
 //!   details); [`cache`] keeps what need not be fetched twice, [`journal`]
-//!   what an interrupted run had finished; [`db`], [`lock`] and [`atomic`]
-//!   are their file plumbing; [`report`] and [`progress`] tell the user.
+//!   what an interrupted run had finished; [`db`], [`lock`], [`atomic`] and
+//!   [`private`] are their file plumbing; [`report`] and [`progress`] tell the user.
 //! - **Leaves**, which everything may use and which use nothing:
 //!   [`provider`], [`company_name`], [`company_number`], [`company_status`],
 //!   [`failure`]; [`model`] and [`error`] are the shared records and errors.

@@ -211,17 +211,48 @@ fn register_command(cli: &Cli, args: &RegisterArgs) -> Result<u8, Error> {
             }
             Ok(exit::OK)
         }
-        RegisterAction::Status => {
-            let status = leadgen::register::status(&dir)?;
-            let max_age = leadgen::register::DEFAULT_MAX_AGE;
-            for line in status.lines(max_age) {
-                println!("{line}");
+        RegisterAction::ImportPsc { paths } => {
+            let bar = (!cli.quiet && std::io::stderr().is_terminal())
+                .then(|| leadgen::progress::start(None));
+            let summary = leadgen::register::psc::import(&dir, paths, |records| {
+                if let Some(bar) = &bar {
+                    bar.set_position(records);
+                }
+            });
+            if let Some(bar) = &bar {
+                bar.finish_and_clear();
             }
-            Ok(if status.is_stale(max_age) {
-                exit::FAILURE
-            } else {
-                exit::OK
-            })
+            for line in summary?.lines() {
+                eprintln!("leadgen: {line}");
+            }
+            Ok(exit::OK)
+        }
+        RegisterAction::Status => {
+            let max_age = leadgen::register::DEFAULT_MAX_AGE;
+            let companies = match leadgen::register::status(&dir) {
+                Ok(status) => Some(status),
+                Err(leadgen::register::RegisterError::Missing { .. }) => None,
+                Err(e) => return Err(e.into()),
+            };
+            let psc =
+                leadgen::register::psc::status_lines(&dir, leadgen::register::DEFAULT_PSC_MAX_AGE);
+            if companies.is_none() && psc.is_none() {
+                return Err(leadgen::register::RegisterError::Missing {
+                    path: leadgen::register::path(&dir),
+                }
+                .into());
+            }
+            match &companies {
+                Some(status) => status.lines(max_age).iter().for_each(|l| println!("{l}")),
+                None => println!("register: no companies imported (leadgen register import)"),
+            }
+            match &psc {
+                Some((lines, _)) => lines.iter().for_each(|l| println!("{l}")),
+                None => println!("PSCs: none imported (leadgen register import-psc)"),
+            }
+            let stale = companies.as_ref().is_some_and(|s| s.is_stale(max_age))
+                || psc.as_ref().is_some_and(|(_, stale)| *stale);
+            Ok(if stale { exit::FAILURE } else { exit::OK })
         }
     }
 }

@@ -215,9 +215,9 @@ pub fn row(company: &Company) -> Vec<String> {
     fields
 }
 
-/// Writes the live companies of `register` as a BasicCompanyData CSV.
-pub fn write_csv<'a>(
-    companies: impl IntoIterator<Item = &'a Company>,
+/// Writes the live ones of `companies` as a BasicCompanyData CSV.
+pub fn write_csv<C: std::borrow::Borrow<Company>>(
+    companies: impl IntoIterator<Item = C>,
     out: impl Write,
 ) -> io::Result<u64> {
     let mut w = csv::WriterBuilder::new()
@@ -225,12 +225,42 @@ pub fn write_csv<'a>(
         .from_writer(out);
     w.write_record(header())?;
     let mut n = 0;
-    for company in companies.into_iter().filter(|c| is_live(c)) {
-        w.write_record(row(company))?;
-        n += 1;
+    for company in companies {
+        let company = company.borrow();
+        if is_live(company) {
+            w.write_record(row(company))?;
+            n += 1;
+        }
     }
     w.flush()?;
     Ok(n)
+}
+
+/// Writes `companies` as one bulk file without holding them (a benchmark's
+/// millions of synthetic rows). Returns the path and the rows written.
+pub fn export_stream(
+    companies: impl Iterator<Item = Company>,
+    dir: &std::path::Path,
+    date: &str,
+    zipped: bool,
+) -> io::Result<(std::path::PathBuf, u64)> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(file_name(date, None, zipped));
+    let file = std::fs::File::create(&path)?;
+    let n = if zipped {
+        let mut zip = zip::ZipWriter::new(file);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .large_file(true);
+        zip.start_file(file_name(date, None, false), options)
+            .map_err(io::Error::other)?;
+        let n = write_csv(companies, io::BufWriter::new(&mut zip))?;
+        zip.finish().map_err(io::Error::other)?;
+        n
+    } else {
+        write_csv(companies, io::BufWriter::with_capacity(1 << 20, file))?
+    };
+    Ok((path, n))
 }
 
 /// The file names Companies House uses: one file, or part `i` of `n`.
@@ -270,6 +300,84 @@ pub fn export(
             zip.finish().map_err(io::Error::other)?;
         } else {
             write_csv(chunk.iter().copied(), io::BufWriter::new(file))?;
+        }
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// The PSC snapshot's file names: one file, or part `i` of `n`.
+pub fn psc_file_name(date: &str, part: Option<(usize, usize)>, ext: &str) -> String {
+    match part {
+        None => format!("persons-with-significant-control-snapshot-{date}.{ext}"),
+        Some((i, n)) => format!("psc-snapshot-{date}_{i}of{n}.{ext}"),
+    }
+}
+
+/// Writes the PSCs of `register` as Companies House's PSC snapshot: one
+/// `{"company_number":...,"data":{...}}` line per PSC, the totals record
+/// last (unless `totals` is false, as a cut-short snapshot would be), in
+/// `parts` files, zipped or not. Returns the paths in order.
+pub fn export_psc(
+    register: &Register,
+    dir: &std::path::Path,
+    date: &str,
+    parts: usize,
+    zipped: bool,
+    totals: bool,
+) -> io::Result<Vec<std::path::PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let lines: Vec<String> = register
+        .companies()
+        .iter()
+        .flat_map(|c| {
+            c.persons_with_significant_control.iter().map(move |item| {
+                serde_json::json!({"company_number": c.number(), "data": item}).to_string()
+            })
+        })
+        .collect();
+    let count = lines.len();
+    let parts = parts.max(1);
+    let per_part = count.div_ceil(parts).max(1);
+    let chunks: Vec<&[String]> = if lines.is_empty() {
+        vec![&[]]
+    } else {
+        lines.chunks(per_part).collect()
+    };
+    let n = chunks.len();
+    let mut written = Vec::new();
+    for (i, chunk) in chunks.into_iter().enumerate() {
+        let part = (n > 1).then_some((i + 1, n));
+        let mut text: String = chunk.iter().map(|l| format!("{l}\n")).collect();
+        if totals && i + 1 == n {
+            text.push_str(
+                &serde_json::json!({"data": {
+                    "kind": "totals#persons-of-significant-control-snapshot",
+                    "persons_of_significant_control_count": count,
+                    "statements_count": 0,
+                    "exemptions_count": 0,
+                    "generated_at": format!("{date}T03:00:00Z"),
+                }})
+                .to_string(),
+            );
+            text.push('\n');
+        }
+        let path = dir.join(psc_file_name(
+            date,
+            part,
+            if zipped { "zip" } else { "txt" },
+        ));
+        let file = std::fs::File::create(&path)?;
+        if zipped {
+            let mut zip = zip::ZipWriter::new(file);
+            let options = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated);
+            zip.start_file(psc_file_name(date, part, "txt"), options)
+                .map_err(io::Error::other)?;
+            zip.write_all(text.as_bytes())?;
+            zip.finish().map_err(io::Error::other)?;
+        } else {
+            io::BufWriter::new(file).write_all(text.as_bytes())?;
         }
         written.push(path);
     }

@@ -66,6 +66,25 @@ enum Command {
         #[arg(long)]
         no_bundled: bool,
     },
+    /// Write the register's PSCs as Companies House's daily PSC snapshot
+    /// (newline-delimited JSON, the totals record last).
+    ExportPsc {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value = "2026-11-01")]
+        date: String,
+        #[arg(long, value_name = "N")]
+        synthetic: Option<usize>,
+        #[arg(long, default_value_t = 1)]
+        synthetic_seed: u64,
+        #[arg(long, default_value_t = 1)]
+        parts: usize,
+        #[arg(long)]
+        zip: bool,
+        /// Leave the totals record out, as a snapshot cut short would.
+        #[arg(long)]
+        no_totals: bool,
+    },
     /// Write a synthetic register (or an input CSV of its names) to stdout.
     Generate {
         /// How many companies.
@@ -242,6 +261,17 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             zip,
             no_bundled,
         } => {
+            if no_bundled && parts == 1 {
+                // Streamed: millions of rows are never held at once.
+                let companies = leadgen_fakes::synthetic::SyntheticCompanies::new(
+                    synthetic.unwrap_or(0),
+                    synthetic_seed,
+                );
+                let (path, rows) = leadgen_fakes::bulk::export_stream(companies, &out, &date, zip)?;
+                eprintln!("{rows} companies");
+                println!("{}", path.display());
+                return Ok(ExitCode::SUCCESS);
+            }
             let mut register = if no_bundled {
                 Register::default()
             } else {
@@ -253,6 +283,28 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     .context("the synthetic companies clash with the bundled numbers")?;
             }
             for path in leadgen_fakes::bulk::export(&register, &out, &date, parts, zip)? {
+                println!("{}", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ExportPsc {
+            out,
+            date,
+            synthetic,
+            synthetic_seed,
+            parts,
+            zip,
+            no_totals,
+        } => {
+            let mut register = Register::bundled();
+            if let Some(n) = synthetic {
+                register = register
+                    .merged(&Register::synthetic(n, synthetic_seed))
+                    .context("the synthetic companies clash with the bundled numbers")?;
+            }
+            for path in
+                leadgen_fakes::bulk::export_psc(&register, &out, &date, parts, zip, !no_totals)?
+            {
                 println!("{}", path.display());
             }
             Ok(ExitCode::SUCCESS)

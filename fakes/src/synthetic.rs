@@ -378,35 +378,69 @@ impl Register {
     /// `n` synthetic companies with officers and PSCs, unique names, numbers
     /// from [`FIRST_SYNTHETIC_NUMBER`]; the same `(n, seed)` gives the same register.
     pub fn synthetic(n: usize, seed: u64) -> Register {
-        let mut rng = SplitMix64::new(seed ^ 0x5eed_c0de);
-        let mut names = HashSet::with_capacity(n);
-        let mut companies = Vec::with_capacity(n);
-        for i in 0..n {
-            let number = format!("{:08}", FIRST_SYNTHETIC_NUMBER as usize + i);
-            let mut base = String::new();
-            for attempt in 0.. {
-                let a = rng.pick(NAME_A);
-                let b = rng.pick(NAME_B);
-                let c = rng.pick(NAME_C);
-                base = [a, b, c]
-                    .iter()
-                    .filter(|w| !w.is_empty())
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                if attempt > 8 {
-                    // The word lists run out near 60k names; a second first word keeps them unique.
-                    base = format!("{} {base}", rng.pick(NAME_A));
-                }
-                if !names.contains(&base) {
-                    break;
-                }
-            }
-            names.insert(base.clone());
-            companies.push(synthetic_company(&mut rng, &number, &base));
-        }
+        let companies: Vec<Company> = SyntheticCompanies::new(n, seed).collect();
         // Unique numbers and non-empty names by construction.
         Register::from_companies(companies).unwrap_or_default()
+    }
+}
+
+/// The synthetic companies one at a time, as `Register::synthetic`
+/// makes them (same seed, same companies), for registers too big to hold
+/// (the 5.7 million rows of a benchmark bulk file).
+pub struct SyntheticCompanies {
+    rng: SplitMix64,
+    names: HashSet<String>,
+    next: usize,
+    n: usize,
+}
+
+impl SyntheticCompanies {
+    pub fn new(n: usize, seed: u64) -> SyntheticCompanies {
+        SyntheticCompanies {
+            rng: SplitMix64::new(seed ^ 0x5eed_c0de),
+            names: HashSet::with_capacity(n.min(1 << 20)),
+            next: 0,
+            n,
+        }
+    }
+}
+
+impl Iterator for SyntheticCompanies {
+    type Item = Company;
+
+    fn next(&mut self) -> Option<Company> {
+        if self.next >= self.n {
+            return None;
+        }
+        let i = self.next;
+        self.next += 1;
+        let rng = &mut self.rng;
+        let number = format!("{:08}", FIRST_SYNTHETIC_NUMBER as usize + i);
+        let mut base = String::new();
+        for attempt in 0.. {
+            let a = rng.pick(NAME_A);
+            let b = rng.pick(NAME_B);
+            let c = rng.pick(NAME_C);
+            base = [a, b, c]
+                .iter()
+                .filter(|w| !w.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" ");
+            if attempt > 8 {
+                // The word lists run out near 60k names; a second first word keeps them unique.
+                base = format!("{} {base}", rng.pick(NAME_A));
+            }
+            if attempt > 24 {
+                // Millions of names outrun even that: a number makes it unique.
+                base = format!("{base} {}", i + 1);
+            }
+            if !self.names.contains(&base) {
+                break;
+            }
+        }
+        self.names.insert(base.clone());
+        Some(synthetic_company(rng, &number, &base))
     }
 }
 

@@ -144,8 +144,8 @@ pub fn import(
     {
         let mut writer = Writer::new(&tx).map_err(db)?;
         for input in inputs {
-            for_each_csv(input, |name, reader| {
-                read_csv(&name, reader, &mut writer, &mut summary, &mut tick)
+            for_each_entry(input, Some(".csv"), |name, reader| {
+                read_csv(name, reader, &mut writer, &mut summary, &mut tick)
             })?;
         }
     }
@@ -157,19 +157,7 @@ pub fn import(
         ),
         ("companies", summary.companies.to_string()),
         ("bad_rows", summary.bad_rows.to_string()),
-        (
-            "files",
-            inputs
-                .iter()
-                .map(|p| {
-                    p.file_name().map_or_else(
-                        || p.display().to_string(),
-                        |n| n.to_string_lossy().into_owned(),
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", "),
-        ),
+        ("files", file_names(inputs)),
     ] {
         tx.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
@@ -190,7 +178,7 @@ pub fn import(
 }
 
 /// `BasicCompanyDataAsOneFile-2026-11-01.zip` -> `2026-11-01`.
-fn snapshot_date(path: &Path) -> Option<String> {
+pub(crate) fn snapshot_date(path: &Path) -> Option<String> {
     let name = path.file_name()?.to_string_lossy().into_owned();
     let bytes = name.as_bytes();
     (0..bytes.len().saturating_sub(9)).find_map(|i| {
@@ -202,11 +190,27 @@ fn snapshot_date(path: &Path) -> Option<String> {
     })
 }
 
-/// Calls `read` with each CSV in `path`: the file itself, or each `.csv`
-/// entry of a zip, decompressed as it is read.
-fn for_each_csv(
+/// The inputs' file names, for the register's record of where it came from.
+pub(crate) fn file_names(inputs: &[PathBuf]) -> String {
+    inputs
+        .iter()
+        .map(|p| {
+            p.file_name().map_or_else(
+                || p.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Calls `read` with each file in `path`: the file itself, or each entry
+/// of a zip (those ending in `suffix`, when given), decompressed as it is
+/// read.
+pub(crate) fn for_each_entry(
     path: &Path,
-    mut read: impl FnMut(String, &mut dyn Read) -> Result<(), RegisterError>,
+    suffix: Option<&str>,
+    mut read: impl FnMut(&str, &mut dyn Read) -> Result<(), RegisterError>,
 ) -> Result<(), RegisterError> {
     let file = File::open(path).map_err(|source| RegisterError::File {
         path: path.to_path_buf(),
@@ -217,7 +221,7 @@ fn for_each_csv(
         .is_some_and(|e| e.eq_ignore_ascii_case("zip"));
     if !is_zip {
         return read(
-            path.display().to_string(),
+            &path.display().to_string(),
             &mut BufReader::with_capacity(1 << 20, file),
         );
     }
@@ -230,19 +234,20 @@ fn for_each_csv(
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).map_err(zip_error)?;
         let entry_name = entry.name().map_err(zip_error)?.into_owned();
-        if entry.is_dir() || !entry_name.to_ascii_lowercase().ends_with(".csv") {
+        let wanted = suffix.is_none_or(|s| entry_name.to_ascii_lowercase().ends_with(s));
+        if entry.is_dir() || !wanted {
             continue;
         }
         found = true;
         let name = format!("{}:{entry_name}", path.display());
-        read(name, &mut BufReader::with_capacity(1 << 20, &mut entry))?;
+        read(&name, &mut BufReader::with_capacity(1 << 20, &mut entry))?;
     }
     if found {
         Ok(())
     } else {
         Err(RegisterError::NotARegister {
             path: path.to_path_buf(),
-            reason: "the zip holds no .csv file".into(),
+            reason: format!("the zip holds no {} file", suffix.unwrap_or("data")),
         })
     }
 }

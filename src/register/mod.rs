@@ -12,6 +12,7 @@
 
 pub mod bulk;
 pub mod import;
+pub mod psc;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -26,6 +27,9 @@ pub fn path(cache_dir: &Path) -> PathBuf {
 /// How old the company snapshot may get before `status` warns (monthly
 /// product: a month and some days of slack).
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(40 * 24 * 3600);
+
+/// How old the PSC snapshot may get (published daily).
+pub const DEFAULT_PSC_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Why the register could not be built or read.
 #[derive(Debug, thiserror::Error)]

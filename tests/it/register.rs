@@ -214,3 +214,78 @@ fn status_without_a_register_says_how_to_make_one() {
         stderr(&out)
     );
 }
+
+#[test]
+fn the_psc_snapshot_imports_only_when_it_is_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let register = Register::bundled();
+    let expected: usize = register
+        .companies()
+        .iter()
+        .map(|c| c.persons_with_significant_control.len())
+        .sum();
+    assert!(expected > 10, "{expected}");
+    let parts = bulk::export_psc(
+        &register,
+        &dir.path().join("psc"),
+        "2026-11-30",
+        3,
+        true,
+        true,
+    )
+    .unwrap();
+    assert_eq!(parts.len(), 3);
+    let out = leadgen(&cache, &["import-psc"], &parts);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!("register: {expected} PSCs of")),
+        "{err}"
+    );
+    let db = rusqlite::Connection::open(cache.join("register/pscs.sqlite")).unwrap();
+    let company = register
+        .companies()
+        .iter()
+        .find(|c| !c.persons_with_significant_control.is_empty())
+        .unwrap();
+    let items: Vec<String> = db
+        .prepare("SELECT item FROM pscs WHERE company = ?1")
+        .unwrap()
+        .query_map([company.number()], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(items.len(), company.persons_with_significant_control.len());
+    let first: serde_json::Value = serde_json::from_str(&items[0]).unwrap();
+    assert_eq!(first, company.persons_with_significant_control[0]);
+    drop(db);
+
+    // A snapshot without its totals record (a part missing or cut short),
+    // or missing a part, is refused; the previous PSCs stay.
+    let cut = bulk::export_psc(
+        &register,
+        &dir.path().join("cut"),
+        "2026-12-01",
+        1,
+        false,
+        false,
+    )
+    .unwrap();
+    let missing_part = parts[..2].to_vec();
+    for bad in [cut, missing_part] {
+        let out = leadgen(&cache, &["import-psc"], &bad);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("no totals record")
+                && err.contains(&bad.last().unwrap().display().to_string()),
+            "{err}"
+        );
+    }
+    let text = status(&cache);
+    assert!(
+        text.contains(&format!("{expected} PSCs of")) && text.contains("snapshot 2026-11-30"),
+        "{text}"
+    );
+}
