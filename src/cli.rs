@@ -323,6 +323,11 @@ pub struct DiscoverArgs {
     #[arg(long)]
     pub restart: bool,
 
+    /// Resolve every company through the API even when a local register
+    /// (`leadgen register import`) is there to answer searches and profiles.
+    #[arg(long)]
+    pub online: bool,
+
     /// Make no calls and write nothing: say how many rows there are, how
     /// many are answered from the cache, how many API calls the rest need
     /// and how long they take at the configured quota.

@@ -17,6 +17,9 @@ pub struct Company {
     pub date_of_creation: Option<String>,
     pub registered_office_postcode: Option<String>,
     pub sic_codes: Vec<String>,
+    /// Where these facts came from: `api`, or `register 2026-11-01` (the
+    /// local copy of the register and its snapshot date).
+    pub source: String,
 }
 
 /// Where a record came from.

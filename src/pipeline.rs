@@ -27,6 +27,7 @@ use crate::journal::{DoneRow, Journal, RunIdentity};
 use crate::lock;
 use crate::merge::{self, MergeOptions};
 use crate::output::{self, Format, RowFailure, RowOutcome, Sink, SourceWarning, Status};
+use crate::register::local::LocalRegister;
 use crate::resolve::{self, Resolution, SearchBudget};
 use crate::sources::SourceError;
 use crate::sources::companies_house::{self as ch, Client};
@@ -83,6 +84,10 @@ struct Context {
     journal: Option<Journal>,
     /// Name searches the batch may make.
     searches: Arc<SearchBudget>,
+    /// The local register, when imported and not `--online`.
+    register: Option<LocalRegister>,
+    /// Searches of the local register per row (they cost no quota).
+    register_searches: u32,
 }
 
 impl Context {
@@ -91,6 +96,7 @@ impl Context {
         gateway: &Gateway,
         cache: &Cache,
         journal: Option<Journal>,
+        register: Option<LocalRegister>,
     ) -> Context {
         Context {
             ch: Client::new(
@@ -108,6 +114,8 @@ impl Context {
                 settings.search_budget,
                 settings.max_searches_per_row,
             )),
+            register,
+            register_searches: settings.max_searches_per_row,
         }
     }
 }
@@ -189,7 +197,18 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
     let gateway = crate::sources::gateway(settings.providers.clone())?;
     let cache = Cache::open(&settings.cache).await?;
     let journal = open_journal(&settings).await?;
-    let ctx = Context::new(&settings, &gateway, &cache, journal.clone());
+    let register = match (&settings.cache.dir, settings.online) {
+        (Some(dir), false) => LocalRegister::open(dir)?,
+        _ => None,
+    };
+    if let Some(r) = &register {
+        tracing::info!(
+            register = r.label(),
+            pscs = r.has_pscs(),
+            "Resolving from the local register; officers still come from the API."
+        );
+    }
+    let ctx = Context::new(&settings, &gateway, &cache, journal.clone(), register);
 
     let (out, temp) = open_output(settings.output.as_deref())?;
     let mut sink = Sink::new(out, settings.format, settings.merge.include_birth);
@@ -541,6 +560,39 @@ async fn process(ctx: &Context, row: InputRow) -> RowOutcome {
     outcome
 }
 
+/// The company a row names: from the local register when it settles the
+/// row (a number it holds, or a confident name match), else through the
+/// API. The register holds live companies only, so a row that names a
+/// dissolved company goes to the API.
+async fn resolve_row(
+    ctx: &Context,
+    query: &crate::input::CompanyQuery,
+) -> Result<Resolution, SourceError> {
+    if let Some(register) = &ctx.register {
+        if let Some(number) = &query.company_number {
+            if register.company(number).await?.is_some() {
+                return Ok(Resolution::Matched {
+                    number: number.clone(),
+                    info: resolve::MatchInfo {
+                        confidence: 1.0,
+                        method: resolve::MatchMethod::Number,
+                        evidence: Vec::new(),
+                    },
+                });
+            }
+        } else if !query.wants_dissolved
+            && let Some(q) = resolve::Query::of_row(query)
+        {
+            let budget = SearchBudget::single(ctx.register_searches);
+            let found = resolve::investigate(register, &q, &budget, &resolve::model::MODEL).await?;
+            if let matched @ Resolution::Matched { .. } = found.resolution(&resolve::model::MODEL) {
+                return Ok(matched);
+            }
+        }
+    }
+    resolve::resolve(&ctx.ch, query, &ctx.searches).await
+}
+
 /// Resolve and fetch, filling `outcome` as far as it gets: a company found
 /// before a later call fails stays in the output.
 async fn fill(
@@ -548,7 +600,7 @@ async fn fill(
     query: &crate::input::CompanyQuery,
     outcome: &mut RowOutcome,
 ) -> Result<(), SourceError> {
-    let (number, info) = match resolve::resolve(&ctx.ch, query, &ctx.searches).await? {
+    let (number, info) = match resolve_row(ctx, query).await? {
         Resolution::NotFound(candidates) => {
             outcome.status = Status::NotFound;
             outcome.candidates = (!candidates.is_empty()).then_some(candidates);
@@ -561,22 +613,38 @@ async fn fill(
         }
         Resolution::Matched { number, info } => (number, info),
     };
-    let Some(profile) = ctx.ch.company_profile(&number).await? else {
-        // Listed by search but gone from the register.
-        outcome.status = Status::NotFound;
-        return Ok(());
+    let local = match &ctx.register {
+        Some(r) => r.company(&number).await?,
+        None => None,
     };
-    outcome.company = Some(ch::company(&profile, &number));
+    let company = match local {
+        Some(company) => company,
+        None => match ctx.ch.company_profile(&number).await? {
+            Some(profile) => ch::company(&profile, &number),
+            None => {
+                // Listed by search but gone from the register.
+                outcome.status = Status::NotFound;
+                return Ok(());
+            }
+        },
+    };
+    let company_name = company.company_name.clone();
+    outcome.company = Some(company);
     let match_confidence = info.confidence;
     outcome.match_info = Some(info);
-    let (officers, pscs) = tokio::try_join!(
-        ctx.ch.officers(&number),
-        ctx.ch.persons_with_significant_control(&number)
-    )?;
+    let pscs = async {
+        if let Some(r) = &ctx.register
+            && let Some(pscs) = r.pscs(&number).await?
+        {
+            return Ok(pscs);
+        }
+        ctx.ch.persons_with_significant_control(&number).await
+    };
+    let (officers, pscs) = tokio::try_join!(ctx.ch.officers(&number), pscs)?;
     let findings = ch::findings(&number, &officers, &pscs);
     let (mut executives, organisations) = merge::merge(&findings, ctx.merge, match_confidence);
     let social_query = SocialQuery {
-        company_name: profile.company_name.clone().unwrap_or_default(),
+        company_name,
         company_number: number.clone(),
         website: query.website.clone(),
         postcode: outcome

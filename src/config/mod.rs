@@ -55,6 +55,8 @@ pub struct DiscoverSettings {
     pub audit_log: Option<PathBuf>,
     /// Discard an interrupted run's progress instead of resuming it.
     pub restart: bool,
+    /// Ignore the local register (`--online`).
+    pub online: bool,
     /// Draw a progress bar on stderr (set by the binary when stderr is a
     /// terminal and `-q` is not given).
     pub progress: bool,
@@ -143,6 +145,7 @@ impl DiscoverSettings {
             audit_log: all.audit_log,
             cache: all.cache,
             restart: args.restart,
+            online: args.online,
             progress: false,
         })
     }

@@ -435,6 +435,7 @@ mod tests {
                 date_of_creation: None,
                 registered_office_postcode: None,
                 sic_codes: vec![],
+                source: "api".into(),
             }),
             match_info: None,
             candidates: None,

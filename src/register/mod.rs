@@ -12,6 +12,7 @@
 
 pub mod bulk;
 pub mod import;
+pub mod local;
 pub mod psc;
 
 use std::path::{Path, PathBuf};

@@ -289,3 +289,108 @@ fn the_psc_snapshot_imports_only_when_it_is_whole() {
         "{text}"
     );
 }
+
+#[test]
+fn discover_resolves_from_the_register_and_calls_only_for_officers() {
+    use super::common::{Fake, jsonl, synthetic_input};
+    let synthetic = Register::synthetic(120, 11);
+    let world = Register::bundled().merged(&synthetic).unwrap();
+    let fake = Fake::with(|c| {
+        c.data = world.clone();
+        // The test counts calls; pacing is another test's business.
+        c.quota_limit = 100_000;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    // Lead lists name live companies; the bulk file holds only those (a
+    // dissolved one goes to the API: search, profile, officers, PSCs).
+    let live: Vec<_> = synthetic
+        .companies()
+        .iter()
+        .filter(|c| bulk::is_live(c))
+        .cloned()
+        .collect();
+    assert!(live.len() >= 100, "{}", live.len());
+    let input = synthetic_input(
+        dir.path(),
+        &leadgen_fakes::companies_house::Register::from_companies(live).unwrap(),
+    );
+    let cache = fake.cache_dir.path();
+    let files = bulk::export(&world, &dir.path().join("bulk"), "2026-11-01", 1, true).unwrap();
+    assert_eq!(leadgen(cache, &["import"], &files).status.code(), Some(0));
+    let pscs =
+        bulk::export_psc(&world, &dir.path().join("psc"), "2026-11-30", 1, true, true).unwrap();
+    assert_eq!(
+        leadgen(cache, &["import-psc"], &pscs).status.code(),
+        Some(0)
+    );
+
+    let run = |extra: &[&str]| {
+        fake.server.reset_stats();
+        let out = fake
+            .leadgen()
+            .env("LEADGEN_COMPANIES_HOUSE_RATE_LIMIT", "100000/1s")
+            .args(["discover", "--no-cache", "--sources", "ch", "-f", "jsonl"])
+            .args(extra)
+            .arg(&input)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.code() == Some(0) || out.status.code() == Some(3),
+            "{}",
+            stderr(&out)
+        );
+        let rows = jsonl(&out);
+        let matched = rows.iter().filter(|r| r["status"] == "matched").count();
+        let by = fake.stats().by_endpoint;
+        let calls: u64 = ["search", "profile", "officers", "psc", "other"]
+            .iter()
+            .map(|e| by.get(*e).copied().unwrap_or(0))
+            .sum();
+        (rows, matched, calls, by)
+    };
+    let (online, online_matched, online_calls, _) = run(&["--online"]);
+    let (both, matched, calls, by) = run(&[]);
+    assert!(
+        matched >= online_matched * 95 / 100,
+        "{matched} matched offline vs {online_matched} online"
+    );
+    let per_company = calls as f64 / matched as f64;
+    assert!(
+        per_company <= 1.05,
+        "{per_company} calls per company with both imports: {by:?}"
+    );
+    assert_eq!(by.get("profile"), None, "{by:?}");
+    assert_eq!(by.get("psc"), None, "{by:?}");
+    let matched_rows: Vec<_> = both.iter().filter(|r| r["status"] == "matched").collect();
+    assert!(
+        matched_rows
+            .iter()
+            .all(|r| r["company"]["source"] == "register 2026-11-01"),
+        "{:?}",
+        matched_rows[0]["company"]
+    );
+    // The same companies as the API picks, with the same executives.
+    for (a, b) in online.iter().zip(&both) {
+        if a["status"] == "matched" && b["status"] == "matched" {
+            assert_eq!(
+                a["company"]["company_number"],
+                b["company"]["company_number"]
+            );
+            assert_eq!(a["executives"], b["executives"], "row {}", a["row"]);
+        }
+    }
+    eprintln!(
+        "calls per company: online {:.2}, register + PSC snapshot {per_company:.2}",
+        online_calls as f64 / online_matched as f64
+    );
+
+    // Without the PSC snapshot, PSCs come from the API: two calls a company.
+    std::fs::remove_file(cache.join("register/pscs.sqlite")).unwrap();
+    let (_, matched, calls, by) = run(&[]);
+    let per_company = calls as f64 / matched as f64;
+    assert!(
+        per_company <= 2.05,
+        "{per_company} calls per company with the company file only: {by:?}"
+    );
+    eprintln!("calls per company, company file only: {per_company:.2}");
+}

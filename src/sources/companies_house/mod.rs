@@ -36,6 +36,7 @@ pub fn company(profile: &CompanyProfile, fallback_number: &CompanyNumber) -> Com
             .as_ref()
             .and_then(|a| a.postal_code.clone()),
         sic_codes: profile.sic_codes.clone(),
+        source: "api".to_owned(),
     }
 }
 
