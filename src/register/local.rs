@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _};
 
-use crate::company_name::name_words;
 use crate::company_number::CompanyNumber;
 use crate::model::Company;
 use crate::provider::Provider;
@@ -164,22 +163,38 @@ impl LocalRegister {
             } => (name_includes.clone(), Some(location.clone())),
         };
         async move {
-            let words: Vec<String> = name_words(&name, true)
-                .words
-                .into_iter()
-                .map(|w| w.folded)
-                .filter(|w| !w.is_empty())
-                .collect();
+            let words = index_words(&name);
             if words.is_empty() {
                 return Ok(Vec::new());
             }
             blocking(move || {
                 let conn = lock(&conn);
-                let quoted: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
-                // Every word first (a name); any word only when that finds nothing.
-                let mut found = query(&conn, &quoted.join(" AND "), location.as_deref())?;
-                if found.is_empty() && quoted.len() > 1 {
-                    found = query(&conn, &quoted.join(" OR "), location.as_deref())?;
+                let and = |words: &[&String]| {
+                    words
+                        .iter()
+                        .map(|w| format!("\"{w}\""))
+                        .collect::<Vec<_>>()
+                        .join(" AND ")
+                };
+                let all: Vec<&String> = words.iter().collect();
+                // Every word: the name as written.
+                let mut found = query(&conn, &and(&all), location.as_deref())?;
+                // Nothing: one word may be mistyped. Every word but one, in
+                // turn (an OR of common words would rank millions of rows).
+                if found.is_empty() && all.len() > 1 {
+                    for skip in 0..all.len() {
+                        let rest: Vec<&String> = all
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| *i != skip)
+                            .map(|(_, w)| *w)
+                            .collect();
+                        for c in query(&conn, &and(&rest), location.as_deref())? {
+                            if !found.iter().any(|f| f.company_number == c.company_number) {
+                                found.push(c);
+                            }
+                        }
+                    }
                 }
                 Ok(found)
             })
@@ -188,34 +203,83 @@ impl LocalRegister {
     }
 }
 
+/// The words of `name` as the index holds them (lower case, letters and
+/// digits), without the designators and joining words every other name
+/// has too: a query for "Acme Widgets Limited" asks for `acme AND widgets`.
+fn index_words(name: &str) -> Vec<String> {
+    const COMMON: [&str; 14] = [
+        "limited",
+        "ltd",
+        "plc",
+        "llp",
+        "lp",
+        "cic",
+        "cyf",
+        "cyfyngedig",
+        "ccc",
+        "the",
+        "and",
+        "of",
+        "co",
+        "uk",
+    ];
+    let folded = deunicode::deunicode(name).to_lowercase();
+    let mut words: Vec<String> = folded
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty() && !COMMON.contains(w))
+        .map(str::to_owned)
+        .collect();
+    words.dedup();
+    // A name of common words only still names something.
+    if words.is_empty() {
+        words = folded
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect();
+    }
+    words.truncate(6);
+    words
+}
+
 fn query(conn: &Connection, fts: &str, location: Option<&str>) -> rusqlite::Result<Vec<Candidate>> {
     let near = location.map(|l| l.trim().to_uppercase());
+    // The best-ranked matches first, then their rows: joining every match
+    // before the limit would read thousands of rows for a common word.
     let mut stmt = conn.prepare_cached(
-        "SELECT c.number, c.name, c.status, c.postal_code, c.company_type, c.locality, c.region, \
-                c.previous_names \
-         FROM company_names JOIN companies c ON c.rowid = company_names.rowid \
-         WHERE company_names MATCH ?1 \
-           AND (?2 IS NULL OR upper(c.locality) = ?2 OR upper(c.postal_code) LIKE ?2 || '%') \
-         ORDER BY bm25(company_names) LIMIT ?3",
+        "SELECT c.number, c.name, c.status, c.postal_code, c.company_type, c.locality, c.region \
+         FROM (SELECT rowid, rank FROM company_names WHERE company_names MATCH ?1 \
+               ORDER BY rank LIMIT ?4) m \
+         JOIN companies c ON c.rowid = m.rowid \
+         WHERE (?2 IS NULL OR upper(c.locality) = ?2 OR upper(c.postal_code) LIKE ?2 || '%') \
+         ORDER BY m.rank LIMIT ?3",
     )?;
-    let rows = stmt.query_map(rusqlite::params![fts, near, CANDIDATES as i64], |r| {
-        let locality: String = r.get(5)?;
-        let region: String = r.get(6)?;
-        Ok(Candidate {
-            company_number: r.get(0)?,
-            name: r.get(1)?,
-            status: r.get(2)?,
-            postcode: r.get::<_, String>(3).ok().filter(|p| !p.is_empty()),
-            previous_name: None,
-            company_type: r.get(4)?,
-            locality: format!("{locality} {region}")
-                .to_lowercase()
-                .split(|c: char| !c.is_alphanumeric())
-                .filter(|w| !w.is_empty())
-                .map(str::to_owned)
-                .collect(),
-        })
-    })?;
+    let ranked = if near.is_some() {
+        20 * CANDIDATES
+    } else {
+        CANDIDATES
+    } as i64;
+    let rows = stmt.query_map(
+        rusqlite::params![fts, near, CANDIDATES as i64, ranked],
+        |r| {
+            let locality: String = r.get(5)?;
+            let region: String = r.get(6)?;
+            Ok(Candidate {
+                company_number: r.get(0)?,
+                name: r.get(1)?,
+                status: r.get(2)?,
+                postcode: r.get::<_, String>(3).ok().filter(|p| !p.is_empty()),
+                previous_name: None,
+                company_type: r.get(4)?,
+                locality: format!("{locality} {region}")
+                    .to_lowercase()
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            })
+        },
+    )?;
     rows.collect()
 }
 
