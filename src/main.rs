@@ -188,6 +188,21 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .map_err(Error::Runtime)
 }
 
+/// Runs `work` with a progress count on stderr when it is a terminal (and
+/// `-q` is not given); `work` reports the records done so far.
+fn with_progress<T>(cli: &Cli, work: impl FnOnce(&mut dyn FnMut(u64)) -> T) -> T {
+    let bar = (!cli.quiet && std::io::stderr().is_terminal()).then(|| progress::start(None));
+    let result = work(&mut |done| {
+        if let Some(bar) = &bar {
+            bar.set_position(done);
+        }
+    });
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    result
+}
+
 fn register_command(cli: &Cli, args: &RegisterArgs) -> Result<u8, Error> {
     let config = config::file::load(cli.config.as_deref())?;
     let env = |k: &str| std::env::var(k).ok();
@@ -196,33 +211,19 @@ fn register_command(cli: &Cli, args: &RegisterArgs) -> Result<u8, Error> {
     let dir = settings.dir.ok_or(leadgen::cache::CacheError::NoDir)?;
     match &args.action {
         RegisterAction::Import { paths } => {
-            let bar = (!cli.quiet && std::io::stderr().is_terminal())
-                .then(|| leadgen::progress::start(None));
-            let summary = leadgen::register::import::import(&dir, paths, |rows| {
-                if let Some(bar) = &bar {
-                    bar.set_position(rows);
-                }
-            });
-            if let Some(bar) = &bar {
-                bar.finish_and_clear();
-            }
-            for line in summary?.lines() {
+            let summary = with_progress(cli, |tick| {
+                leadgen::register::import::import(&dir, paths, tick)
+            })?;
+            for line in summary.lines() {
                 eprintln!("leadgen: {line}");
             }
             Ok(exit::OK)
         }
         RegisterAction::ImportPsc { paths } => {
-            let bar = (!cli.quiet && std::io::stderr().is_terminal())
-                .then(|| leadgen::progress::start(None));
-            let summary = leadgen::register::psc::import(&dir, paths, |records| {
-                if let Some(bar) = &bar {
-                    bar.set_position(records);
-                }
-            });
-            if let Some(bar) = &bar {
-                bar.finish_and_clear();
-            }
-            for line in summary?.lines() {
+            let summary = with_progress(cli, |tick| {
+                leadgen::register::psc::import(&dir, paths, tick)
+            })?;
+            for line in summary.lines() {
                 eprintln!("leadgen: {line}");
             }
             Ok(exit::OK)

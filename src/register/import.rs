@@ -114,33 +114,20 @@ pub fn import(
 ) -> Result<Summary, RegisterError> {
     let started = Instant::now();
     let target = super::path(cache_dir);
-    crate::private::create_parent(&target).map_err(|source| RegisterError::File {
-        path: target.clone(),
-        source,
-    })?;
-    let temp = crate::atomic::beside(&target).map_err(|source| RegisterError::File {
-        path: target.clone(),
-        source,
-    })?;
-    // Dropped on any early return: the half-built file goes, the old stays.
-    let temp = temp.into_temp_path();
-    let db = |source| RegisterError::Db {
-        path: target.clone(),
-        source,
-    };
-    let mut conn = Connection::open(&temp).map_err(db)?;
-    // A file nobody reads until it is complete: no journal, no syncs.
-    conn.execute_batch(
-        "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -262144;",
-    )
-    .map_err(db)?;
-    conn.execute_batch(SCHEMA).map_err(db)?;
+    let mut new = super::NewFile::create(target.clone(), SCHEMA)?;
     let mut summary = Summary {
         path: target.clone(),
         snapshot: inputs.iter().find_map(|p| snapshot_date(p)),
         ..Summary::default()
     };
-    let tx = conn.transaction().map_err(db)?;
+    let tx = new.conn.transaction().map_err(|e| RegisterError::Db {
+        path: target.clone(),
+        source: e,
+    })?;
+    let db = |source| RegisterError::Db {
+        path: target.clone(),
+        source,
+    };
     {
         let mut writer = Writer::new(&tx).map_err(db)?;
         for input in inputs {
@@ -149,30 +136,19 @@ pub fn import(
             })?;
         }
     }
-    for (key, value) in [
-        ("snapshot", summary.snapshot.clone().unwrap_or_default()),
-        (
-            "imported_at",
-            humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
-        ),
-        ("companies", summary.companies.to_string()),
-        ("bad_rows", summary.bad_rows.to_string()),
-        ("files", file_names(inputs)),
-    ] {
-        tx.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
-            params![key, value],
-        )
-        .map_err(db)?;
-    }
+    super::NewFile::write_meta(
+        &tx,
+        &[
+            ("snapshot", summary.snapshot.clone().unwrap_or_default()),
+            ("companies", summary.companies.to_string()),
+            ("bad_rows", summary.bad_rows.to_string()),
+            ("files", file_names(inputs)),
+        ],
+    )
+    .map_err(db)?;
     tx.execute_batch(INDEXES).map_err(db)?;
     tx.commit().map_err(db)?;
-    conn.close().map_err(|(_, e)| db(e))?;
-    temp.persist(&target).map_err(|e| RegisterError::File {
-        path: target.clone(),
-        source: e.error,
-    })?;
-    summary.bytes = std::fs::metadata(&target).map_or(0, |m| m.len());
+    summary.bytes = new.swap_in()?;
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }

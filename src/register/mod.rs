@@ -73,6 +73,78 @@ impl RegisterError {
     }
 }
 
+/// A register file built under a temporary name beside `target` and
+/// renamed over it by [`NewFile::swap_in`]; dropped before that (an error,
+/// Ctrl-C), it is deleted and the previous file stays in use.
+pub(crate) struct NewFile {
+    target: PathBuf,
+    temp: tempfile::TempPath,
+    pub conn: Connection,
+}
+
+impl NewFile {
+    /// A new private file beside `target`, with `schema`, written without
+    /// journal or syncs: nobody reads it until it is complete.
+    pub fn create(target: PathBuf, schema: &str) -> Result<NewFile, RegisterError> {
+        let file = |source| RegisterError::File {
+            path: target.clone(),
+            source,
+        };
+        crate::private::create_parent(&target).map_err(file)?;
+        let temp = crate::atomic::beside(&target)
+            .map_err(file)?
+            .into_temp_path();
+        let conn = Connection::open(&temp).map_err(|source| RegisterError::Db {
+            path: target.clone(),
+            source,
+        })?;
+        let new = NewFile { target, temp, conn };
+        new.conn
+            .execute_batch(
+                "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -262144;",
+            )
+            .and_then(|()| new.conn.execute_batch(schema))
+            .map_err(|e| new.db(e))?;
+        Ok(new)
+    }
+
+    pub fn db(&self, source: rusqlite::Error) -> RegisterError {
+        RegisterError::Db {
+            path: self.target.clone(),
+            source,
+        }
+    }
+
+    /// Records where the file came from in its `meta` table.
+    pub fn write_meta(
+        tx: &rusqlite::Transaction<'_>,
+        pairs: &[(&str, String)],
+    ) -> rusqlite::Result<()> {
+        let imported_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+        for (key, value) in pairs.iter().chain([&("imported_at", imported_at)]) {
+            tx.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+                rusqlite::params![key, value],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Closes the finished file and renames it over the target; returns its size.
+    pub fn swap_in(self) -> Result<u64, RegisterError> {
+        let NewFile { target, temp, conn } = self;
+        conn.close().map_err(|(_, source)| RegisterError::Db {
+            path: target.clone(),
+            source,
+        })?;
+        temp.persist(&target).map_err(|e| RegisterError::File {
+            path: target.clone(),
+            source: e.error,
+        })?;
+        Ok(std::fs::metadata(&target).map_or(0, |m| m.len()))
+    }
+}
+
 /// What `register status` says.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Status {

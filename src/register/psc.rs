@@ -109,31 +109,18 @@ pub fn import(
 ) -> Result<Summary, RegisterError> {
     let started = Instant::now();
     let target = path(cache_dir);
-    crate::private::create_parent(&target).map_err(|source| RegisterError::File {
-        path: target.clone(),
-        source,
-    })?;
-    let temp = crate::atomic::beside(&target)
-        .map_err(|source| RegisterError::File {
-            path: target.clone(),
-            source,
-        })?
-        .into_temp_path();
+    let mut new = super::NewFile::create(target.clone(), SCHEMA)?;
     let db = |source| RegisterError::Db {
         path: target.clone(),
         source,
     };
-    let mut conn = Connection::open(&temp).map_err(db)?;
-    conn.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
-        .map_err(db)?;
-    conn.execute_batch(SCHEMA).map_err(db)?;
     let mut summary = Summary {
         path: target.clone(),
         snapshot: inputs.iter().find_map(|p| super::import::snapshot_date(p)),
         ..Summary::default()
     };
     let mut totals: Option<(Totals, String)> = None;
-    let tx = conn.transaction().map_err(db)?;
+    let tx = new.conn.transaction().map_err(db)?;
     {
         let mut psc = tx
             .prepare("INSERT INTO pscs (company, item) VALUES (?1, ?2)")
@@ -244,35 +231,25 @@ pub fn import(
         );
     }
     summary.generated_at = totals.generated_at;
-    for (key, value) in [
-        ("snapshot", summary.snapshot.clone().unwrap_or_default()),
-        (
-            "imported_at",
-            humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
-        ),
-        ("pscs", summary.pscs.to_string()),
-        ("statements", summary.statements.to_string()),
-        ("companies", summary.companies.to_string()),
-        ("bad_lines", summary.bad_lines.to_string()),
-        (
-            "generated_at",
-            summary.generated_at.clone().unwrap_or_default(),
-        ),
-        ("files", super::import::file_names(inputs)),
-    ] {
-        tx.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
-            params![key, value],
-        )
-        .map_err(db)?;
-    }
+    super::NewFile::write_meta(
+        &tx,
+        &[
+            ("snapshot", summary.snapshot.clone().unwrap_or_default()),
+            ("pscs", summary.pscs.to_string()),
+            ("statements", summary.statements.to_string()),
+            ("companies", summary.companies.to_string()),
+            ("bad_lines", summary.bad_lines.to_string()),
+            (
+                "generated_at",
+                summary.generated_at.clone().unwrap_or_default(),
+            ),
+            ("files", super::import::file_names(inputs)),
+        ],
+    )
+    .map_err(db)?;
     tx.execute_batch(INDEXES).map_err(db)?;
     tx.commit().map_err(db)?;
-    conn.close().map_err(|(_, e)| db(e))?;
-    temp.persist(&target).map_err(|e| RegisterError::File {
-        path: target.clone(),
-        source: e.error,
-    })?;
+    new.swap_in()?;
     summary.seconds = started.elapsed().as_secs_f64();
     tick(summary.pscs + summary.statements + summary.other);
     Ok(summary)
