@@ -45,23 +45,8 @@ enum Command {
     /// header quirks and human-text status and category, live companies
     /// only; one file or --parts files, each CSV or zipped.
     ExportBulk {
-        /// The directory to write into.
-        #[arg(long)]
-        out: PathBuf,
-        /// The snapshot date in the file names.
-        #[arg(long, default_value = "2026-11-01")]
-        date: String,
-        /// Add N synthetic companies (as `serve --synthetic N`).
-        #[arg(long, value_name = "N")]
-        synthetic: Option<usize>,
-        #[arg(long, default_value_t = 1)]
-        synthetic_seed: u64,
-        /// Split into this many part files (BasicCompanyData-DATE-partI_N).
-        #[arg(long, default_value_t = 1)]
-        parts: usize,
-        /// Write zips holding the CSVs, as Companies House publishes them.
-        #[arg(long)]
-        zip: bool,
+        #[command(flatten)]
+        export: ExportArgs,
         /// Leave out the bundled register (synthetic companies only).
         #[arg(long)]
         no_bundled: bool,
@@ -69,18 +54,8 @@ enum Command {
     /// Write the register's PSCs as Companies House's daily PSC snapshot
     /// (newline-delimited JSON, the totals record last).
     ExportPsc {
-        #[arg(long)]
-        out: PathBuf,
-        #[arg(long, default_value = "2026-11-01")]
-        date: String,
-        #[arg(long, value_name = "N")]
-        synthetic: Option<usize>,
-        #[arg(long, default_value_t = 1)]
-        synthetic_seed: u64,
-        #[arg(long, default_value_t = 1)]
-        parts: usize,
-        #[arg(long)]
-        zip: bool,
+        #[command(flatten)]
+        export: ExportArgs,
         /// Leave the totals record out, as a snapshot cut short would.
         #[arg(long)]
         no_totals: bool,
@@ -97,6 +72,45 @@ enum Command {
         #[arg(long)]
         csv: bool,
     },
+}
+
+/// What the bulk exports share: where, which snapshot, which companies.
+#[derive(Args)]
+struct ExportArgs {
+    /// The directory to write into.
+    #[arg(long)]
+    out: PathBuf,
+    /// The snapshot date in the file names.
+    #[arg(long, default_value = "2026-11-01")]
+    date: String,
+    /// Add N synthetic companies (as `serve --synthetic N`).
+    #[arg(long, value_name = "N")]
+    synthetic: Option<usize>,
+    #[arg(long, default_value_t = 1)]
+    synthetic_seed: u64,
+    /// Split into this many part files, as Companies House does.
+    #[arg(long, default_value_t = 1)]
+    parts: usize,
+    /// Write zips holding the files, as Companies House publishes them.
+    #[arg(long)]
+    zip: bool,
+}
+
+impl ExportArgs {
+    /// The bundled register (when `bundled`) plus the synthetic companies.
+    fn register(&self, bundled: bool) -> Result<Register> {
+        let base = if bundled {
+            Register::bundled()
+        } else {
+            Register::default()
+        };
+        match self.synthetic {
+            Some(n) => base
+                .merged(&Register::synthetic(n, self.synthetic_seed))
+                .context("the synthetic companies clash with the bundled numbers"),
+            None => Ok(base),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -252,61 +266,45 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             server.shutdown().await;
             Ok(ExitCode::from(exit_code(status)))
         }
-        Command::ExportBulk {
-            out,
-            date,
-            synthetic,
-            synthetic_seed,
-            parts,
-            zip,
-            no_bundled,
-        } => {
-            if no_bundled && parts == 1 {
+        Command::ExportBulk { export, no_bundled } => {
+            if no_bundled && export.parts == 1 {
                 // Streamed: millions of rows are never held at once.
                 let companies = leadgen_fakes::synthetic::SyntheticCompanies::new(
-                    synthetic.unwrap_or(0),
-                    synthetic_seed,
+                    export.synthetic.unwrap_or(0),
+                    export.synthetic_seed,
                 );
-                let (path, rows) = leadgen_fakes::bulk::export_stream(companies, &out, &date, zip)?;
+                let (path, rows) = leadgen_fakes::bulk::export_stream(
+                    companies,
+                    &export.out,
+                    &export.date,
+                    export.zip,
+                )?;
                 eprintln!("{rows} companies");
                 println!("{}", path.display());
                 return Ok(ExitCode::SUCCESS);
             }
-            let mut register = if no_bundled {
-                Register::default()
-            } else {
-                Register::bundled()
-            };
-            if let Some(n) = synthetic {
-                register = register
-                    .merged(&Register::synthetic(n, synthetic_seed))
-                    .context("the synthetic companies clash with the bundled numbers")?;
-            }
-            for path in leadgen_fakes::bulk::export(&register, &out, &date, parts, zip)? {
-                println!("{}", path.display());
-            }
+            let register = export.register(!no_bundled)?;
+            let paths = leadgen_fakes::bulk::export(
+                &register,
+                &export.out,
+                &export.date,
+                export.parts,
+                export.zip,
+            )?;
+            paths.iter().for_each(|p| println!("{}", p.display()));
             Ok(ExitCode::SUCCESS)
         }
-        Command::ExportPsc {
-            out,
-            date,
-            synthetic,
-            synthetic_seed,
-            parts,
-            zip,
-            no_totals,
-        } => {
-            let mut register = Register::bundled();
-            if let Some(n) = synthetic {
-                register = register
-                    .merged(&Register::synthetic(n, synthetic_seed))
-                    .context("the synthetic companies clash with the bundled numbers")?;
-            }
-            for path in
-                leadgen_fakes::bulk::export_psc(&register, &out, &date, parts, zip, !no_totals)?
-            {
-                println!("{}", path.display());
-            }
+        Command::ExportPsc { export, no_totals } => {
+            let register = export.register(true)?;
+            let paths = leadgen_fakes::bulk::export_psc(
+                &register,
+                &export.out,
+                &export.date,
+                export.parts,
+                export.zip,
+                !no_totals,
+            )?;
+            paths.iter().for_each(|p| println!("{}", p.display()));
             Ok(ExitCode::SUCCESS)
         }
         Command::Generate {

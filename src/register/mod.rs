@@ -196,6 +196,16 @@ impl Status {
     }
 }
 
+/// How old a snapshot dated `snapshot` (`2026-11-01`) is, or failing a
+/// date, an import made at `imported_at` (RFC 3339).
+pub(crate) fn age(snapshot: Option<&str>, imported_at: Option<&str>) -> Option<Duration> {
+    let since = match snapshot.filter(|s| !s.is_empty()) {
+        Some(d) => humantime::parse_rfc3339(&format!("{d}T00:00:00Z")).ok(),
+        None => imported_at.and_then(|t| humantime::parse_rfc3339(t).ok()),
+    }?;
+    SystemTime::now().duration_since(since).ok()
+}
+
 /// Reads the register's facts about itself.
 pub fn status(cache_dir: &Path) -> Result<Status, RegisterError> {
     let path = path(cache_dir);
@@ -217,12 +227,7 @@ pub fn status(cache_dir: &Path) -> Result<Status, RegisterError> {
     };
     let snapshot = meta("snapshot")?;
     let imported_at = meta("imported_at")?;
-    let since = snapshot
-        .as_deref()
-        .map(|d| format!("{d}T00:00:00Z"))
-        .or_else(|| imported_at.clone())
-        .and_then(|t| humantime::parse_rfc3339(&t).ok());
-    let age = since.and_then(|t| SystemTime::now().duration_since(t).ok());
+    let age = age(snapshot.as_deref(), imported_at.as_deref());
     Ok(Status {
         companies: number("companies")?,
         bad_rows: number("bad_rows")?,

@@ -10,7 +10,6 @@
 //! the snapshot is incomplete and the import fails, leaving the previous
 //! PSCs in use; a line that is not a record is counted, never fatal.
 
-use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -298,10 +297,7 @@ pub fn status_lines(cache_dir: &Path, max_age: std::time::Duration) -> Option<(V
             .ok()
     };
     let snapshot = meta("snapshot").filter(|s| !s.is_empty());
-    let age = snapshot
-        .as_deref()
-        .and_then(|d| humantime::parse_rfc3339(&format!("{d}T00:00:00Z")).ok())
-        .and_then(|t| std::time::SystemTime::now().duration_since(t).ok());
+    let age = super::age(snapshot.as_deref(), None);
     let days = |d: std::time::Duration| d.as_secs() / 86_400;
     let mut lines = vec![
         format!("PSCs: {}", path.display()),
@@ -324,6 +320,5 @@ pub fn status_lines(cache_dir: &Path, max_age: std::time::Duration) -> Option<(V
             ));
         }
     }
-    let _ = File::open(&path).ok()?;
     Some((lines, stale))
 }
