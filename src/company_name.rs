@@ -234,6 +234,12 @@ fn spelled_words(name: &str) -> Vec<String> {
     merged
 }
 
+/// The words of `name` under the designator-level "same as" rules: what
+/// [`same_as_key`] joins (the local register indexes these words).
+pub fn key_words(name: &str) -> Vec<String> {
+    designator_level_words(name)
+}
+
 fn designator_level_words(name: &str) -> Vec<String> {
     let mut words = spelled_words(name);
     for leading in ["the", "www"] {

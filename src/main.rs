@@ -208,6 +208,7 @@ fn register_command(cli: &Cli, args: &RegisterArgs) -> Result<u8, Error> {
     let env = |k: &str| std::env::var(k).ok();
     let layers = config::layers::Layers::new(&config, &env);
     let settings = config::cache_settings(&args.location, CacheMode::Normal, &layers)?;
+    let ages = config::register_settings(&layers)?;
     let dir = settings.dir.ok_or(leadgen::cache::CacheError::NoDir)?;
     match &args.action {
         RegisterAction::Import { paths } => {
@@ -229,14 +230,13 @@ fn register_command(cli: &Cli, args: &RegisterArgs) -> Result<u8, Error> {
             Ok(exit::OK)
         }
         RegisterAction::Status => {
-            let max_age = leadgen::register::DEFAULT_MAX_AGE;
+            let max_age = ages.max_age;
             let companies = match leadgen::register::status(&dir) {
                 Ok(status) => Some(status),
                 Err(leadgen::register::RegisterError::Missing { .. }) => None,
                 Err(e) => return Err(e.into()),
             };
-            let psc =
-                leadgen::register::psc::status_lines(&dir, leadgen::register::DEFAULT_PSC_MAX_AGE);
+            let psc = leadgen::register::psc::status_lines(&dir, ages.psc_max_age);
             if companies.is_none() && psc.is_none() {
                 return Err(leadgen::register::RegisterError::Missing {
                     path: leadgen::register::path(&dir),

@@ -201,12 +201,33 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
         (Some(dir), false) => LocalRegister::open(dir)?,
         _ => None,
     };
-    if let Some(r) = &register {
+    if let (Some(r), Some(dir)) = (&register, &settings.cache.dir) {
         tracing::info!(
             register = r.label(),
             pscs = r.has_pscs(),
             "Resolving from the local register; officers still come from the API."
         );
+        let days = |d: std::time::Duration| d.as_secs() / 86_400;
+        if let Ok(status) = crate::register::status(dir)
+            && let Some(age) = status.age.filter(|a| *a > settings.register.max_age)
+        {
+            tracing::warn!(
+                "The local register's snapshot is {} days old (register.max_age is {} days): \
+                 companies formed since are not in it; import this month's BasicCompanyData file.",
+                days(age),
+                days(settings.register.max_age)
+            );
+        }
+        if r.has_pscs()
+            && let Some((_, true)) =
+                crate::register::psc::status_lines(dir, settings.register.psc_max_age)
+        {
+            tracing::warn!(
+                "The PSC snapshot is older than register.psc_max_age ({} days): \
+                 its PSCs may be out of date; import today's.",
+                days(settings.register.psc_max_age)
+            );
+        }
     }
     let ctx = Context::new(&settings, &gateway, &cache, journal.clone(), register);
 

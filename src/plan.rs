@@ -22,6 +22,7 @@ use crate::config::{DiscoverSettings, Optional};
 use crate::error::Error;
 use crate::gateway::{Gateway, Provider};
 use crate::input::{CompanyQuery, InputReader};
+use crate::register::local::LocalRegister;
 use crate::resolve::{self, Resolution, SearchBudget};
 use crate::sources::companies_house::{Client, client::keys};
 
@@ -46,6 +47,13 @@ pub struct Plan {
     pub quota: String,
     /// Social sources that would be used; their calls are not estimated.
     pub social_sources: Vec<&'static str>,
+    /// The local register used (`register 2026-11-01`), if any.
+    pub register: Option<String>,
+    /// Rows whose company the register settles (a number it holds, a name
+    /// it matches).
+    pub register_rows: u64,
+    /// Calls the register answers instead, per resource.
+    pub saved: BTreeMap<&'static str, u64>,
 }
 
 impl Plan {
@@ -75,6 +83,23 @@ impl Plan {
             human(Duration::from_secs_f64(self.seconds)),
             self.quota
         ));
+        if let Some(register) = &self.register {
+            let saved: Vec<String> = self
+                .saved
+                .iter()
+                .map(|(resource, n)| format!("{resource} {n}"))
+                .collect();
+            lines.push(format!(
+                "Local register ({register}): {} rows resolved with no call; {} calls saved ({})",
+                self.register_rows,
+                self.saved.values().sum::<u64>(),
+                if saved.is_empty() {
+                    "none".to_string()
+                } else {
+                    saved.join(", ")
+                }
+            ));
+        }
         if self.extra_searches_max > 0 {
             lines.push(format!(
                 "Names: up to {} more searches, for the {} names the cache does not settle \
@@ -107,7 +132,14 @@ pub async fn plan(settings: &DiscoverSettings) -> Result<Plan, Error> {
         &settings.companies_house_url,
         settings.companies_house_key.clone(),
     );
-    let mut plan = Plan::default();
+    let register = match (&settings.cache.dir, settings.online) {
+        (Some(dir), false) => LocalRegister::open(dir)?,
+        _ => None,
+    };
+    let mut plan = Plan {
+        register: register.as_ref().map(|r| r.label().to_owned()),
+        ..Plan::default()
+    };
     let budget = SearchBudget::cached_only(settings.max_searches_per_row);
     // A row's company, then each call, counted once.
     let mut rows_seen: HashSet<CacheKey> = HashSet::new();
@@ -123,7 +155,22 @@ pub async fn plan(settings: &DiscoverSettings) -> Result<Plan, Error> {
             plan.duplicates += 1;
             continue;
         }
-        let (needed, settled) = needs(&ch, &cache, &query, first, &budget).await;
+        let local = match &register {
+            Some(r) => from_register(r, &ch, &cache, &query, settings.max_searches_per_row).await,
+            None => None,
+        };
+        let (needed, settled) = match local {
+            Some((needed, saved)) => {
+                plan.register_rows += 1;
+                for key in saved {
+                    if counted.insert(key.clone()) {
+                        *plan.saved.entry(key.resource.as_str()).or_default() += 1;
+                    }
+                }
+                (needed, true)
+            }
+            None => needs(&ch, &cache, &query, first, &budget).await,
+        };
         if query.company_number.is_none() && !settled {
             plan.unsettled_names += 1;
         }
@@ -161,6 +208,60 @@ fn first_key(ch: &Client, query: &CompanyQuery) -> CacheKey {
         (Some(number), _) => keys::profile(ch.base_url(), number),
         (None, name) => keys::search(ch.base_url(), name.as_deref().unwrap_or_default()),
     }
+}
+
+/// With a local register, as `discover` uses it: when the register settles
+/// the row's company (a number it holds, a name it matches), the uncached
+/// calls the row still needs (officers; PSCs without a snapshot) and those
+/// the register answers instead (the search, the profile, the PSCs).
+async fn from_register(
+    register: &LocalRegister,
+    ch: &Client,
+    cache: &Cache,
+    query: &CompanyQuery,
+    searches: u32,
+) -> Option<(Vec<CacheKey>, Vec<CacheKey>)> {
+    let mut saved = Vec::new();
+    let number = match (&query.company_number, resolve::Query::of_row(query)) {
+        (Some(number), _) => {
+            register.company(number).await.ok()??;
+            number.clone()
+        }
+        (None, Some(q)) if !query.wants_dissolved => {
+            let budget = SearchBudget::single(searches);
+            let found = resolve::investigate(register, &q, &budget, &resolve::model::MODEL)
+                .await
+                .ok()?;
+            let Resolution::Matched { number, .. } = found.resolution(&resolve::model::MODEL)
+            else {
+                return None;
+            };
+            saved.push(keys::search(ch.base_url(), &q.name));
+            number
+        }
+        _ => return None,
+    };
+    let mut needed = Vec::new();
+    saved.push(keys::profile(ch.base_url(), &number));
+    let psc = keys::psc(ch.base_url(), &number);
+    if register.has_pscs() {
+        saved.push(psc);
+    } else {
+        needed.push(psc);
+    }
+    needed.push(keys::officers(ch.base_url(), &number));
+    let uncached = |keys: Vec<CacheKey>| async move {
+        let mut out = Vec::new();
+        for key in keys {
+            if !cache.contains(&key).await {
+                out.push(key);
+            }
+        }
+        out
+    };
+    let needed = uncached(needed).await;
+    let saved = uncached(saved).await;
+    Some((needed, saved))
 }
 
 /// The uncached calls a row needs, and whether the cache settles its

@@ -428,11 +428,24 @@ impl Iterator for SyntheticCompanies {
                 .collect::<Vec<_>>()
                 .join(" ");
             if attempt > 8 {
-                // The word lists run out near 60k names; a second first word keeps them unique.
-                base = format!("{} {base}", rng.pick(NAME_A));
+                // The word lists run out near 60k names. Real names mostly
+                // carry a word of their own (a surname, a coined brand), rare
+                // across the register: one in place of the first word, and
+                // sometimes a second.
+                let mut words = vec![coined_word(rng)];
+                if rng.below(4) == 0 {
+                    words.push(coined_word(rng));
+                }
+                if rng.below(5) != 0 {
+                    words.push(b.to_owned());
+                }
+                if !c.is_empty() {
+                    words.push(c.to_owned());
+                }
+                base = words.join(" ");
             }
-            if attempt > 24 {
-                // Millions of names outrun even that: a number makes it unique.
+            if attempt > 40 {
+                // A last resort that keeps the loop finite.
                 base = format!("{base} {}", i + 1);
             }
             if !self.names.contains(&base) {
@@ -442,6 +455,36 @@ impl Iterator for SyntheticCompanies {
         self.names.insert(base.clone());
         Some(synthetic_company(rng, &number, &base))
     }
+}
+
+/// Syllables of the coined words.
+const SYLLABLES: &[&str] = &[
+    "KA", "RO", "VEN", "LI", "MAR", "TIS", "DO", "BEL", "QUA", "NOR", "SEN", "VI", "LO", "TAR",
+    "MI", "ZEN", "PA", "REL", "CO", "DAN", "FI", "GOR", "HU", "JAS", "KE", "LUN", "MO", "NEX",
+    "OR", "PRY", "SA", "TEL", "U", "VOR", "WYN", "XA", "YEL", "ZO", "BRI", "CAL",
+];
+/// Distinct coined words the generator draws from.
+const COINED: f64 = 3_000_000.0;
+/// How flat the head of their distribution is: the most common coined word
+/// is in about 1 name in 2,800 (real registers' commonest surnames and
+/// place names are in a few thousand names each).
+const COINED_HEAD: f64 = 300.0;
+
+/// A word of its own for a name: the `i`th of [`COINED`] words, drawn with
+/// probability falling as `1 / (i + COINED_HEAD)`, as word frequencies do
+/// (Zipf), so most are rare and a few are in thousands of names.
+fn coined_word(rng: &mut SplitMix64) -> String {
+    let u = rng.next_f64();
+    let i = (COINED_HEAD * ((COINED / COINED_HEAD + 1.0).powf(u) - 1.0)) as u64;
+    let base = SYLLABLES.len() as u64;
+    // Two syllables at least.
+    let mut n = i + base;
+    let mut word = String::new();
+    while n > 0 {
+        word.push_str(SYLLABLES[(n % base) as usize]);
+        n /= base;
+    }
+    word
 }
 
 fn synthetic_company(rng: &mut SplitMix64, number: &str, base: &str) -> Company {

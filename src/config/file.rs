@@ -27,6 +27,18 @@ pub struct FileConfig {
     pub facebook: ProviderFile,
     #[serde(default)]
     pub cache: CacheFile,
+    #[serde(default)]
+    pub register: RegisterFile,
+}
+
+/// The `[register]` section: the local copy of the register.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterFile {
+    /// Age of the company snapshot past which leadgen warns ("40d").
+    pub max_age: Option<String>,
+    /// Age of the PSC snapshot past which leadgen warns ("7d").
+    pub psc_max_age: Option<String>,
 }
 
 /// The `[cache]` section.

@@ -51,6 +51,8 @@ pub struct DiscoverSettings {
     pub search_budget: f64,
     pub max_searches_per_row: u32,
     pub cache: CacheSettings,
+    /// When the local register's snapshots are too old to trust silently.
+    pub register: RegisterSettings,
     /// Where credential use is audited; `None` when there is nowhere to put it.
     pub audit_log: Option<PathBuf>,
     /// Discard an interrupted run's progress instead of resuming it.
@@ -144,6 +146,7 @@ impl DiscoverSettings {
             max_searches_per_row: all.max_searches_per_row,
             audit_log: all.audit_log,
             cache: all.cache,
+            register: all.register,
             restart: args.restart,
             online: args.online,
             progress: false,
@@ -171,6 +174,7 @@ pub(crate) struct Resolved {
     pub max_searches_per_row: u32,
     pub audit_log: Option<PathBuf>,
     pub cache: CacheSettings,
+    pub register: RegisterSettings,
 }
 
 impl Resolved {
@@ -201,6 +205,7 @@ impl Resolved {
         };
         let cache = cache_settings(&args.cache, mode, layers)?;
         let audit_log = audit_log(args, layers, &cache);
+        let register = register_settings(layers)?;
         Ok(Resolved {
             format: run.format,
             merge: run.merge,
@@ -215,6 +220,7 @@ impl Resolved {
             max_searches_per_row: run.max_searches_per_row,
             audit_log,
             cache,
+            register,
         })
     }
 
@@ -672,6 +678,55 @@ pub fn cache_settings(
         ttl,
         memory_bytes: memory_mib.saturating_mul(1024 * 1024),
     })
+}
+
+/// How old the local register's snapshots may get before leadgen warns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegisterSettings {
+    pub max_age: Duration,
+    pub psc_max_age: Duration,
+}
+
+/// The `[register]` section, over its defaults (40 days for the monthly
+/// company file, 7 for the daily PSC snapshot).
+pub fn register_settings(layers: &Layers) -> Result<RegisterSettings, Error> {
+    let file = &layers.config().file.register;
+    let mut settings = RegisterSettings {
+        max_age: crate::register::DEFAULT_MAX_AGE,
+        psc_max_age: crate::register::DEFAULT_PSC_MAX_AGE,
+    };
+    for (name, value, slot) in [
+        ("max_age", &file.max_age, &mut settings.max_age),
+        ("psc_max_age", &file.psc_max_age, &mut settings.psc_max_age),
+    ] {
+        let key = Key::file("register", name);
+        if let Some((text, origin)) = layers.text(&key, None, value.as_ref(), Some(days(*slot))) {
+            *slot = parse_age(&text).map_err(|e| layers.bad(&key, &origin, e))?;
+        }
+    }
+    Ok(settings)
+}
+
+/// An age: whole days (`40d`), or any duration the other keys take.
+fn parse_age(text: &str) -> Result<Duration, String> {
+    match text.trim().strip_suffix('d') {
+        Some(days) => days
+            .trim()
+            .parse::<u64>()
+            .map(|d| Duration::from_secs(d.saturating_mul(86_400)))
+            .map_err(|_| format!("{text:?} is not a whole number of days (e.g. 40d)")),
+        None => parse_duration(text).map_err(|e| e.to_string()),
+    }
+}
+
+/// `40d` for whole days, else as [`format_duration`].
+fn days(d: Duration) -> String {
+    let s = d.as_secs();
+    if s != 0 && s.is_multiple_of(86_400) && d.subsec_nanos() == 0 {
+        format!("{}d", s / 86_400)
+    } else {
+        format_duration(d)
+    }
 }
 
 /// `30s`, `5m`, `24h`: the shortest exact form the parser reads back.

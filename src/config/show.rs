@@ -69,13 +69,14 @@ pub fn effective(
 }
 
 /// The config file's sections, in the order the example file has them.
-const SECTIONS: [&str; 6] = [
+const SECTIONS: [&str; 7] = [
     "discover",
     "companies_house",
     "x",
     "linkedin",
     "facebook",
     "cache",
+    "register",
 ];
 
 /// The credentials of the social sources (environment only), masked, as

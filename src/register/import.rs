@@ -12,6 +12,7 @@ use rusqlite::{Connection, params};
 
 use super::RegisterError;
 use super::bulk::{BadRow, Columns};
+use super::names;
 
 /// Bad rows named in the summary; the rest are counted.
 const LISTED_BAD_ROWS: usize = 5;
@@ -91,18 +92,24 @@ CREATE TABLE companies (
 );
 CREATE TABLE company_sic (code TEXT NOT NULL, description TEXT NOT NULL, company INTEGER NOT NULL);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE blobs (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE name_keys (key TEXT NOT NULL, entry INTEGER NOT NULL);
+CREATE VIRTUAL TABLE company_words USING fts5(
+    words, content = '', detail = none, columnsize = 0, tokenize = 'ascii'
+);
 ";
 
 /// Indexes built once the rows are in: faster than keeping them up to date.
 const INDEXES: &str = "
 CREATE INDEX company_sic_code ON company_sic (code);
 CREATE INDEX companies_postal_code ON companies (postal_code);
-CREATE VIRTUAL TABLE company_names USING fts5(
-    name, content = 'companies', content_rowid = 'rowid',
-    tokenize = 'unicode61 remove_diacritics 2'
-);
-INSERT INTO company_names (company_names) VALUES ('rebuild');
+CREATE INDEX name_keys_key ON name_keys (key, entry);
+INSERT INTO company_words (company_words) VALUES ('optimize');
+CREATE VIRTUAL TABLE temp.company_terms USING fts5vocab(main, company_words, 'row');
 ";
+
+/// The register's layout: [`super::local`] refuses a file of another.
+pub const FORMAT: &str = "2";
 
 /// Imports `inputs` into a new register under `cache_dir`, replacing the
 /// old one only when every file has been read. `tick` is called with the
@@ -143,14 +150,44 @@ pub fn import(
             ("companies", summary.companies.to_string()),
             ("bad_rows", summary.bad_rows.to_string()),
             ("files", file_names(inputs)),
+            ("format", FORMAT.to_owned()),
         ],
     )
     .map_err(db)?;
     tx.execute_batch(INDEXES).map_err(db)?;
+    write_terms(&tx).map_err(db)?;
     tx.commit().map_err(db)?;
     summary.bytes = new.swap_in()?;
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// The word index's vocabulary, each word with the number of names that
+/// hold it, as an `fst` map in the `blobs` table (one file, swapped in
+/// whole with the rest).
+fn write_terms(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    let bad = |e: fst::Error| rusqlite::Error::ToSqlConversionFailure(Box::new(e));
+    let mut builder = fst::MapBuilder::memory();
+    {
+        // BINARY collation: byte order, as the fst wants its keys.
+        let mut stmt =
+            tx.prepare("SELECT term, doc FROM temp.company_terms ORDER BY term COLLATE BINARY")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let term: String = row.get(0)?;
+            let docs: i64 = row.get(1)?;
+            builder
+                .insert(term.as_bytes(), u64::try_from(docs).unwrap_or(0))
+                .map_err(bad)?;
+        }
+    }
+    let bytes = builder.into_inner().map_err(bad)?;
+    tx.execute("DROP TABLE temp.company_terms", [])?;
+    tx.execute(
+        "INSERT INTO blobs (key, value) VALUES ('terms', ?1)",
+        params![bytes],
+    )?;
+    Ok(())
 }
 
 /// `BasicCompanyDataAsOneFile-2026-11-01.zip` -> `2026-11-01`.
@@ -299,6 +336,8 @@ struct Writer<'c> {
     conn: &'c Connection,
     company: rusqlite::Statement<'c>,
     sic: rusqlite::Statement<'c>,
+    words: rusqlite::Statement<'c>,
+    key: rusqlite::Statement<'c>,
 }
 
 impl<'c> Writer<'c> {
@@ -315,6 +354,8 @@ impl<'c> Writer<'c> {
             sic: conn.prepare(
                 "INSERT INTO company_sic (code, description, company) VALUES (?1, ?2, ?3)",
             )?,
+            words: conn.prepare("INSERT INTO company_words (rowid, words) VALUES (?1, ?2)")?,
+            key: conn.prepare("INSERT INTO name_keys (key, entry) VALUES (?1, ?2)")?,
         })
     }
 
@@ -351,6 +392,19 @@ impl<'c> Writer<'c> {
         let rowid = self.conn.last_insert_rowid();
         for (code, description) in &c.sic {
             self.sic.execute(params![code, description, rowid])?;
+        }
+        let names = std::iter::once(c.name.as_str())
+            .chain(c.previous_names.iter().map(|(n, _)| n.as_str()));
+        for (index, name) in names.enumerate().take(names::MAX_NAMES) {
+            let entry = names::entry(rowid, index);
+            let words = names::index_words(name);
+            if !words.is_empty() {
+                self.words.execute(params![entry, words.join(" ")])?;
+            }
+            let key = names::key(name);
+            if !key.is_empty() {
+                self.key.execute(params![key, entry])?;
+            }
         }
         Ok(())
     }

@@ -7,10 +7,15 @@
 //! settle (no confident match, or a row that names a dissolved company)
 //! still goes to the API, as before.
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension as _};
+use fst::{IntoStreamer as _, Streamer as _};
+use rusqlite::{Connection, OpenFlags, OptionalExtension as _, params};
+
+use super::names;
 
 use crate::company_number::CompanyNumber;
 use crate::model::Company;
@@ -20,13 +25,14 @@ use crate::resolve::{CandidateSource, Search};
 use crate::sources::SourceError;
 use crate::sources::companies_house::types::Psc;
 
-/// Candidates one search offers at most.
-const CANDIDATES: usize = 50;
-
 /// The register and, when imported, the PSC snapshot, open read-only.
 #[derive(Clone)]
 pub struct LocalRegister {
-    companies: Arc<Mutex<Connection>>,
+    /// One connection per core: searches run side by side.
+    companies: Arc<[Mutex<Connection>]>,
+    turn: Arc<AtomicUsize>,
+    /// The word index's vocabulary (see [`names`]).
+    terms: Arc<fst::Map<Vec<u8>>>,
     pscs: Option<Arc<Mutex<Connection>>>,
     /// `register 2026-11-01`: what rows say their facts came from.
     label: Arc<str>,
@@ -51,24 +57,59 @@ impl LocalRegister {
         if !path.exists() {
             return Ok(None);
         }
+        // A register file never changes once built (the next import
+        // renames a new file over it), so it is opened `immutable`: no
+        // locks and no change checks per statement. Memory-mapped: pages
+        // are read in place, not copied through a read call each.
         let open = |p: &Path| {
-            Connection::open_with_flags(p, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|source| {
-                super::RegisterError::Db {
-                    path: p.to_path_buf(),
-                    source,
-                }
+            let uri = url::Url::from_file_path(p)
+                .map(|mut u| {
+                    u.set_query(Some("immutable=1"));
+                    u.to_string()
+                })
+                .unwrap_or_else(|()| p.display().to_string());
+            Connection::open_with_flags(
+                uri,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+            )
+            .and_then(|c| {
+                c.execute_batch("PRAGMA mmap_size = 68719476736; PRAGMA cache_size = -65536;")?;
+                Ok(c)
+            })
+            .map_err(|source| super::RegisterError::Db {
+                path: p.to_path_buf(),
+                source,
             })
         };
-        let companies = open(&path)?;
-        let snapshot: Option<String> = companies
-            .query_row("SELECT value FROM meta WHERE key = 'snapshot'", [], |r| {
+        let first = open(&path)?;
+        let db = |source| super::RegisterError::Db {
+            path: path.clone(),
+            source,
+        };
+        let meta = |key: &str| -> Result<Option<String>, super::RegisterError> {
+            first
+                .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                .optional()
+                .map_err(db)
+        };
+        if meta("format")?.as_deref() != Some(super::import::FORMAT) {
+            return Err(super::RegisterError::Outdated { path });
+        }
+        let snapshot = meta("snapshot")?;
+        let bytes: Vec<u8> = first
+            .query_row("SELECT value FROM blobs WHERE key = 'terms'", [], |r| {
                 r.get(0)
             })
-            .optional()
-            .map_err(|source| super::RegisterError::Db {
-                path: path.clone(),
-                source,
-            })?;
+            .map_err(db)?;
+        let terms = fst::Map::new(bytes).map_err(|e| super::RegisterError::NotARegister {
+            path: path.clone(),
+            reason: format!("its word index is damaged ({e}): run `leadgen register import` again"),
+        })?;
+        let mut companies = vec![Mutex::new(first)];
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        for _ in 1..cores.min(8) {
+            companies.push(Mutex::new(open(&path)?));
+        }
         let psc_path = super::psc::path(cache_dir);
         let pscs = if psc_path.exists() {
             Some(Arc::new(Mutex::new(open(&psc_path)?)))
@@ -76,7 +117,9 @@ impl LocalRegister {
             None
         };
         Ok(Some(LocalRegister {
-            companies: Arc::new(Mutex::new(companies)),
+            companies: companies.into(),
+            turn: Arc::new(AtomicUsize::new(0)),
+            terms: Arc::new(terms),
             pscs,
             label: format!(
                 "register {}",
@@ -99,11 +142,12 @@ impl LocalRegister {
 
     /// The company's facts, when the register holds it.
     pub async fn company(&self, number: &CompanyNumber) -> Result<Option<Company>, SourceError> {
-        let conn = Arc::clone(&self.companies);
+        let register = self.clone();
         let number = number.clone();
         let label = self.label.to_string();
         blocking(move || {
-            lock(&conn)
+            register
+                .connection()
                 .query_row(
                     "SELECT name, status, company_type, incorporated_on, postal_code, sic_codes \
                      FROM companies WHERE number = ?1",
@@ -154,133 +198,342 @@ impl LocalRegister {
         &self,
         search: &Search,
     ) -> impl Future<Output = Result<Vec<Candidate>, SourceError>> + Send + use<> {
-        let conn = Arc::clone(&self.companies);
+        let register = self.clone();
         let (name, location) = match search {
             Search::Name(q) => (q.clone(), None),
             Search::Near {
                 name_includes,
                 location,
-            } => (name_includes.clone(), Some(location.clone())),
+            } => (name_includes.clone(), Some(location.trim().to_uppercase())),
         };
         async move {
-            let words = index_words(&name);
-            if words.is_empty() {
-                return Ok(Vec::new());
-            }
             blocking(move || {
-                let conn = lock(&conn);
-                let and = |words: &[&String]| {
-                    words
-                        .iter()
-                        .map(|w| format!("\"{w}\""))
-                        .collect::<Vec<_>>()
-                        .join(" AND ")
-                };
-                let all: Vec<&String> = words.iter().collect();
-                // Every word: the name as written.
-                let mut found = query(&conn, &and(&all), location.as_deref())?;
-                // Nothing: one word may be mistyped. Every word but one, in
-                // turn (an OR of common words would rank millions of rows).
-                if found.is_empty() && all.len() > 1 {
-                    for skip in 0..all.len() {
-                        let rest: Vec<&String> = all
-                            .iter()
-                            .enumerate()
-                            .filter(|(i, _)| *i != skip)
-                            .map(|(_, w)| *w)
-                            .collect();
-                        for c in query(&conn, &and(&rest), location.as_deref())? {
-                            if !found.iter().any(|f| f.company_number == c.company_number) {
-                                found.push(c);
-                            }
-                        }
-                    }
-                }
-                Ok(found)
+                let conn = register.connection();
+                find(&conn, &register.terms, &name, location.as_deref())
             })
             .await
         }
     }
-}
 
-/// The words of `name` as the index holds them (lower case, letters and
-/// digits), without the designators and joining words every other name
-/// has too: a query for "Acme Widgets Limited" asks for `acme AND widgets`.
-fn index_words(name: &str) -> Vec<String> {
-    const COMMON: [&str; 14] = [
-        "limited",
-        "ltd",
-        "plc",
-        "llp",
-        "lp",
-        "cic",
-        "cyf",
-        "cyfyngedig",
-        "ccc",
-        "the",
-        "and",
-        "of",
-        "co",
-        "uk",
-    ];
-    let folded = deunicode::deunicode(name).to_lowercase();
-    let mut words: Vec<String> = folded
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty() && !COMMON.contains(w))
-        .map(str::to_owned)
-        .collect();
-    words.dedup();
-    // A name of common words only still names something.
-    if words.is_empty() {
-        words = folded
-            .split(|c: char| !c.is_ascii_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(str::to_owned)
-            .collect();
+    /// A free connection of the pool, or the next one in turn.
+    fn connection(&self) -> std::sync::MutexGuard<'_, Connection> {
+        for c in self.companies.iter() {
+            if let Ok(guard) = c.try_lock() {
+                return guard;
+            }
+        }
+        let turn = self.turn.fetch_add(1, Ordering::Relaxed) % self.companies.len();
+        lock(&self.companies[turn])
     }
-    words.truncate(6);
-    words
 }
 
-fn query(conn: &Connection, fts: &str, location: Option<&str>) -> rusqlite::Result<Vec<Candidate>> {
-    let near = location.map(|l| l.trim().to_uppercase());
-    // The best-ranked matches first, then their rows: joining every match
-    // before the limit would read thousands of rows for a common word.
-    let mut stmt = conn.prepare_cached(
-        "SELECT c.number, c.name, c.status, c.postal_code, c.company_type, c.locality, c.region \
-         FROM (SELECT rowid, rank FROM company_names WHERE company_names MATCH ?1 \
-               ORDER BY rank LIMIT ?4) m \
-         JOIN companies c ON c.rowid = m.rowid \
-         WHERE (?2 IS NULL OR upper(c.locality) = ?2 OR upper(c.postal_code) LIKE ?2 || '%') \
-         ORDER BY m.rank LIMIT ?3",
-    )?;
-    let ranked = if near.is_some() {
-        20 * CANDIDATES
+/// Candidates one search offers at most.
+const CANDIDATES: usize = 25;
+/// Names that begin with the query's key, at most.
+const EXTENSIONS: i64 = 5;
+/// Names holding every word of the query, at most: those beyond are in
+/// no useful order (the index keeps none), and the exact key and the
+/// extensions have already offered the closest names.
+const ALL_WORDS: i64 = 20;
+/// Names holding every word but one, at most, for each word left out.
+const ALL_BUT_ONE: i64 = 10;
+/// Names read to find those near a location.
+const NEAR_READ: i64 = 1_000;
+/// A word in more names than this is common: the word index is asked only
+/// about the other words, whose short lists bound the cost of a query.
+const COMMON: u64 = 10_000;
+/// Corrections tried for a word the register does not hold.
+const CORRECTIONS: usize = 3;
+
+/// The words a query word may be in the index: itself, or when the index
+/// does not hold it, the indexed words one edit away (two for a long word
+/// with none one edit away), the most used first. Empty: nothing close.
+fn spellings(terms: &fst::Map<Vec<u8>>, word: &str) -> Vec<(String, u64)> {
+    if let Some(docs) = terms.get(word) {
+        return vec![(word.to_owned(), docs)];
+    }
+    let chars = word.chars().count();
+    if chars < 4 {
+        return Vec::new();
+    }
+    let mut found = one_edit(terms, word);
+    if found.is_empty() && chars >= 9 {
+        found = within(terms, word, 2);
+    }
+    found.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    found.truncate(CORRECTIONS);
+    found
+}
+
+/// The indexed words one edit (a letter dropped, added, changed, or two
+/// swapped) from `word`, each looked up: a few hundred lookups in the map
+/// cost less than building a Levenshtein automaton.
+fn one_edit(terms: &fst::Map<Vec<u8>>, word: &str) -> Vec<(String, u64)> {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let bytes = word.as_bytes();
+    if !bytes.iter().all(|b| ALPHABET.contains(b)) {
+        return within(terms, word, 1);
+    }
+    let mut found: Vec<(String, u64)> = Vec::new();
+    let mut probe = |candidate: &[u8]| {
+        if let Some(docs) = terms.get(candidate)
+            && !found.iter().any(|(w, _)| w.as_bytes() == candidate)
+        {
+            found.push((String::from_utf8_lossy(candidate).into_owned(), docs));
+        }
+    };
+    let mut buf: Vec<u8> = Vec::with_capacity(bytes.len() + 1);
+    for i in 0..bytes.len() {
+        // Dropped.
+        buf.clear();
+        buf.extend_from_slice(&bytes[..i]);
+        buf.extend_from_slice(&bytes[i + 1..]);
+        probe(&buf);
+        // Swapped with the next.
+        if i + 1 < bytes.len() && bytes[i] != bytes[i + 1] {
+            buf.clear();
+            buf.extend_from_slice(bytes);
+            buf.swap(i, i + 1);
+            probe(&buf);
+        }
+        // Changed.
+        for &c in ALPHABET {
+            if c != bytes[i] {
+                buf.clear();
+                buf.extend_from_slice(bytes);
+                buf[i] = c;
+                probe(&buf);
+            }
+        }
+    }
+    // Added.
+    for i in 0..=bytes.len() {
+        for &c in ALPHABET {
+            buf.clear();
+            buf.extend_from_slice(&bytes[..i]);
+            buf.push(c);
+            buf.extend_from_slice(&bytes[i..]);
+            probe(&buf);
+        }
+    }
+    found
+}
+
+/// The indexed words at most `distance` edits from `word`.
+fn within(terms: &fst::Map<Vec<u8>>, word: &str, distance: u32) -> Vec<(String, u64)> {
+    let Ok(automaton) = fst::automaton::Levenshtein::new(word, distance) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    let mut stream = terms.search(automaton).into_stream();
+    while let Some((term, docs)) = stream.next() {
+        found.push((String::from_utf8_lossy(term).into_owned(), docs));
+    }
+    found
+}
+
+/// An FTS5 query for names holding a spelling of every group's word.
+fn every_word(groups: &[&Vec<(String, u64)>]) -> String {
+    groups
+        .iter()
+        .map(|spellings| {
+            let alternatives: Vec<String> =
+                spellings.iter().map(|(w, _)| format!("\"{w}\"")).collect();
+            format!("({})", alternatives.join(" OR "))
+        })
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+/// The candidates for `name` (near `location`, when given): the names the
+/// same as it, those that begin with it, then those holding all its words
+/// (or, when none does, all but one), current and previous names alike.
+fn find(
+    conn: &Connection,
+    terms: &fst::Map<Vec<u8>>,
+    name: &str,
+    location: Option<&str>,
+) -> rusqlite::Result<Vec<Candidate>> {
+    let mut entries: Vec<i64> = Vec::new();
+    let mut words = names::index_words(name);
+    words.truncate(6);
+    let spelled: Vec<(&String, Vec<(String, u64)>)> =
+        words.iter().map(|w| (w, spellings(terms, w))).collect();
+    // The name as given, then with the words the register does not hold
+    // replaced by their corrections (the most used, then the next).
+    by_key(conn, &names::key(name), &mut entries)?;
+    for k in 0..CORRECTIONS {
+        let corrections: HashMap<&str, &str> = spelled
+            .iter()
+            .filter(|(w, s)| s.first().is_some_and(|(c, _)| c != *w))
+            .filter_map(|(w, s)| s.get(k).or(s.last()).map(|(c, _)| (w.as_str(), c.as_str())))
+            .collect();
+        if corrections.is_empty() || (k > 0 && spelled.iter().all(|(_, s)| s.len() <= k)) {
+            break;
+        }
+        by_key(conn, &names::key_with(name, &corrections), &mut entries)?;
+    }
+    // The names holding every word few names have. The index keeps no
+    // order, and asking it for a common word as well would walk that
+    // word's whole list (hundreds of thousands of names); the key lookups
+    // above and the matcher's scoring weigh the common words.
+    let rare: Vec<&Vec<(String, u64)>> = spelled
+        .iter()
+        .map(|(_, s)| s)
+        .filter(|s| !s.is_empty() && s.iter().all(|(_, d)| *d <= COMMON))
+        .collect();
+    let groups = if rare.is_empty() && location.is_some() && spelled.len() == 1 {
+        // Near a place by one word: the place narrows it down instead.
+        spelled
+            .iter()
+            .map(|(_, s)| s)
+            .filter(|s| !s.is_empty())
+            .collect()
     } else {
-        CANDIDATES
-    } as i64;
-    let rows = stmt.query_map(
-        rusqlite::params![fts, near, CANDIDATES as i64, ranked],
-        |r| {
-            let locality: String = r.get(5)?;
-            let region: String = r.get(6)?;
-            Ok(Candidate {
-                company_number: r.get(0)?,
-                name: r.get(1)?,
-                status: r.get(2)?,
-                postcode: r.get::<_, String>(3).ok().filter(|p| !p.is_empty()),
-                previous_name: None,
-                company_type: r.get(4)?,
-                locality: format!("{locality} {region}")
-                    .to_lowercase()
-                    .split(|c: char| !c.is_alphanumeric())
-                    .filter(|w| !w.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-            })
-        },
+        rare
+    };
+    if !groups.is_empty() {
+        let before = entries.len();
+        let limit = if location.is_some() {
+            NEAR_READ
+        } else {
+            ALL_WORDS
+        };
+        matching(conn, &every_word(&groups), limit, &mut entries)?;
+        // Nothing holds every one: a word may be mistyped past correcting,
+        // or missing from the registered name. Every one but one, in turn.
+        if entries.len() == before && groups.len() > 1 {
+            let limit = if location.is_some() {
+                NEAR_READ
+            } else {
+                ALL_BUT_ONE
+            };
+            for skip in 0..groups.len() {
+                let rest: Vec<&Vec<(String, u64)>> = groups
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != skip)
+                    .map(|(_, g)| *g)
+                    .collect();
+                matching(conn, &every_word(&rest), limit, &mut entries)?;
+            }
+        }
+    }
+    candidates(conn, &entries, location)
+}
+
+/// Appends the entries with the "same as" key `key`, then those whose key
+/// begins with it (the name followed by more words).
+fn by_key(conn: &Connection, key: &str, entries: &mut Vec<i64>) -> rusqlite::Result<()> {
+    if key.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = conn.prepare_cached("SELECT entry FROM name_keys WHERE key = ?1 LIMIT ?2")?;
+    for e in stmt.query_map(params![key, CANDIDATES as i64], |r| r.get(0))? {
+        entries.push(e?);
+    }
+    if key.len() >= 3 {
+        let mut stmt = conn.prepare_cached(
+            "SELECT entry FROM name_keys WHERE key > ?1 AND key < ?2 ORDER BY key LIMIT ?3",
+        )?;
+        // Keys are lowercase letters and digits: `{` sorts after them all.
+        for e in stmt.query_map(params![key, format!("{key}{{"), EXTENSIONS], |r| r.get(0))? {
+            entries.push(e?);
+        }
+    }
+    Ok(())
+}
+
+/// Appends the entries matching the FTS5 query `fts`, `limit` at most.
+fn matching(
+    conn: &Connection,
+    fts: &str,
+    limit: i64,
+    entries: &mut Vec<i64>,
+) -> rusqlite::Result<()> {
+    let mut stmt = conn
+        .prepare_cached("SELECT rowid FROM company_words WHERE company_words MATCH ?1 LIMIT ?2")?;
+    for e in stmt.query_map(params![fts, limit], |r| r.get(0))? {
+        entries.push(e?);
+    }
+    Ok(())
+}
+
+/// The companies of `entries` in order, each once, near `location` when
+/// given: a town, or the start of a postcode.
+fn candidates(
+    conn: &Connection,
+    entries: &[i64],
+    location: Option<&str>,
+) -> rusqlite::Result<Vec<Candidate>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT number, name, status, postal_code, company_type, locality, region, previous_names \
+         FROM companies WHERE rowid = ?1",
     )?;
-    rows.collect()
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for &entry in entries {
+        let (rowid, index) = names::split(entry);
+        if !seen.insert(rowid) {
+            continue;
+        }
+        let row = stmt
+            .query_row([rowid], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, String>(7)?,
+                ))
+            })
+            .optional()?;
+        // An entry of a row replaced by a later copy of the same company.
+        let Some((number, name, status, postcode, company_type, locality, region, previous)) = row
+        else {
+            continue;
+        };
+        if let Some(near) = location
+            && locality.to_uppercase() != near
+            && !postcode.to_uppercase().starts_with(near)
+        {
+            continue;
+        }
+        let previous_name = (index > 0)
+            .then(|| {
+                serde_json::from_str::<Vec<PreviousName>>(&previous)
+                    .ok()
+                    .and_then(|p| p.into_iter().nth(index - 1))
+                    .map(|p| p.name)
+            })
+            .flatten();
+        out.push(Candidate {
+            company_number: number,
+            name,
+            status,
+            postcode: Some(postcode).filter(|p| !p.is_empty()),
+            previous_name,
+            company_type,
+            locality: format!("{locality} {region}")
+                .to_lowercase()
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        });
+        if out.len() >= CANDIDATES {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+#[derive(serde::Deserialize)]
+struct PreviousName {
+    name: String,
 }
 
 /// Runs a query off the async threads.

@@ -13,6 +13,7 @@
 pub mod bulk;
 pub mod import;
 pub mod local;
+pub mod names;
 pub mod psc;
 
 use std::path::{Path, PathBuf};
@@ -59,6 +60,8 @@ pub enum RegisterError {
     },
     #[error("no local register at {}: run `leadgen register import` on a BasicCompanyData file", path.display())]
     Missing { path: PathBuf },
+    #[error("the register at {} was built by another version of leadgen: run `leadgen register import` again", path.display())]
+    Outdated { path: PathBuf },
 }
 
 impl RegisterError {
@@ -69,6 +72,7 @@ impl RegisterError {
             RegisterError::NotARegister { .. }
                 | RegisterError::Zip { .. }
                 | RegisterError::Missing { .. }
+                | RegisterError::Outdated { .. }
         )
     }
 }

@@ -117,7 +117,7 @@ fn the_bulk_files_import_with_their_quirks_and_bad_rows_never_sink_the_import() 
     );
     let found: i64 = db
         .query_row(
-            "SELECT count(*) FROM company_names WHERE company_names MATCH 'python'",
+            "SELECT count(*) FROM company_words WHERE company_words MATCH 'python'",
             [],
             |r| r.get(0),
         )
@@ -310,6 +310,7 @@ fn discover_resolves_from_the_register_and_calls_only_for_officers() {
         .cloned()
         .collect();
     assert!(live.len() >= 100, "{}", live.len());
+    let rows = live.len() as u64;
     let input = synthetic_input(
         dir.path(),
         &leadgen_fakes::companies_house::Register::from_companies(live).unwrap(),
@@ -348,8 +349,35 @@ fn discover_resolves_from_the_register_and_calls_only_for_officers() {
             .sum();
         (rows, matched, calls, by)
     };
+    // The plan counts what the register saves, before any call.
+    fake.server.reset_stats();
+    let plan = fake
+        .leadgen()
+        .args(["discover", "--plan", "--no-cache", "--sources", "ch"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    assert_eq!(fake.stats().requests, 0, "--plan made a call");
+    let plan = String::from_utf8_lossy(&plan.stdout).into_owned();
+    let planned: u64 = plan
+        .lines()
+        .find_map(|l| l.strip_prefix("Companies House: "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{plan}"));
+    assert!(
+        plan.contains("Local register (register 2026-11-01): "),
+        "{plan}"
+    );
     let (online, online_matched, online_calls, _) = run(&["--online"]);
     let (both, matched, calls, by) = run(&[]);
+    // Officers only, for the rows the register settles; the plan assumes the
+    // others match (an upper bound).
+    assert!(
+        planned >= calls && planned <= calls + 4 * (rows - matched as u64),
+        "planned {planned}, made {calls}: {plan}"
+    );
     assert!(
         matched >= online_matched * 95 / 100,
         "{matched} matched offline vs {online_matched} online"
@@ -393,4 +421,155 @@ fn discover_resolves_from_the_register_and_calls_only_for_officers() {
         "{per_company} calls per company with the company file only: {by:?}"
     );
     eprintln!("calls per company, company file only: {per_company:.2}");
+}
+
+/// The register's own search, as the matcher asks it: a previous name, a
+/// mistyped word, a name made only of words thousands of names share.
+#[test]
+fn the_register_finds_previous_names_typos_and_names_of_common_words() {
+    use leadgen::register::local::LocalRegister;
+    use leadgen::resolve::{self, Query, Resolution, SearchBudget};
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    // Enough synthetic names that their words are each in many names.
+    let world = Register::bundled()
+        .merged(&Register::synthetic(3_000, 5))
+        .unwrap();
+    let files = bulk::export(&world, &dir.path().join("bulk"), "2026-11-01", 1, false).unwrap();
+    assert_eq!(leadgen(&cache, &["import"], &files).status.code(), Some(0));
+    let register = LocalRegister::open(&cache).unwrap().unwrap();
+    let live: Vec<_> = world
+        .companies()
+        .iter()
+        .filter(|c| bulk::is_live(c))
+        .collect();
+    let common_only = live
+        .iter()
+        .map(|c| c.profile["company_name"].as_str().unwrap().to_owned())
+        .find(|n| n.split_whitespace().count() >= 3 && !n.contains('('))
+        .unwrap();
+    let number_of = |name: &str| {
+        live.iter()
+            .find(|c| c.profile["company_name"] == name)
+            .map(|c| c.profile["company_number"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let resolve = |name: &str| {
+        runtime.block_on(async {
+            let query = Query {
+                name: name.to_owned(),
+                postcode: None,
+                wants_dissolved: false,
+            };
+            let found = resolve::investigate(
+                &register,
+                &query,
+                &SearchBudget::single(3),
+                &resolve::model::MODEL,
+            )
+            .await
+            .unwrap();
+            match found.resolution(&resolve::model::MODEL) {
+                Resolution::Matched { number, .. } => Some(number.as_str().to_owned()),
+                _ => None,
+            }
+        })
+    };
+    // A previous name (the bulk file's PreviousName_1), informally written.
+    assert_eq!(
+        resolve("London and Kent Estates Ltd").as_deref(),
+        Some("08957400")
+    );
+    // A letter dropped from the distinctive word, and one added.
+    assert_eq!(resolve("Candur Group").as_deref(), Some("08957400"));
+    assert_eq!(
+        resolve("Hewitsson Developments").as_deref(),
+        Some("11264610")
+    );
+    // A name of common words only, as the register spells it.
+    assert_eq!(
+        resolve(&common_only.to_lowercase()),
+        Some(number_of(&common_only)),
+        "{common_only}"
+    );
+}
+
+#[test]
+fn an_import_killed_midway_leaves_the_previous_register_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let small = Register::synthetic(40, 21);
+    let first = dir.path().join("BasicCompanyDataAsOneFile-2026-10-01.csv");
+    bulk::write_csv(
+        small.companies().iter(),
+        std::fs::File::create(&first).unwrap(),
+    )
+    .unwrap();
+    let out = leadgen(&cache, &["import"], std::slice::from_ref(&first));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let before = status(&cache);
+    assert!(before.contains("snapshot 2026-10-01"), "{before}");
+
+    // The next month's file arrives through a pipe, and the import is
+    // killed (SIGKILL: no handler runs) while it is reading it.
+    let fifo = dir.path().join("BasicCompanyDataAsOneFile-2026-11-01.csv");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let mut import = std::process::Command::new(env!("CARGO_BIN_EXE_leadgen"))
+        .env_clear()
+        .args(["register", "import"])
+        .arg(&fifo)
+        .arg("--cache-dir")
+        .arg(&cache)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut pipe = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    let mut bytes = Vec::new();
+    bulk::write_csv(
+        Register::synthetic(3_000, 22).companies().iter(),
+        &mut bytes,
+    )
+    .unwrap();
+    assert!(
+        bytes.len() > 1 << 20,
+        "more than a pipe and a read buffer hold"
+    );
+    // This returns only once the import has read all but the last of it:
+    // it is mid-import, its new file open beside the old.
+    pipe.write_all(&bytes).unwrap();
+    import.kill().unwrap();
+    import.wait().unwrap();
+    drop(pipe);
+
+    let register_dir = cache.join("register");
+    let left: Vec<_> = std::fs::read_dir(&register_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        left.iter().any(|n| n.ends_with(".tmp")),
+        "the killed import's half-built file: {left:?}"
+    );
+    assert_eq!(status(&cache), before, "the previous register is untouched");
+
+    // It still serves discover, and the next import clears the abandoned file.
+    let second = dir.path().join("BasicCompanyDataAsOneFile-2026-12-01.csv");
+    bulk::write_csv(
+        small.companies().iter(),
+        std::fs::File::create(&second).unwrap(),
+    )
+    .unwrap();
+    let out = leadgen(&cache, &["import"], std::slice::from_ref(&second));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let left: Vec<_> = std::fs::read_dir(&register_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["companies.sqlite"]);
+    assert!(status(&cache).contains("snapshot 2026-12-01"));
 }
