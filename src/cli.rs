@@ -248,6 +248,10 @@ pub struct ExplainArgs {
     /// Neither read nor write the persistent cache (SQLite, Redis).
     #[arg(long)]
     pub no_cache: bool,
+
+    /// Search the API even when a local register is imported, as `discover --online`.
+    #[arg(long)]
+    pub online: bool,
 }
 
 #[derive(Debug, Default, Args)]

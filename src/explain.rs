@@ -12,14 +12,45 @@ use crate::resolve::{
 };
 use crate::sources::companies_house::Client;
 
-/// Resolve `query` with the settings' API and cache, and describe it.
+/// An investigation and where its candidates came from.
+pub struct Explained {
+    pub found: Investigation,
+    /// `api`, or the local register (`register 2026-11-01`).
+    pub source: String,
+    /// The local register was searched first and did not settle the name.
+    pub register_unsettled: Option<String>,
+}
+
+/// Resolve `query` as `discover` would: from the local register when one
+/// is imported (and not `--online`) and it settles the name, else with the
+/// settings' API and cache; and describe it.
 pub async fn explain(
     settings: &DiscoverSettings,
     query: &Query,
     top: usize,
-) -> Result<Investigation, Error> {
+) -> Result<Explained, Error> {
     if let Some(why) = crate::company_name::unsearchable(&query.name) {
         return Err(Error::Usage(format!("{:?}: {why}", query.name)));
+    }
+    let budget = SearchBudget::single(settings.max_searches_per_row);
+    let register = match (&settings.cache.dir, settings.online) {
+        (Some(dir), false) if !query.wants_dissolved => {
+            crate::register::local::LocalRegister::open(dir)?
+        }
+        _ => None,
+    };
+    let mut register_unsettled = None;
+    if let Some(register) = register {
+        let mut found = resolve::investigate(&register, query, &budget, &MODEL).await?;
+        if found.verdict == Verdict::Matched {
+            found.assessment.ranked.truncate(top.max(1));
+            return Ok(Explained {
+                found,
+                source: register.label().to_owned(),
+                register_unsettled: None,
+            });
+        }
+        register_unsettled = Some(register.label().to_owned());
     }
     let gateway = crate::sources::gateway(settings.providers.clone())?;
     let cache = Cache::open(&settings.cache).await?;
@@ -29,10 +60,13 @@ pub async fn explain(
         &settings.companies_house_url,
         settings.companies_house_key.clone(),
     );
-    let budget = SearchBudget::single(settings.max_searches_per_row);
     let mut found = resolve::investigate(&ch, query, &budget, &MODEL).await?;
     found.assessment.ranked.truncate(top.max(1));
-    Ok(found)
+    Ok(Explained {
+        found,
+        source: "api".to_owned(),
+        register_unsettled,
+    })
 }
 
 fn search_text(search: &Search) -> String {
@@ -69,7 +103,8 @@ fn verdict_text(found: &Investigation) -> String {
 }
 
 /// The investigation as lines for a terminal.
-pub fn lines(found: &Investigation) -> Vec<String> {
+pub fn lines(explained: &Explained) -> Vec<String> {
+    let found = &explained.found;
     let mut out = vec![format!(
         "{:?}{}",
         found.query.name,
@@ -80,8 +115,18 @@ pub fn lines(found: &Investigation) -> Vec<String> {
             .map(|p| format!(" (postcode {p})"))
             .unwrap_or_default()
     )];
+    if let Some(register) = &explained.register_unsettled {
+        out.push(format!(
+            "  the local register ({register}) does not settle it: searching the API"
+        ));
+    }
+    let from = if explained.source == "api" {
+        String::new()
+    } else {
+        format!(" of the local register ({})", explained.source)
+    };
     for (search, n) in &found.searches {
-        out.push(format!("  {}: {n} candidates", search_text(search)));
+        out.push(format!("  {}{from}: {n} candidates", search_text(search)));
     }
     out.push(String::new());
     out.push(format!(
@@ -112,7 +157,8 @@ pub fn lines(found: &Investigation) -> Vec<String> {
 }
 
 /// The investigation as JSON.
-pub fn to_json(found: &Investigation) -> Value {
+pub fn to_json(explained: &Explained) -> Value {
+    let found = &explained.found;
     let searches: Vec<Value> = found
         .searches
         .iter()
@@ -129,6 +175,7 @@ pub fn to_json(found: &Investigation) -> Value {
     json!({
         "input": {"company_name": found.query.name, "postcode": found.query.postcode},
         "status": status,
+        "source": explained.source,
         "searches": searches,
         "candidates": candidates,
         "none_of_them": round3(found.assessment.none),

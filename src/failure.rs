@@ -25,6 +25,8 @@ pub enum FailureKind {
     Request,
     /// JSON that is not what the API documents.
     MalformedResponse,
+    /// The local copy of the register could not be read.
+    LocalRegister,
 }
 
 impl FailureKind {
@@ -40,6 +42,7 @@ impl FailureKind {
             FailureKind::HttpStatus => "http_status",
             FailureKind::Request => "request",
             FailureKind::MalformedResponse => "malformed_response",
+            FailureKind::LocalRegister => "local_register",
         }
     }
 }

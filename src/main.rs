@@ -125,6 +125,7 @@ fn explain(cli: &Cli, args: &ExplainArgs) -> Result<u8, Error> {
             redis_url: args.cache.redis_url.clone(),
         },
         no_cache: args.no_cache,
+        online: args.online,
         max_searches_per_row: args.max_searches_per_row,
         ..DiscoverArgs::default()
     };

@@ -19,7 +19,6 @@ use super::names;
 
 use crate::company_number::CompanyNumber;
 use crate::model::Company;
-use crate::provider::Provider;
 use crate::resolve::score::Candidate;
 use crate::resolve::{CandidateSource, Search};
 use crate::sources::SourceError;
@@ -43,9 +42,7 @@ fn lock(c: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
 }
 
 fn failed(e: impl std::fmt::Display) -> SourceError {
-    SourceError::Malformed {
-        provider: Provider::CompaniesHouse,
-        what: "the local register".into(),
+    SourceError::LocalRegister {
         detail: e.to_string(),
     }
 }
@@ -242,8 +239,11 @@ const NEAR_READ: i64 = 1_000;
 /// A word in more names than this is common: the word index is asked only
 /// about the other words, whose short lists bound the cost of a query.
 const COMMON: u64 = 10_000;
-/// Corrections tried for a word the register does not hold.
+/// Corrections of a word the register does not hold asked of the word
+/// index (the most used).
 const CORRECTIONS: usize = 3;
+/// Corrections tried in the query's key.
+const KEY_CORRECTIONS: usize = 12;
 
 /// The words a query word may be in the index: itself, or when the index
 /// does not hold it, the indexed words one edit away (two for a long word
@@ -261,7 +261,7 @@ fn spellings(terms: &fst::Map<Vec<u8>>, word: &str) -> Vec<(String, u64)> {
         found = within(terms, word, 2);
     }
     found.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    found.truncate(CORRECTIONS);
+    found.truncate(KEY_CORRECTIONS);
     found
 }
 
@@ -333,7 +333,7 @@ fn within(terms: &fst::Map<Vec<u8>>, word: &str, distance: u32) -> Vec<(String, 
 }
 
 /// An FTS5 query for names holding a spelling of every group's word.
-fn every_word(groups: &[&Vec<(String, u64)>]) -> String {
+fn every_word(groups: &[&[(String, u64)]]) -> String {
     groups
         .iter()
         .map(|spellings| {
@@ -360,35 +360,63 @@ fn find(
     let spelled: Vec<(&String, Vec<(String, u64)>)> =
         words.iter().map(|w| (w, spellings(terms, w))).collect();
     // The name as given, then with the words the register does not hold
-    // replaced by their corrections (the most used, then the next).
+    // replaced by their corrections: the most used for each, then each
+    // other correction of one word in turn (a key lookup is cheap, and
+    // every company the row may mean should reach the matcher).
     by_key(conn, &names::key(name), &mut entries)?;
-    for k in 0..CORRECTIONS {
-        let corrections: HashMap<&str, &str> = spelled
-            .iter()
-            .filter(|(w, s)| s.first().is_some_and(|(c, _)| c != *w))
-            .filter_map(|(w, s)| s.get(k).or(s.last()).map(|(c, _)| (w.as_str(), c.as_str())))
-            .collect();
-        if corrections.is_empty() || (k > 0 && spelled.iter().all(|(_, s)| s.len() <= k)) {
-            break;
+    let mistyped: Vec<&(&String, Vec<(String, u64)>)> = spelled
+        .iter()
+        .filter(|(w, s)| s.first().is_some_and(|(c, _)| c != *w))
+        .collect();
+    let best: HashMap<&str, &str> = mistyped
+        .iter()
+        .map(|(w, s)| (w.as_str(), s[0].0.as_str()))
+        .collect();
+    if !best.is_empty() {
+        by_key(conn, &names::key_with(name, &best), &mut entries)?;
+    }
+    for (word, corrections) in &mistyped {
+        for (other, _) in corrections.iter().skip(1) {
+            let mut replaced = best.clone();
+            replaced.insert(word.as_str(), other.as_str());
+            by_key(conn, &names::key_with(name, &replaced), &mut entries)?;
         }
-        by_key(conn, &names::key_with(name, &corrections), &mut entries)?;
+    }
+    // No name is the same as the query, even corrected: a word the register
+    // holds may be a typo too (of a word in the name meant). The names the
+    // same as the query with one such word one edit away, so the matcher
+    // sees every company the row may mean, not only the first it finds.
+    if entries.is_empty() {
+        for (word, spellings) in &spelled {
+            let known = spellings.len() == 1 && spellings[0].0 == **word;
+            if !known || word.len() < 4 {
+                continue;
+            }
+            let mut near = one_edit(terms, word);
+            near.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            for (other, _) in near.iter().take(CORRECTIONS) {
+                let replaced = HashMap::from([(word.as_str(), other.as_str())]);
+                by_key(conn, &names::key_with(name, &replaced), &mut entries)?;
+            }
+        }
     }
     // The names holding every word few names have. The index keeps no
     // order, and asking it for a common word as well would walk that
     // word's whole list (hundreds of thousands of names); the key lookups
     // above and the matcher's scoring weigh the common words.
-    let rare: Vec<&Vec<(String, u64)>> = spelled
+    let asked: Vec<&[(String, u64)]> = spelled
         .iter()
-        .map(|(_, s)| s)
-        .filter(|s| !s.is_empty() && s.iter().all(|(_, d)| *d <= COMMON))
+        .map(|(_, s)| &s[..s.len().min(CORRECTIONS)])
+        .filter(|s| !s.is_empty())
+        .collect();
+    let rare: Vec<&[(String, u64)]> = asked
+        .iter()
+        .copied()
+        .filter(|s| s.iter().all(|(_, d)| *d <= COMMON))
         .collect();
     let groups = if rare.is_empty() && location.is_some() && spelled.len() == 1 {
         // Near a place by one word: the place narrows it down instead.
-        spelled
-            .iter()
-            .map(|(_, s)| s)
-            .filter(|s| !s.is_empty())
-            .collect()
+        asked
     } else {
         rare
     };
@@ -409,7 +437,7 @@ fn find(
                 ALL_BUT_ONE
             };
             for skip in 0..groups.len() {
-                let rest: Vec<&Vec<(String, u64)>> = groups
+                let rest: Vec<&[(String, u64)]> = groups
                     .iter()
                     .enumerate()
                     .filter(|(i, _)| *i != skip)

@@ -3,8 +3,8 @@
 //!
 //! `leadgen register import` reads the monthly BasicCompanyData product
 //! ([`bulk`]) into one SQLite file, `register/companies.sqlite` under the
-//! cache directory, with an FTS5 index of company names for the matcher's
-//! candidate queries (SQLite is already in the tree, bundled with FTS5;
+//! cache directory, with its names indexed for the matcher's candidate
+//! queries ([`names`]; SQLite is already in the tree, bundled with FTS5;
 //! one file, readable by any number of processes while the next import
 //! builds beside it). [`import`] builds the new file under a temporary
 //! name and renames it over the old one only when complete, so a failed,

@@ -60,6 +60,9 @@ pub enum SourceError {
         what: String,
         status: u16,
     },
+    /// The local copy of the register could not be read.
+    #[error("the local register could not be read: {detail}")]
+    LocalRegister { detail: String },
 }
 
 impl SourceError {
@@ -86,6 +89,7 @@ impl SourceError {
             SourceError::Gateway(G::Status { .. }) | SourceError::Status { .. } => K::HttpStatus,
             SourceError::Gateway(G::Request { .. }) => K::Request,
             SourceError::Malformed { .. } => K::MalformedResponse,
+            SourceError::LocalRegister { .. } => K::LocalRegister,
         }
     }
 }

@@ -493,6 +493,27 @@ fn the_register_finds_previous_names_typos_and_names_of_common_words() {
         Some(number_of(&common_only)),
         "{common_only}"
     );
+
+    // `explain` asks the register first too, and says so; `--online` asks
+    // the API (here, nothing listens: the call fails).
+    let explain = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_leadgen"))
+            .env_clear()
+            .env("COMPANIES_HOUSE_API_KEY", "test-key-not-secret")
+            .env("LEADGEN_COMPANIES_HOUSE_URL", "http://127.0.0.1:9")
+            .args(["explain", "Candur Group", "--json", "--cache-dir"])
+            .arg(&cache)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = explain(&[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["status"], "matched", "{json}");
+    assert_eq!(json["source"], "register 2026-11-01", "{json}");
+    assert_eq!(json["candidates"][0]["company_number"], "08957400");
+    assert!(!explain(&["--online"]).status.success());
 }
 
 #[test]
