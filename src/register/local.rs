@@ -226,8 +226,8 @@ impl LocalRegister {
 
 /// Candidates one search offers at most.
 const CANDIDATES: usize = 25;
-/// Names that begin with the query's key, at most.
-const EXTENSIONS: i64 = 5;
+/// Names the same as the query's key or beginning with it, at most, per key.
+const EXTENSIONS: i64 = 8;
 /// Names holding every word of the query, at most: those beyond are in
 /// no useful order (the index keeps none), and the exact key and the
 /// extensions have already offered the closest names.
@@ -456,18 +456,21 @@ fn by_key(conn: &Connection, key: &str, entries: &mut Vec<i64>) -> rusqlite::Res
     if key.is_empty() {
         return Ok(());
     }
-    let mut stmt = conn.prepare_cached("SELECT entry FROM name_keys WHERE key = ?1 LIMIT ?2")?;
-    for e in stmt.query_map(params![key, CANDIDATES as i64], |r| r.get(0))? {
-        entries.push(e?);
-    }
-    if key.len() >= 3 {
-        let mut stmt = conn.prepare_cached(
-            "SELECT entry FROM name_keys WHERE key > ?1 AND key < ?2 ORDER BY key LIMIT ?3",
-        )?;
-        // Keys are lowercase letters and digits: `{` sorts after them all.
-        for e in stmt.query_map(params![key, format!("{key}{{"), EXTENSIONS], |r| r.get(0))? {
+    if key.len() < 3 {
+        let mut stmt =
+            conn.prepare_cached("SELECT entry FROM name_keys WHERE key = ?1 LIMIT ?2")?;
+        for e in stmt.query_map(params![key, EXTENSIONS], |r| r.get(0))? {
             entries.push(e?);
         }
+        return Ok(());
+    }
+    // One range: the key itself sorts first, then the keys it begins.
+    // Keys are lowercase letters and digits: `{` sorts after them all.
+    let mut stmt = conn.prepare_cached(
+        "SELECT entry FROM name_keys WHERE key >= ?1 AND key < ?2 ORDER BY key LIMIT ?3",
+    )?;
+    for e in stmt.query_map(params![key, format!("{key}{{"), EXTENSIONS], |r| r.get(0))? {
+        entries.push(e?);
     }
     Ok(())
 }
