@@ -20,6 +20,40 @@ pub struct Company {
     /// Where these facts came from: `api`, or `register 2026-11-01` (the
     /// local copy of the register and its snapshot date).
     pub source: String,
+    /// The company's PSC statements, fetched only when it lists no PSC:
+    /// why there is none to name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub psc_statements: Vec<PscStatement>,
+}
+
+/// A PSC statement (`pscModels.json#statement`): what the company says
+/// about its persons with significant control, e.g. that it has none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PscStatement {
+    /// The register's key (`no-individual-or-entity-with-signficant-control`,
+    /// spelt as the API spells it).
+    pub statement: String,
+    /// What it says (Companies House's api-enumerations text).
+    pub text: Option<String>,
+    pub notified_on: Option<String>,
+    pub ceased_on: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub linked_psc_name: Option<String>,
+}
+
+/// A PSC the register holds but does not show (`super-secure-...`): the
+/// person's details are protected, so there is no name to report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProtectedPsc {
+    /// `super-secure-person-with-significant-control` or
+    /// `super-secure-beneficial-owner`.
+    pub kind: String,
+    /// The item's `description` key.
+    pub description: Option<String>,
+    /// What it means (Companies House's api-enumerations text).
+    pub text: Option<String>,
+    /// `false` once the item says `ceased`.
+    pub active: bool,
 }
 
 /// Where a record came from.
@@ -91,6 +125,8 @@ pub struct OrganisationRecord {
     pub role: String,
     pub active: bool,
     pub appointed_on: Option<String>,
+    /// A pre-1992 appointment: no date, only the date it was made before.
+    pub appointed_before: Option<String>,
     pub resigned_on: Option<String>,
     pub identification: Option<Registration>,
     pub natures_of_control: Vec<String>,

@@ -556,6 +556,7 @@ async fn process(ctx: &Context, row: InputRow) -> RowOutcome {
         candidates: None,
         executives: vec![],
         organisations: vec![],
+        protected_pscs: vec![],
         accounts: vec![],
         error: None,
         warnings: vec![],
@@ -662,6 +663,21 @@ async fn fill(
         ctx.ch.persons_with_significant_control(&number).await
     };
     let (officers, pscs) = tokio::try_join!(ctx.ch.officers(&number), pscs)?;
+    // No PSC listed: the statements say why (the common case costs no call).
+    if pscs.is_empty() {
+        let local = match &ctx.register {
+            Some(r) => r.psc_statements(&number).await?,
+            None => None,
+        };
+        let items = match local {
+            Some(items) => items,
+            None => ctx.ch.psc_statements(&number).await?,
+        };
+        if let Some(company) = outcome.company.as_mut() {
+            company.psc_statements = ch::psc_statements(&items, ctx.merge.include_resigned);
+        }
+    }
+    outcome.protected_pscs = ch::protected_pscs(&pscs, ctx.merge.include_resigned);
     let findings = ch::findings(&number, &officers, &pscs);
     let (mut executives, organisations) = merge::merge(&findings, ctx.merge, match_confidence);
     let social_query = SocialQuery {

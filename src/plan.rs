@@ -114,7 +114,9 @@ impl Plan {
         }
         lines.push(
             "Assumed: officer and PSC lists fit one page (100 entries; one more call per 100 beyond), \
-             and names not in the cache match a company (an upper bound)."
+             every company lists a PSC (one that lists none costs one more call, for its PSC \
+             statements, unless the PSC snapshot is imported), and names not in the cache match a \
+             company (an upper bound)."
                 .to_string(),
         );
         lines.push("No API calls were made.".to_string());

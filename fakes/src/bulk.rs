@@ -327,18 +327,24 @@ pub fn export_psc(
     totals: bool,
 ) -> io::Result<Vec<std::path::PathBuf>> {
     std::fs::create_dir_all(dir)?;
-    let lines: Vec<String> = register
-        .companies()
-        .iter()
-        .flat_map(|c| {
-            c.persons_with_significant_control.iter().map(move |item| {
-                serde_json::json!({"company_number": c.number(), "data": item}).to_string()
-            })
-        })
-        .collect();
-    let count = lines.len();
+    // PSCs and statements, each record as the snapshot has it.
+    let record = |c: &Company, item: &serde_json::Value| {
+        serde_json::json!({"company_number": c.number(), "data": item}).to_string()
+    };
+    let mut lines: Vec<String> = Vec::new();
+    let (mut count, mut statements) = (0usize, 0usize);
+    for c in register.companies() {
+        for item in &c.persons_with_significant_control {
+            lines.push(record(c, item));
+            count += 1;
+        }
+        for item in &c.psc_statements {
+            lines.push(record(c, item));
+            statements += 1;
+        }
+    }
     let parts = parts.max(1);
-    let per_part = count.div_ceil(parts).max(1);
+    let per_part = lines.len().div_ceil(parts).max(1);
     let chunks: Vec<&[String]> = if lines.is_empty() {
         vec![&[]]
     } else {
@@ -354,7 +360,7 @@ pub fn export_psc(
                 &serde_json::json!({"data": {
                     "kind": "totals#persons-of-significant-control-snapshot",
                     "persons_of_significant_control_count": count,
-                    "statements_count": 0,
+                    "statements_count": statements,
                     "exemptions_count": 0,
                     "generated_at": format!("{date}T03:00:00Z"),
                 }})

@@ -30,6 +30,10 @@ pub struct Company {
     /// PSC list items; empty means the PSC endpoint answers 404.
     #[serde(default)]
     pub persons_with_significant_control: Vec<Value>,
+    /// PSC statements (`pscModels.json#statement`); empty means the
+    /// statements endpoint answers 404.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub psc_statements: Vec<Value>,
     /// A recorded `CompanySearchItems` to serve instead of one derived from
     /// the profile (keeps real quirks such as `"YOU  LIMITED"`); `matches`
     /// and `snippet` are always recomputed for the query.
@@ -335,6 +339,46 @@ impl Register {
             "ceased_count": ceased,
             "links": {
                 "self": format!("/company/{}/persons-with-significant-control", company.number())
+            },
+            "items": items,
+        }))
+    }
+}
+
+impl Register {
+    /// A page of PSC statements (`statementList`), or `None` when the
+    /// company is unknown or has none (404).
+    pub fn psc_statement_list(
+        &self,
+        number: &str,
+        start_index: usize,
+        items_per_page: usize,
+    ) -> Option<Value> {
+        let company = self.company(number)?;
+        let statements = &company.psc_statements;
+        if statements.is_empty() {
+            return None;
+        }
+        let ceased = statements
+            .iter()
+            .filter(|s| s.get("ceased_on").is_some_and(|v| !v.is_null()))
+            .count();
+        let items: Vec<&Value> = statements
+            .iter()
+            .skip(start_index)
+            .take(items_per_page)
+            .collect();
+        Some(json!({
+            "items_per_page": items_per_page,
+            "start_index": start_index,
+            "total_results": statements.len(),
+            "active_count": statements.len() - ceased,
+            "ceased_count": ceased,
+            "links": {
+                "self": format!(
+                    "/company/{}/persons-with-significant-control-statements",
+                    company.number()
+                )
             },
             "items": items,
         }))

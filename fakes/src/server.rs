@@ -312,6 +312,13 @@ impl Shared {
                     None => empty(StatusCode::NOT_FOUND),
                 }
             }
+            Route::PscStatements(number) => {
+                let (start, per_page) = query.paging(25);
+                match data.psc_statement_list(number, start, per_page) {
+                    Some(body) => json_response(StatusCode::OK, &body),
+                    None => empty(StatusCode::NOT_FOUND),
+                }
+            }
             Route::Other => empty(StatusCode::NOT_FOUND),
         }
     }
@@ -411,6 +418,7 @@ enum Route {
     Profile(String),
     Officers(String),
     Psc(String),
+    PscStatements(String),
     Other,
 }
 
@@ -423,6 +431,9 @@ impl Route {
             ["company", n] if !n.is_empty() => Route::Profile((*n).to_owned()),
             ["company", n, "officers"] => Route::Officers((*n).to_owned()),
             ["company", n, "persons-with-significant-control"] => Route::Psc((*n).to_owned()),
+            ["company", n, "persons-with-significant-control-statements"] => {
+                Route::PscStatements((*n).to_owned())
+            }
             _ => Route::Other,
         }
     }
@@ -434,6 +445,7 @@ impl Route {
             Route::Profile(_) => "profile",
             Route::Officers(_) => "officers",
             Route::Psc(_) => "psc",
+            Route::PscStatements(_) => "psc_statements",
             Route::Other => "other",
         }
     }

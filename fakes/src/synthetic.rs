@@ -651,6 +651,7 @@ fn synthetic_company(rng: &mut SplitMix64, number: &str, base: &str) -> Company 
         profile,
         officers,
         persons_with_significant_control: pscs,
+        psc_statements: Vec::new(),
         search_item: None,
     }
 }

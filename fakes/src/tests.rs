@@ -341,6 +341,53 @@ async fn psc_list_has_the_spec_shape() {
 }
 
 #[tokio::test]
+async fn protected_pscs_and_psc_statements_have_the_spec_shape() {
+    let server = serve(FakeConfig::bundled(KEY)).await;
+    // superSecure: kind, description, etag, links; no name, no details.
+    let body = get_json(
+        &server,
+        "/company/14285714/persons-with-significant-control",
+    )
+    .await;
+    let item = &body["items"][0];
+    assert_eq!(item["kind"], "super-secure-person-with-significant-control");
+    assert_eq!(
+        item["description"],
+        "super-secure-persons-with-significant-control"
+    );
+    assert!(item.get("name").is_none() && item.get("address").is_none());
+    // statementList (pscModels.json), paged like the other lists.
+    let body = get_json(
+        &server,
+        "/company/14285716/persons-with-significant-control-statements?items_per_page=1&start_index=1",
+    )
+    .await;
+    assert_eq!(body["total_results"], 2);
+    assert_eq!(body["active_count"], 1);
+    assert_eq!(body["ceased_count"], 1);
+    assert_eq!(body["start_index"], 1);
+    assert_eq!(
+        body["links"]["self"],
+        "/company/14285716/persons-with-significant-control-statements"
+    );
+    assert_eq!(
+        body["items"][0]["statement"],
+        "psc-exists-but-not-identified"
+    );
+    assert_eq!(
+        body["items"][0]["kind"],
+        "persons-with-significant-control-statement"
+    );
+    // A company without statements: 404, as for PSCs.
+    let response = get(
+        &server,
+        "/company/04053514/persons-with-significant-control-statements",
+    )
+    .await;
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
 async fn quota_gives_429_with_headers_until_the_window_ends() {
     let mut config = FakeConfig::bundled(KEY);
     config.quota_limit = 3;
@@ -584,11 +631,16 @@ const COMPANY_STATUSES: &[&str] = &[
     "removed",
 ];
 
+/// `kind` of a PSC list item (pscModels.json and the shared docs, section 3.7).
 const PSC_KINDS: &[&str] = &[
     "individual-person-with-significant-control",
     "corporate-entity-person-with-significant-control",
     "legal-person-with-significant-control",
     "super-secure-person-with-significant-control",
+    "individual-beneficial-owner",
+    "corporate-entity-beneficial-owner",
+    "legal-person-beneficial-owner",
+    "super-secure-beneficial-owner",
 ];
 
 fn validate(register: &Register) -> Vec<String> {
@@ -645,32 +697,60 @@ fn validate(register: &Register) -> Vec<String> {
             }
         }
         for psc in &c.persons_with_significant_control {
-            for field in [
-                "etag",
-                "name",
-                "links",
-                "address",
-                "notified_on",
-                "natures_of_control",
-            ] {
-                if psc.get(field).is_none_or(Value::is_null) {
-                    problems.push(format!("{n}: PSC lacks {field}: {psc}"));
-                }
-            }
             let kind = psc["kind"].as_str().unwrap_or_default();
             if !PSC_KINDS.contains(&kind) {
                 problems.push(format!("{n}: PSC kind {kind:?}"));
             }
-            if kind == "individual-person-with-significant-control"
-                && psc["name_elements"]["surname"].as_str().is_none()
+            // pscModels.json superSecure / superSecureBeneficialOwner: no
+            // name and no details, only these.
+            let protected = kind.starts_with("super-secure-");
+            let required: &[&str] = if protected {
+                &["etag", "kind", "description", "links"]
+            } else {
+                &[
+                    "etag",
+                    "name",
+                    "links",
+                    "address",
+                    "notified_on",
+                    "natures_of_control",
+                ]
+            };
+            for field in required {
+                if psc.get(*field).is_none_or(Value::is_null) {
+                    problems.push(format!("{n}: PSC lacks {field}: {psc}"));
+                }
+            }
+            if protected && (psc.get("name").is_some() || psc.get("address").is_some()) {
+                problems.push(format!("{n}: a protected PSC shows details: {psc}"));
+            }
+            if kind.starts_with("individual-") && psc["name_elements"]["surname"].as_str().is_none()
             {
                 problems.push(format!("{n}: individual PSC without name_elements.surname"));
             }
-            if kind != "individual-person-with-significant-control"
+            if (kind.starts_with("corporate-entity-") || kind.starts_with("legal-person-"))
                 && (psc["identification"]["legal_authority"].as_str().is_none()
                     || psc["identification"]["legal_form"].as_str().is_none())
             {
                 problems.push(format!("{n}: corporate PSC without identification"));
+            }
+        }
+        // pscModels.json statement: required etag, kind, notified_on,
+        // statement, links; the statement a psc_descriptions.yml key.
+        for st in &c.psc_statements {
+            for field in ["etag", "kind", "notified_on", "statement", "links"] {
+                if st.get(field).is_none_or(Value::is_null) {
+                    problems.push(format!("{n}: PSC statement lacks {field}: {st}"));
+                }
+            }
+            if st["kind"] != "persons-with-significant-control-statement" {
+                problems.push(format!("{n}: PSC statement kind {}", st["kind"]));
+            }
+            let known = include_str!("../../data/psc_descriptions.tsv")
+                .lines()
+                .any(|l| l.split('\t').nth(1) == st["statement"].as_str());
+            if !known {
+                problems.push(format!("{n}: PSC statement {}", st["statement"]));
             }
         }
     }

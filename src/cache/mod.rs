@@ -61,6 +61,8 @@ pub enum Resource {
     Officers,
     /// Companies House `/company/{n}/persons-with-significant-control`, per page.
     Psc,
+    /// Companies House `/company/{n}/persons-with-significant-control-statements`, per page.
+    PscStatements,
     /// X `/2/users/by`.
     XUsers,
     /// X `/2/tweets/search/recent`.
@@ -74,12 +76,13 @@ pub enum Resource {
 }
 
 impl Resource {
-    pub const ALL: [Resource; 10] = [
+    pub const ALL: [Resource; 11] = [
         Resource::Search,
         Resource::AdvancedSearch,
         Resource::Profile,
         Resource::Officers,
         Resource::Psc,
+        Resource::PscStatements,
         Resource::XUsers,
         Resource::XRecentPosts,
         Resource::LinkedInOrganizations,
@@ -96,6 +99,7 @@ impl Resource {
             Resource::Profile => "profile",
             Resource::Officers => "officers",
             Resource::Psc => "psc",
+            Resource::PscStatements => "psc_statements",
             Resource::XUsers => "users/by",
             Resource::XRecentPosts => "tweets/search/recent",
             Resource::LinkedInOrganizations => "organizations",
@@ -115,7 +119,8 @@ impl Resource {
             | Resource::AdvancedSearch
             | Resource::Profile
             | Resource::Officers
-            | Resource::Psc => Provider::CompaniesHouse,
+            | Resource::Psc
+            | Resource::PscStatements => Provider::CompaniesHouse,
             Resource::XUsers | Resource::XRecentPosts => Provider::X,
             Resource::LinkedInOrganizations => Provider::LinkedIn,
             Resource::FacebookPageSearch | Resource::FacebookPage => Provider::Facebook,
@@ -194,7 +199,7 @@ impl Ttl {
             Resource::Search | Resource::AdvancedSearch => self.search,
             Resource::Profile => self.profile,
             Resource::Officers => self.officers,
-            Resource::Psc => self.psc,
+            Resource::Psc | Resource::PscStatements => self.psc,
             Resource::XUsers
             | Resource::XRecentPosts
             | Resource::LinkedInOrganizations

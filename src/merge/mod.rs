@@ -78,6 +78,10 @@ pub struct Organisation {
     pub name: String,
     pub roles: Vec<String>,
     pub appointed_on: Option<String>,
+    /// Pre-1992 appointments carry no date, only the date they were made
+    /// before (when no role shown has a date).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub appointed_before: Option<String>,
     pub resigned_on: Option<String>,
     pub natures_of_control: Vec<String>,
     pub identification: Option<Registration>,
@@ -335,6 +339,7 @@ fn organisations(records: &[OrganisationRecord], options: MergeOptions) -> Vec<O
                     name: r.name.clone(),
                     roles: vec![],
                     appointed_on: None,
+                    appointed_before: None,
                     resigned_on: None,
                     natures_of_control: vec![],
                     identification: None,
@@ -348,6 +353,10 @@ fn organisations(records: &[OrganisationRecord], options: MergeOptions) -> Vec<O
             org.roles.push(r.role.clone());
         }
         org.appointed_on = [org.appointed_on.take(), r.appointed_on.clone()]
+            .into_iter()
+            .flatten()
+            .min();
+        org.appointed_before = [org.appointed_before.take(), r.appointed_before.clone()]
             .into_iter()
             .flatten()
             .min();

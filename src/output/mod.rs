@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::failure::FailureKind;
 use crate::merge::{Executive, Organisation};
-use crate::model::Company;
+use crate::model::{Company, ProtectedPsc};
 use crate::resolve::{CandidateSummary, MatchInfo};
 use crate::sources::social::Account;
 use crate::sources::social::Platform;
@@ -54,6 +54,8 @@ pub struct RowOutcome {
     pub candidates: Option<Vec<CandidateSummary>>,
     pub executives: Vec<Executive>,
     pub organisations: Vec<Organisation>,
+    /// PSCs whose details the register protects (no name to report).
+    pub protected_pscs: Vec<ProtectedPsc>,
     /// The company's official social accounts, best first per platform.
     pub accounts: Vec<Account>,
     pub error: Option<RowFailure>,
@@ -94,7 +96,7 @@ enum Out<W: Write> {
 }
 
 /// CSV columns, one row per executive.
-const CSV_COLUMNS: [&str; 29] = [
+const CSV_COLUMNS: [&str; 31] = [
     "row",
     "input_id",
     "input_company_name",
@@ -121,6 +123,8 @@ const CSV_COLUMNS: [&str; 29] = [
     "link",
     "profiles",
     "accounts",
+    "protected_pscs",
+    "psc_statements",
     "candidates",
     "error_kind",
     "error_message",
@@ -259,6 +263,8 @@ enum Col {
     Link,
     Profiles,
     Accounts,
+    ProtectedPscs,
+    PscStatements,
     Candidates,
     ErrorKind,
     ErrorMessage,
@@ -347,6 +353,26 @@ fn row_columns(o: &RowOutcome) -> Line {
     }
     let accounts: Vec<&str> = o.accounts.iter().map(|a| a.url.as_str()).collect();
     line.set(Col::Accounts, accounts.join(";"));
+    let protected: Vec<String> = o
+        .protected_pscs
+        .iter()
+        .map(|p| {
+            if p.active {
+                p.kind.clone()
+            } else {
+                format!("{} (ceased)", p.kind)
+            }
+        })
+        .collect();
+    line.set(Col::ProtectedPscs, protected.join(";"));
+    if let Some(c) = &o.company {
+        let statements: Vec<&str> = c
+            .psc_statements
+            .iter()
+            .map(|s| s.statement.as_str())
+            .collect();
+        line.set(Col::PscStatements, statements.join(";"));
+    }
     let candidates: Vec<String> = o
         .candidates
         .iter()
@@ -436,6 +462,7 @@ mod tests {
                 registered_office_postcode: None,
                 sic_codes: vec![],
                 source: "api".into(),
+                psc_statements: vec![],
             }),
             match_info: None,
             candidates: None,
@@ -460,6 +487,7 @@ mod tests {
                 evidence: 0.95,
             }],
             organisations: vec![],
+            protected_pscs: vec![],
             accounts: vec![],
             error: None,
             warnings: vec![],

@@ -22,7 +22,7 @@ use crate::model::Company;
 use crate::resolve::score::Candidate;
 use crate::resolve::{CandidateSource, Search};
 use crate::sources::SourceError;
-use crate::sources::companies_house::types::Psc;
+use crate::sources::companies_house::types::{Psc, PscStatementItem};
 
 /// The register and, when imported, the PSC snapshot, open read-only.
 #[derive(Clone)]
@@ -163,6 +163,7 @@ impl LocalRegister {
                                 .filter(|p| !p.is_empty()),
                             sic_codes: sic.split_whitespace().map(str::to_owned).collect(),
                             source: label.clone(),
+                            psc_statements: Vec::new(),
                         })
                     },
                 )
@@ -173,20 +174,38 @@ impl LocalRegister {
 
     /// The company's PSCs from the snapshot; `None` without a snapshot.
     pub async fn pscs(&self, number: &CompanyNumber) -> Result<Option<Vec<Psc>>, SourceError> {
+        self.snapshot_items("pscs", number).await
+    }
+
+    /// The company's PSC statements from the snapshot; `None` without one.
+    pub async fn psc_statements(
+        &self,
+        number: &CompanyNumber,
+    ) -> Result<Option<Vec<PscStatementItem>>, SourceError> {
+        self.snapshot_items("psc_statements", number).await
+    }
+
+    /// The snapshot's records of `table` for the company, as the API's items.
+    async fn snapshot_items<T: serde::de::DeserializeOwned>(
+        &self,
+        table: &'static str,
+        number: &CompanyNumber,
+    ) -> Result<Option<Vec<T>>, SourceError> {
         let Some(conn) = self.pscs.clone() else {
             return Ok(None);
         };
         let number = number.clone();
         let items: Vec<String> = blocking(move || {
             let conn = lock(&conn);
-            let mut stmt = conn.prepare_cached("SELECT item FROM pscs WHERE company = ?1")?;
+            let mut stmt =
+                conn.prepare_cached(&format!("SELECT item FROM {table} WHERE company = ?1"))?;
             stmt.query_map([number.as_str()], |r| r.get(0))?
                 .collect::<Result<Vec<String>, _>>()
         })
         .await?;
         items
             .iter()
-            .map(|item| serde_json::from_str::<Psc>(item).map_err(failed))
+            .map(|item| serde_json::from_str::<T>(item).map_err(failed))
             .collect::<Result<Vec<_>, _>>()
             .map(Some)
     }

@@ -528,3 +528,118 @@ fn help_documents_exit_codes() {
         assert!(help.contains(code), "{help}");
     }
 }
+
+/// Companies House facts that are not people: a protected PSC (no name,
+/// reported as such), PSC statements (fetched only when no PSC is listed),
+/// and a corporate officer appointed before 1992 (`appointed_before`).
+/// Shapes: pscModels.json superSecure and statementList; the shared docs,
+/// section 3.4 (pre-1992 appointments) and 3.7 (PSC kinds).
+#[test]
+fn protected_pscs_psc_statements_and_pre_1992_corporate_officers_are_reported() {
+    let fake = Fake::start();
+    let dir = tempfile::tempdir().unwrap();
+    let input = csv_file(
+        dir.path(),
+        "in.csv",
+        "company_name,company_number\n,14285714\n,14285715\n,14285716\n,SC123456\n,07234561\n",
+    );
+    let run = |extra: &[&str]| {
+        fake.server.reset_stats();
+        let out = fake
+            .leadgen()
+            .args(["discover", "--no-cache", "-f", "jsonl"])
+            .args(extra)
+            .arg(&input)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        jsonl(&out)
+    };
+    let rows = run(&[]);
+    // Statements only for the two companies that list no PSC.
+    assert_eq!(
+        fake.stats().by_endpoint.get("psc_statements").copied(),
+        Some(2)
+    );
+    let protected = &rows[0]["protected_pscs"];
+    assert_eq!(
+        protected[0]["kind"],
+        "super-secure-person-with-significant-control"
+    );
+    assert_eq!(protected[0]["active"], true);
+    assert!(
+        protected[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("restrictions on disclosing"),
+        "{protected}"
+    );
+    assert!(rows[0]["company"].get("psc_statements").is_none());
+    assert_eq!(rows[0]["executives"].as_array().unwrap().len(), 1);
+
+    let statements = &rows[1]["company"]["psc_statements"];
+    assert_eq!(
+        statements[0]["statement"],
+        "no-individual-or-entity-with-signficant-control"
+    );
+    assert!(
+        statements[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("The company knows or has reasonable cause to believe that there is no registrable person"),
+        "{statements}"
+    );
+    // The ceased statement only with --include-resigned.
+    let current: Vec<&str> = rows[2]["company"]["psc_statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["statement"].as_str().unwrap())
+        .collect();
+    assert_eq!(current, ["psc-exists-but-not-identified"]);
+    assert_eq!(rows[3]["protected_pscs"], serde_json::json!([]));
+
+    let secretary = rows[3]["organisations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "LOTHIAN SECRETARIES LIMITED")
+        .unwrap_or_else(|| panic!("{}", rows[3]["organisations"]));
+    assert_eq!(secretary["appointed_before"], "1990-01-31");
+    assert!(secretary["appointed_on"].is_null(), "{secretary}");
+
+    let rows = run(&["--include-resigned"]);
+    assert_eq!(
+        rows[2]["company"]["psc_statements"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // CSV: the kinds and the statement keys, in their own columns.
+    let out = fake
+        .leadgen()
+        .args(["discover", "--no-cache"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    let mut reader = csv::Reader::from_reader(&out.stdout[..]);
+    let headers = reader.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let of = |number: &str| {
+        records
+            .iter()
+            .find(|r| &r[col("company_number")] == number)
+            .unwrap()
+    };
+    assert_eq!(
+        &of("14285714")[col("protected_pscs")],
+        "super-secure-person-with-significant-control"
+    );
+    assert_eq!(
+        &of("14285715")[col("psc_statements")],
+        "no-individual-or-entity-with-signficant-control"
+    );
+}

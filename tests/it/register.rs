@@ -343,6 +343,9 @@ fn discover_resolves_from_the_register_and_calls_only_for_officers() {
         let rows = jsonl(&out);
         let matched = rows.iter().filter(|r| r["status"] == "matched").count();
         let by = fake.stats().by_endpoint;
+        // The four calls a company cost before the register; a company
+        // that lists no PSC costs one more, for its PSC statements (counted
+        // apart below).
         let calls: u64 = ["search", "profile", "officers", "psc", "other"]
             .iter()
             .map(|e| by.get(*e).copied().unwrap_or(0))
@@ -370,8 +373,23 @@ fn discover_resolves_from_the_register_and_calls_only_for_officers() {
         plan.contains("Local register (register 2026-11-01): "),
         "{plan}"
     );
-    let (online, online_matched, online_calls, _) = run(&["--online"]);
+    let (online, online_matched, online_calls, online_by) = run(&["--online"]);
+    // Statements for exactly the matched companies that list no PSC.
+    let no_psc = online
+        .iter()
+        .filter(|r| r["status"] == "matched")
+        .filter(|r| {
+            let number = r["company"]["company_number"].as_str().unwrap();
+            world
+                .company(number)
+                .is_some_and(|c| c.persons_with_significant_control.is_empty())
+        })
+        .count() as u64;
+    assert!(no_psc > 0);
+    assert_eq!(online_by.get("psc_statements").copied(), Some(no_psc));
     let (both, matched, calls, by) = run(&[]);
+    // With the PSC snapshot, statements come from it too.
+    assert_eq!(by.get("psc_statements"), None, "{by:?}");
     // Officers only, for the rows the register settles; the plan assumes the
     // others match (an upper bound).
     assert!(
@@ -420,7 +438,10 @@ fn discover_resolves_from_the_register_and_calls_only_for_officers() {
         per_company <= 2.05,
         "{per_company} calls per company with the company file only: {by:?}"
     );
-    eprintln!("calls per company, company file only: {per_company:.2}");
+    eprintln!(
+        "calls per company, company file only: {per_company:.2}, and {:.2} for PSC statements",
+        by.get("psc_statements").copied().unwrap_or(0) as f64 / matched as f64
+    );
 }
 
 /// The register's own search, as the matcher asks it: a previous name, a

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use super::types::{
     AdvancedCompany, AdvancedCompanySearch, CompanyProfile, CompanySearch, CompanySearchItem,
-    OfficerList, OfficerSummary, Psc, PscList,
+    OfficerList, OfficerSummary, Psc, PscList, PscStatementItem, PscStatementList,
 };
 use crate::cache::{Cache, CacheKey, Resource};
 use crate::company_number::CompanyNumber;
@@ -135,6 +135,22 @@ impl Client {
         self.all_pages(Resource::Psc, &path, &what, |page: PscList| {
             (page.items, page.total_results)
         })
+        .await
+    }
+
+    /// The company's PSC statements; none when the API answers 404.
+    pub async fn psc_statements(
+        &self,
+        number: &CompanyNumber,
+    ) -> Result<Vec<PscStatementItem>, SourceError> {
+        let path = format!("/company/{number}/persons-with-significant-control-statements");
+        let what = format!("the PSC statements of {number}");
+        self.all_pages(
+            Resource::PscStatements,
+            &path,
+            &what,
+            |page: PscStatementList| (page.items, page.total_results),
+        )
         .await
     }
 

@@ -12,12 +12,12 @@ pub use client::{Client, DEFAULT_BASE_URL};
 use crate::company_name::ends_with_designator;
 use crate::company_number::CompanyNumber;
 use crate::model::{
-    BirthMonth, Company, Findings, OrganisationRecord, PSC_ROLE, PersonRecord, Registration,
-    SourceKind,
+    BirthMonth, Company, Findings, OrganisationRecord, PSC_ROLE, PersonRecord, ProtectedPsc,
+    PscStatement, Registration, SourceKind,
 };
 use names::{parse_officer_name, parse_psc_name};
 use roles::OfficerRole;
-use types::{CompanyProfile, Identification, OfficerSummary, PartialDate, Psc};
+use types::{CompanyProfile, Identification, OfficerSummary, PartialDate, Psc, PscStatementItem};
 
 /// The public web pages (not the API) a user can open.
 pub const WEB_BASE_URL: &str = "https://find-and-update.company-information.service.gov.uk";
@@ -37,7 +37,67 @@ pub fn company(profile: &CompanyProfile, fallback_number: &CompanyNumber) -> Com
             .and_then(|a| a.postal_code.clone()),
         sic_codes: profile.sic_codes.clone(),
         source: "api".to_owned(),
+        psc_statements: Vec::new(),
     }
+}
+
+/// The texts of api-enumerations' `psc_descriptions.yml` that leadgen
+/// reports: `statement_description` and `super_secure_description`.
+fn psc_text(section: &str, key: &str) -> Option<String> {
+    include_str!("../../../data/psc_descriptions.tsv")
+        .lines()
+        .filter_map(|l| {
+            let mut cols = l.splitn(3, '\t');
+            Some((cols.next()?, cols.next()?, cols.next()?))
+        })
+        .find(|(s, k, _)| *s == section && *k == key)
+        .map(|(_, _, text)| text.to_owned())
+}
+
+/// The PSCs whose details the register protects (super-secure items, which
+/// have no name): reported as such rather than dropped.
+/// Ceased ones only with `include_ceased`.
+pub fn protected_pscs(pscs: &[Psc], include_ceased: bool) -> Vec<ProtectedPsc> {
+    pscs.iter()
+        .filter(|p| {
+            p.kind
+                .as_deref()
+                .is_some_and(|k| k.starts_with("super-secure-"))
+        })
+        .map(|p| ProtectedPsc {
+            kind: p.kind.clone().unwrap_or_default(),
+            description: p.description.clone(),
+            text: p
+                .description
+                .as_deref()
+                .and_then(|d| psc_text("super_secure_description", d)),
+            active: p.ceased != Some(true) && p.ceased_on.is_none(),
+        })
+        .filter(|p| p.active || include_ceased)
+        .collect()
+}
+
+/// PSC statements as reported; ceased ones only with `include_ceased`.
+pub fn psc_statements(items: &[PscStatementItem], include_ceased: bool) -> Vec<PscStatement> {
+    items
+        .iter()
+        .filter(|s| include_ceased || s.ceased_on.is_none())
+        .filter_map(|s| {
+            let statement = s.statement.clone()?;
+            let text =
+                psc_text("statement_description", &statement).map(|t| match &s.linked_psc_name {
+                    Some(name) => t.replace("{linked_psc_name}", name),
+                    None => t,
+                });
+            Some(PscStatement {
+                statement,
+                text,
+                notified_on: s.notified_on.clone(),
+                ceased_on: s.ceased_on.clone(),
+                linked_psc_name: s.linked_psc_name.clone(),
+            })
+        })
+        .collect()
 }
 
 /// Officers and PSCs as people and organisations. Resigned officers and
@@ -56,10 +116,8 @@ pub fn findings(company: &CompanyNumber, officers: &[OfficerSummary], pscs: &[Ps
                 name: officer.name.trim().to_string(),
                 role: role.key().to_string(),
                 active,
-                appointed_on: officer
-                    .appointed_on
-                    .clone()
-                    .or_else(|| officer.appointed_before.clone()),
+                appointed_on: officer.appointed_on.clone(),
+                appointed_before: officer.appointed_before.clone(),
                 resigned_on: officer.resigned_on.clone(),
                 natures_of_control: vec![],
                 identification: officer.identification.as_ref().map(registration),
@@ -91,7 +149,7 @@ pub fn findings(company: &CompanyNumber, officers: &[OfficerSummary], pscs: &[Ps
         let kind = psc.kind.as_deref().unwrap_or("");
         let active = psc.ceased_on.is_none() && psc.ceased != Some(true);
         let Some(raw_name) = psc.name.as_deref().filter(|n| !n.trim().is_empty()) else {
-            // Super-secure PSCs have no name to report.
+            // Super-secure PSCs have no name: see `protected_pscs`.
             continue;
         };
         let link = Some(format!(
@@ -106,6 +164,7 @@ pub fn findings(company: &CompanyNumber, officers: &[OfficerSummary], pscs: &[Ps
                 role: PSC_ROLE.to_string(),
                 active,
                 appointed_on: psc.notified_on.clone(),
+                appointed_before: None,
                 resigned_on: psc.ceased_on.clone(),
                 natures_of_control: psc.natures_of_control.clone(),
                 identification: psc.identification.as_ref().map(registration),

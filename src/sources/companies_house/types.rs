@@ -157,6 +157,8 @@ pub struct PscList {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Psc {
     pub kind: Option<String>,
+    /// A protected (super-secure) item's only description.
+    pub description: Option<String>,
     pub name: Option<String>,
     pub name_elements: Option<NameElements>,
     pub notified_on: Option<String>,
@@ -169,6 +171,24 @@ pub struct Psc {
     pub date_of_birth: Option<PartialDate>,
     pub identification: Option<Identification>,
     pub links: Option<PscLinks>,
+}
+
+/// `statementList`: a page of PSC statements.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PscStatementList {
+    #[serde(default)]
+    pub items: Vec<PscStatementItem>,
+    pub total_results: Option<u64>,
+}
+
+/// `statement` (pscModels.json).
+#[derive(Debug, Clone, Deserialize)]
+pub struct PscStatementItem {
+    pub kind: Option<String>,
+    pub statement: Option<String>,
+    pub notified_on: Option<String>,
+    pub ceased_on: Option<String>,
+    pub linked_psc_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
