@@ -924,6 +924,41 @@ mod social {
         );
     }
 
+    /// A field or expansion X's OpenAPI spec does not have is refused with
+    /// X's 400 invalid-request problem (`fakes/data/x_query_enums.tsv`).
+    #[tokio::test]
+    async fn x_refuses_fields_and_expansions_the_spec_does_not_have() {
+        let server = serve(FakeConfig::bundled(KEY)).await;
+        let auth = format!("Bearer {DEMO_X_BEARER_TOKEN}");
+        for (path, param, bad) in [
+            (
+                "/2/users/by?usernames=SmithJones",
+                "user.fields",
+                "description,shoe_size",
+            ),
+            (
+                "/2/users/by?usernames=SmithJones",
+                "expansions",
+                "pinned_post_id",
+            ),
+            (
+                "/2/tweets/search/recent?query=from:SmithJones",
+                "tweet.fields",
+                "text,likes",
+            ),
+        ] {
+            let url = format!("{path}&{param}={bad}");
+            let response = get_with(&server, &url, &auth).await;
+            assert_eq!(response.status(), 400, "{url}");
+            let body: serde_json::Value = response.json().await.expect("json");
+            assert_eq!(body["type"], "https://api.x.com/2/problems/invalid-request");
+            let unknown = &body["errors"][0]["parameters"][param];
+            assert_eq!(unknown.as_array().map(Vec::len), Some(1), "{body}");
+        }
+        let url = "/2/users/by?usernames=SmithJones&user.fields=description,url,entities,verified,verified_type&expansions=pinned_tweet_id";
+        assert_eq!(get_with(&server, url, &auth).await.status(), 200);
+    }
+
     #[tokio::test]
     async fn x_errors_are_problem_json_with_rate_headers() {
         let server = serve(FakeConfig::bundled(KEY)).await;

@@ -91,6 +91,13 @@ pub(crate) fn answer(
         return with_rate_headers(invalid_request("Method not allowed."), &taken);
     }
     let query = Query::parse(parts.uri.query());
+    let path = match route {
+        Route::UsersBy => "/2/users/by",
+        _ => "/2/tweets/search/recent",
+    };
+    if let Some(refused) = unknown_values(path, &query) {
+        return with_rate_headers(refused, &taken);
+    }
     let reply = match route {
         Route::UsersBy => users_by(shared, &query),
         _ => search_recent(shared, &query),
@@ -266,6 +273,53 @@ fn project(user: &Value, fields: &[String]) -> Value {
         }
     }
     Value::Object(out)
+}
+
+/// The values X's OpenAPI spec allows for each list-valued query parameter
+/// of the endpoints served here (`fakes/data/x_query_enums.tsv`).
+const QUERY_ENUMS: &str = include_str!("../data/x_query_enums.tsv");
+
+/// A 400 `invalid-request`, as X answers, when a list-valued parameter
+/// (`user.fields`, `tweet.fields`, `expansions`, ...) names a value the spec
+/// does not have for `path`.
+fn unknown_values(path: &str, query: &Query) -> Option<Reply> {
+    let allowed = |param: &str, value: &str| {
+        QUERY_ENUMS.lines().any(|l| {
+            let mut cols = l.split('\t');
+            cols.next() == Some(path) && cols.next() == Some(param) && cols.next() == Some(value)
+        })
+    };
+    let params: Vec<&str> = QUERY_ENUMS
+        .lines()
+        .filter_map(|l| {
+            let mut cols = l.split('\t');
+            (cols.next() == Some(path)).then(|| cols.next()).flatten()
+        })
+        .collect();
+    for param in params {
+        let Some(given) = query.get(param) else {
+            continue;
+        };
+        let unknown: Vec<&str> = given.split(',').filter(|v| !allowed(param, v)).collect();
+        if !unknown.is_empty() {
+            return Some(problem_response(
+                StatusCode::BAD_REQUEST,
+                &json!({
+                    "errors": [{
+                        "parameters": {param: unknown},
+                        "message": format!(
+                            "The `{param}` query parameter value [{}] is not one of the values the API accepts",
+                            unknown.join(",")
+                        ),
+                    }],
+                    "title": "Invalid Request",
+                    "detail": "One or more parameters to your request was invalid.",
+                    "type": "https://api.x.com/2/problems/invalid-request",
+                }),
+            ));
+        }
+    }
+    None
 }
 
 fn invalid_request(message: &str) -> Reply {

@@ -27,8 +27,10 @@ pub const GRAPH_VERSION: &str = "v25.0";
 /// What `pages/search` returns per page.
 pub const SEARCH_FIELDS: &str = "id,name,link,website,location,verification_status";
 
-/// What a page read returns.
-pub const PAGE_FIELDS: &str = "name,about,website,emails,phone,single_line_address,location,link";
+/// What a page read returns: what the page rules read (the website and the
+/// postcode), and no more. A page's e-mail addresses, phone and "about"
+/// text feed no rule, so they are not asked for (data minimisation).
+pub const PAGE_FIELDS: &str = "name,website,location,link";
 
 use super::policy::{APP_ID_VAR, APP_SECRET_VAR};
 pub use super::policy::{PAGE, PAGES_SEARCH};

@@ -129,9 +129,26 @@ async fn code_4_from_a_shared_app_is_waited_out_and_retried() {
         page.location.and_then(|l| l.zip).as_deref(),
         Some("HX5 0HQ")
     );
-    assert_eq!(page.emails, Vec::<String>::new());
     // One for the other process, a code 4, then the retry.
     assert_eq!(server.stats().by_endpoint["facebook_page"], 3);
+}
+
+/// Data minimisation: a page's e-mail addresses, phone, "about" text and
+/// address line feed no rule, so they are not requested (issue 16).
+#[test]
+fn only_the_fields_a_rule_reads_are_requested() {
+    for field in super::client::PAGE_FIELDS
+        .split(',')
+        .chain(super::client::SEARCH_FIELDS.split(','))
+    {
+        assert!(
+            !["emails", "phone", "about", "single_line_address"].contains(&field),
+            "{field}"
+        );
+    }
+    for field in crate::sources::x::client::ACCOUNT_USER_FIELDS.split(',') {
+        assert!(!["public_metrics", "location"].contains(&field), "{field}");
+    }
 }
 
 #[test]

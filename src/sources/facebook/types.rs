@@ -17,12 +17,7 @@ pub struct PageList {
 pub struct Page {
     pub id: String,
     pub name: Option<String>,
-    pub about: Option<String>,
     pub website: Option<String>,
-    #[serde(default)]
-    pub emails: Vec<String>,
-    pub phone: Option<String>,
-    pub single_line_address: Option<String>,
     pub location: Option<Location>,
     pub link: Option<String>,
     pub verification_status: Option<String>,
@@ -35,17 +30,7 @@ impl Page {
         Page {
             id: self.id,
             name: self.name.or_else(|| other.name.clone()),
-            about: self.about.or_else(|| other.about.clone()),
             website: self.website.or_else(|| other.website.clone()),
-            emails: if self.emails.is_empty() {
-                other.emails.clone()
-            } else {
-                self.emails
-            },
-            phone: self.phone.or_else(|| other.phone.clone()),
-            single_line_address: self
-                .single_line_address
-                .or_else(|| other.single_line_address.clone()),
             location: self.location.or_else(|| other.location.clone()),
             link: self.link.or_else(|| other.link.clone()),
             verification_status: self

@@ -27,9 +27,9 @@ const PROVIDER: Provider = Provider::X;
 /// The most usernames `/2/users/by` takes in one call.
 pub const MAX_USERNAMES_PER_CALL: usize = 100;
 
-/// The profile fields the company-account rules read.
-pub const ACCOUNT_USER_FIELDS: &str =
-    "description,url,entities,verified,verified_type,public_metrics,location";
+/// The profile fields the company-account rules read, and no more (data
+/// minimisation: follower counts and locations feed no rule).
+pub const ACCOUNT_USER_FIELDS: &str = "description,url,entities,verified,verified_type";
 
 /// The fields of mentioned users the officer rules read.
 pub const MENTION_USER_FIELDS: &str = "name,description,url,username,verified";

@@ -35,8 +35,6 @@ pub struct User {
     pub verified: Option<bool>,
     /// blue, business, government or none.
     pub verified_type: Option<String>,
-    pub location: Option<String>,
-    pub public_metrics: Option<PublicMetrics>,
 }
 
 impl User {
@@ -77,15 +75,6 @@ pub struct UrlEntity {
     pub url: Option<String>,
     pub expanded_url: Option<String>,
     pub display_url: Option<String>,
-}
-
-/// `User.public_metrics`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub struct PublicMetrics {
-    pub followers_count: Option<u64>,
-    pub following_count: Option<u64>,
-    pub tweet_count: Option<u64>,
-    pub listed_count: Option<u64>,
 }
 
 /// `Get2TweetsSearchRecentResponse` (`GET /2/tweets/search/recent`).
