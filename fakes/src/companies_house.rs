@@ -322,30 +322,17 @@ impl Register {
         items_per_page: usize,
     ) -> Option<Value> {
         let company = self.company(number)?;
-        let pscs = &company.persons_with_significant_control;
-        if pscs.is_empty() {
-            return None;
-        }
-        let ceased = pscs
-            .iter()
-            .filter(|p| p.get("ceased_on").is_some_and(|v| !v.is_null()))
-            .count();
-        let items: Vec<&Value> = pscs.iter().skip(start_index).take(items_per_page).collect();
-        Some(json!({
-            "items_per_page": items_per_page,
-            "start_index": start_index,
-            "total_results": pscs.len(),
-            "active_count": pscs.len() - ceased,
-            "ceased_count": ceased,
-            "links": {
-                "self": format!("/company/{}/persons-with-significant-control", company.number())
-            },
-            "items": items,
-        }))
+        list_with_ceased(
+            &company.persons_with_significant_control,
+            start_index,
+            items_per_page,
+            format!(
+                "/company/{}/persons-with-significant-control",
+                company.number()
+            ),
+        )
     }
-}
 
-impl Register {
     /// A page of PSC statements (`statementList`), or `None` when the
     /// company is unknown or has none (404).
     pub fn psc_statement_list(
@@ -355,34 +342,44 @@ impl Register {
         items_per_page: usize,
     ) -> Option<Value> {
         let company = self.company(number)?;
-        let statements = &company.psc_statements;
-        if statements.is_empty() {
-            return None;
-        }
-        let ceased = statements
-            .iter()
-            .filter(|s| s.get("ceased_on").is_some_and(|v| !v.is_null()))
-            .count();
-        let items: Vec<&Value> = statements
-            .iter()
-            .skip(start_index)
-            .take(items_per_page)
-            .collect();
-        Some(json!({
-            "items_per_page": items_per_page,
-            "start_index": start_index,
-            "total_results": statements.len(),
-            "active_count": statements.len() - ceased,
-            "ceased_count": ceased,
-            "links": {
-                "self": format!(
-                    "/company/{}/persons-with-significant-control-statements",
-                    company.number()
-                )
-            },
-            "items": items,
-        }))
+        list_with_ceased(
+            &company.psc_statements,
+            start_index,
+            items_per_page,
+            format!(
+                "/company/{}/persons-with-significant-control-statements",
+                company.number()
+            ),
+        )
     }
+}
+
+/// One page of a PSC or statement list (`list` / `statementList` in
+/// pscModels.json): the counts of active and ceased items (`ceased_on`, or
+/// a protected item's `ceased`) over the whole list; `None` when empty.
+fn list_with_ceased(
+    all: &[Value],
+    start_index: usize,
+    items_per_page: usize,
+    self_link: String,
+) -> Option<Value> {
+    if all.is_empty() {
+        return None;
+    }
+    let ceased = all
+        .iter()
+        .filter(|p| p.get("ceased_on").is_some_and(|v| !v.is_null()) || p["ceased"] == true)
+        .count();
+    let items: Vec<&Value> = all.iter().skip(start_index).take(items_per_page).collect();
+    Some(json!({
+        "items_per_page": items_per_page,
+        "start_index": start_index,
+        "total_results": all.len(),
+        "active_count": all.len() - ceased,
+        "ceased_count": ceased,
+        "links": { "self": self_link },
+        "items": items,
+    }))
 }
 
 /// A 40-hex-digit etag like the real ones (SHA-1 sized), stable for the same input.
