@@ -1,7 +1,8 @@
 //! The imported register as a source of companies for `discover`: name
-//! candidates for the matcher from the FTS5 index, company facts in place
-//! of the profile call, and PSCs from the snapshot in place of the PSC
-//! call. Every answer here costs no quota.
+//! candidates for the matcher from the name index ([`super::names`]: "same
+//! as" keys, a word index and its vocabulary), company facts in place of
+//! the profile call, and PSCs and PSC statements from the snapshot in place
+//! of their calls. Every answer here costs no quota.
 //!
 //! The bulk file holds live companies only, so a row the register cannot
 //! settle (no confident match, or a row that names a dissolved company)
