@@ -118,6 +118,10 @@ pub struct FakeConfig {
 pub struct Faults {
     pub rate_429: f64,
     pub rate_503: f64,
+    /// Companies House only: a sporadic 403, as users report from its
+    /// IP-level blocking (shared docs, section 2; the body is unconfirmed,
+    /// so it is a proxy's HTML page).
+    pub rate_403: f64,
     /// Answer only after `slow_delay` (set it beyond the client's timeout).
     pub rate_slow: f64,
     pub slow_delay: Duration,

@@ -139,6 +139,9 @@ struct ServeArgs {
     /// Probability (0..=1) of an injected 429.
     #[arg(long, default_value_t = 0.0, value_parser = rate)]
     fault_429: f64,
+    /// Probability of a sporadic 403 from Companies House (IP-level blocking).
+    #[arg(long, default_value_t = 0.0, value_parser = rate)]
+    fault_403: f64,
     /// Probability of a 503 gateway error page.
     #[arg(long, default_value_t = 0.0, value_parser = rate)]
     fault_503: f64,
@@ -190,6 +193,7 @@ impl ServeArgs {
         config.latency = self.latency;
         config.faults = Faults {
             rate_429: self.fault_429,
+            rate_403: self.fault_403,
             rate_503: self.fault_503,
             rate_slow: self.fault_slow,
             slow_delay: self.slow_delay,

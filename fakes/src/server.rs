@@ -52,6 +52,7 @@ pub(crate) struct Taken {
 pub(crate) struct Draws {
     drop: bool,
     unavailable: bool,
+    forbidden: bool,
     pub(crate) too_many: bool,
     slow: bool,
     truncated: bool,
@@ -95,6 +96,7 @@ impl Shared {
         Draws {
             drop: hit(f.rate_drop),
             unavailable: hit(f.rate_503),
+            forbidden: hit(f.rate_403),
             too_many: hit(f.rate_429),
             slow: hit(f.rate_slow),
             truncated: hit(f.rate_truncated),
@@ -174,6 +176,8 @@ impl Shared {
         }
         let response = if draws.unavailable {
             gateway_error().into_response()
+        } else if draws.forbidden && matches!(service, Service::CompaniesHouse(_)) {
+            forbidden_page().into_response()
         } else {
             match &service {
                 Service::CompaniesHouse(route) => self.answer(&parts, route, &draws),
@@ -601,6 +605,17 @@ fn gateway_error() -> Reply {
     const PAGE: &str = "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n</body>\r\n</html>\r\n";
     Reply {
         status: StatusCode::SERVICE_UNAVAILABLE,
+        body: Bytes::from_static(PAGE.as_bytes()),
+        content_type: Some("text/html"),
+        headers: Vec::new(),
+    }
+}
+
+/// A sporadic 403 (Companies House's IP-level blocking): a proxy's page.
+fn forbidden_page() -> Reply {
+    const PAGE: &str = "<html>\r\n<head><title>403 Forbidden</title></head>\r\n<body>\r\n<center><h1>403 Forbidden</h1></center>\r\n</body>\r\n</html>\r\n";
+    Reply {
+        status: StatusCode::FORBIDDEN,
         body: Bytes::from_static(PAGE.as_bytes()),
         content_type: Some("text/html"),
         headers: Vec::new(),

@@ -106,6 +106,30 @@ fn every_row_ends_with_a_status_under_503s() {
     assert_every_row_accounted_for(&out, &rows);
 }
 
+/// Companies House's sporadic 403s (IP-level blocking, shared docs section
+/// 2) fail only the call they answer: the run goes on, and the provider is
+/// not switched off as for a refused key (that takes 5 in a row).
+#[test]
+fn sporadic_403s_fail_only_their_own_calls() {
+    let (out, rows) = run_with_faults(faults(|f| f.rate_403 = 0.1));
+    assert_every_row_accounted_for(&out, &rows);
+    let failed = rows.iter().filter(|r| r["status"] == "error").count();
+    assert!(failed > 0, "some rows meet a 403: {}", stderr(&out));
+    assert!(
+        failed * 2 < rows.len(),
+        "{failed} of {} rows failed: {}",
+        rows.len(),
+        stderr(&out)
+    );
+    assert!(
+        rows.iter()
+            .filter(|r| r["status"] == "error")
+            .all(|r| r["error"]["kind"] == "credential_refused"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn every_row_ends_with_a_status_under_slow_answers() {
     let (out, rows) = run_with_faults(faults(|f| f.rate_slow = 0.1));
