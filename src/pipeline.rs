@@ -590,27 +590,10 @@ async fn resolve_row(
     ctx: &Context,
     query: &crate::input::CompanyQuery,
 ) -> Result<Resolution, SourceError> {
-    if let Some(register) = &ctx.register {
-        if let Some(number) = &query.company_number {
-            if register.company(number).await?.is_some() {
-                return Ok(Resolution::Matched {
-                    number: number.clone(),
-                    info: resolve::MatchInfo {
-                        confidence: 1.0,
-                        method: resolve::MatchMethod::Number,
-                        evidence: Vec::new(),
-                    },
-                });
-            }
-        } else if !query.wants_dissolved
-            && let Some(q) = resolve::Query::of_row(query)
-        {
-            let budget = SearchBudget::single(ctx.register_searches);
-            let found = resolve::investigate(register, &q, &budget, &resolve::model::MODEL).await?;
-            if let matched @ Resolution::Matched { .. } = found.resolution(&resolve::model::MODEL) {
-                return Ok(matched);
-            }
-        }
+    if let Some(register) = &ctx.register
+        && let Some(matched) = register.settle(query, ctx.register_searches).await?
+    {
+        return Ok(matched);
     }
     resolve::resolve(&ctx.ch, query, &ctx.searches).await
 }

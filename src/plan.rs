@@ -224,25 +224,16 @@ async fn from_register(
     searches: u32,
 ) -> Option<(Vec<CacheKey>, Vec<CacheKey>)> {
     let mut saved = Vec::new();
-    let number = match (&query.company_number, resolve::Query::of_row(query)) {
-        (Some(number), _) => {
-            register.company(number).await.ok()??;
-            number.clone()
-        }
-        (None, Some(q)) if !query.wants_dissolved => {
-            let budget = SearchBudget::single(searches);
-            let found = resolve::investigate(register, &q, &budget, &resolve::model::MODEL)
-                .await
-                .ok()?;
-            let Resolution::Matched { number, .. } = found.resolution(&resolve::model::MODEL)
-            else {
-                return None;
-            };
-            saved.push(keys::search(ch.base_url(), &q.name));
-            number
-        }
-        _ => return None,
+    let Ok(Some(Resolution::Matched { number, .. })) = register.settle(query, searches).await
+    else {
+        return None;
     };
+    if query.company_number.is_none() {
+        saved.push(keys::search(
+            ch.base_url(),
+            query.name.as_deref().unwrap_or_default(),
+        ));
+    }
     let mut needed = Vec::new();
     saved.push(keys::profile(ch.base_url(), &number));
     let psc = keys::psc(ch.base_url(), &number);

@@ -19,9 +19,12 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension as _, params};
 use super::names;
 
 use crate::company_number::CompanyNumber;
+use crate::input::CompanyQuery;
 use crate::model::Company;
 use crate::resolve::score::Candidate;
-use crate::resolve::{CandidateSource, Search};
+use crate::resolve::{
+    self, CandidateSource, MatchInfo, MatchMethod, Resolution, Search, SearchBudget,
+};
 use crate::sources::SourceError;
 use crate::sources::companies_house::types::{Psc, PscStatementItem};
 
@@ -171,6 +174,37 @@ impl LocalRegister {
                 .optional()
         })
         .await
+    }
+
+    /// The row's company when the register settles it, as `discover` (and
+    /// its `--plan`) take it: a number the register holds, or a name it
+    /// matches (`searches` of the register at most). `None`: ask the API.
+    /// The register holds live companies only, so a row that says its
+    /// company is dissolved is not settled here.
+    pub async fn settle(
+        &self,
+        query: &CompanyQuery,
+        searches: u32,
+    ) -> Result<Option<Resolution>, SourceError> {
+        if let Some(number) = &query.company_number {
+            return Ok(self.company(number).await?.map(|_| Resolution::Matched {
+                number: number.clone(),
+                info: MatchInfo {
+                    confidence: 1.0,
+                    method: MatchMethod::Number,
+                    evidence: Vec::new(),
+                },
+            }));
+        }
+        let Some(q) = resolve::Query::of_row(query).filter(|_| !query.wants_dissolved) else {
+            return Ok(None);
+        };
+        let budget = SearchBudget::single(searches);
+        let found = resolve::investigate(self, &q, &budget, &resolve::model::MODEL).await?;
+        Ok(match found.resolution(&resolve::model::MODEL) {
+            matched @ Resolution::Matched { .. } => Some(matched),
+            _ => None,
+        })
     }
 
     /// The company's PSCs from the snapshot; `None` without a snapshot.
