@@ -289,13 +289,16 @@ fn unknown_values(path: &str, query: &Query) -> Option<Reply> {
             cols.next() == Some(path) && cols.next() == Some(param) && cols.next() == Some(value)
         })
     };
-    let params: Vec<&str> = QUERY_ENUMS
+    // Each parameter once: the file has a line per allowed value, a
+    // parameter's lines together.
+    let mut params: Vec<&str> = QUERY_ENUMS
         .lines()
         .filter_map(|l| {
             let mut cols = l.split('\t');
             (cols.next() == Some(path)).then(|| cols.next()).flatten()
         })
         .collect();
+    params.dedup();
     for param in params {
         let Some(given) = query.get(param) else {
             continue;
