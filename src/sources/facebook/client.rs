@@ -1,10 +1,11 @@
 //! HTTP calls to the Facebook Graph API with an app token.
 //!
-//! The app token (`{app-id}|{app-secret}`) goes in an `Authorization:
-//! Bearer` header rather than the `access_token` query parameter Meta's
-//! Pages examples use: Graph accepts OAuth 2.0 bearer headers (Meta's own
-//! Cloud API on the same host documents them), and a header keeps the
-//! secret out of URLs, which proxies and logs record.
+//! The app token goes as Meta's access-token guide shows it:
+//! `access_token={app-id}|{app-secret}` in the query, server-side only
+//! (`../shared/docs/social-apis.md`, Facebook tokens). The URL therefore
+//! holds the secret, so it never reaches a message: the gateway strips
+//! URLs from transport errors, cache keys are built from the path and the
+//! search words only, and nothing logs a request's URL.
 
 use std::sync::Arc;
 
@@ -176,8 +177,8 @@ impl Client {
             .send(Provider::Facebook, endpoint, |http| {
                 http.get(&url)
                     .query(query)
+                    .query(&[("access_token", self.app_token.expose_secret())])
                     .header(ACCEPT, "application/json")
-                    .bearer_auth(self.app_token.expose_secret())
             })
             .await?;
         crate::sources::json_answer::<ErrorEnvelope>(PROVIDER, what, response)
