@@ -55,6 +55,9 @@ impl Section {
         if let Some(u) = &self.url {
             out.push(format!("  base URL:    {u}"));
         }
+        if let Some(access) = crate::sources::policy(self.provider).required_access() {
+            out.push(format!("  needs:       {access}"));
+        }
         if let Some(c) = &self.check {
             out.push(format!("  check:       {c}"));
         }
@@ -70,6 +73,11 @@ fn verdict(result: Result<String, SourceError>) -> (bool, String, String) {
             false,
             format!("refused (HTTP {status})"),
             "the provider refused the credentials".into(),
+        ),
+        Err(SourceError::Gateway(GatewayError::NotPermitted { .. })) => (
+            false,
+            "missing access".into(),
+            "the credential was accepted, but the app lacks the access under \"needs\"".into(),
         ),
         Err(e) => (false, "failed".into(), e.to_string()),
     }

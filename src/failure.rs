@@ -11,6 +11,9 @@ pub enum FailureKind {
     InvalidInput,
     /// The provider refused the credential.
     CredentialRefused,
+    /// The provider accepted the credential, but the app lacks an access
+    /// the call needs (an API product or reviewed feature not granted).
+    NotPermitted,
     /// The provider is down (its circuit is open).
     ProviderUnavailable,
     /// An optional source's quota is spent for this run.
@@ -34,6 +37,7 @@ impl FailureKind {
         match self {
             FailureKind::InvalidInput => "invalid_input",
             FailureKind::CredentialRefused => "credential_refused",
+            FailureKind::NotPermitted => "not_permitted",
             FailureKind::ProviderUnavailable => "provider_unavailable",
             FailureKind::QuotaSpent => "quota_spent",
             FailureKind::Timeout => "timeout",

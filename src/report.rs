@@ -68,8 +68,11 @@ pub struct ProviderReport {
     /// Calls refused at once because the breaker was open.
     pub breaker_rejections: u64,
     pub auth_failures: u64,
-    /// Switched off for the rest of the run (refused credential).
+    /// Switched off for the rest of the run (refused credential, or an
+    /// access the app lacks).
     pub disabled: bool,
+    /// The access the app lacks, when that is why it was switched off.
+    pub missing_access: Option<&'static str>,
     /// Summed over tasks.
     pub quota_wait_seconds: f64,
     pub latency_ms: LatencyReport,
@@ -302,7 +305,8 @@ impl From<&ProviderStats> for ProviderReport {
             breaker_openings: p.breaker_openings,
             breaker_rejections: p.rejected,
             auth_failures: p.auth_failures,
-            disabled: p.credential_refused,
+            disabled: p.credential_refused || p.missing_access.is_some(),
+            missing_access: p.missing_access,
             quota_wait_seconds: p.quota_wait_ms as f64 / 1000.0,
             latency_ms: LatencyReport {
                 samples: p.latency.samples,
@@ -395,8 +399,12 @@ pub fn summary_lines(r: &Report) -> Vec<String> {
         if p.auth_failures > 0 {
             let _ = write!(line, ", {} refused the credential", p.auth_failures);
         }
-        if p.disabled {
-            line.push_str(", switched off");
+        match (p.disabled, p.missing_access) {
+            (true, Some(access)) => {
+                let _ = write!(line, ", switched off: the app lacks {access}");
+            }
+            (true, None) => line.push_str(", switched off"),
+            _ => {}
         }
         lines.push(line);
     }
@@ -489,6 +497,7 @@ pub fn audit_lines(r: &Report) -> Vec<String> {
                 "rate_limited": p.rate_limited,
                 "auth_failures": p.auth_failures,
                 "disabled": p.disabled,
+                "missing_access": p.missing_access,
             })
             .to_string()
         })

@@ -1,8 +1,9 @@
 //! The fake Facebook Graph API, version v25.0: `GET /pages/search` and
-//! `GET /{page-id}`, with an app token (`{app-id}|{app-secret}`) in an
-//! `Authorization: Bearer` header or the `access_token` parameter, usage
+//! `GET /{page-id}`, with an app token (`{app-id}|{app-secret}`) in the
+//! `access_token` parameter (the form Meta's access-token guide shows), usage
 //! reported in `X-App-Usage`, and Graph's `{"error":{...}}` bodies (code 4
-//! with HTTP 400 when the app's hourly calls are spent).
+//! with HTTP 400 when the app's hourly calls are spent; code 10 for an app
+//! without Page Public Metadata Access).
 
 use hyper::StatusCode;
 use hyper::http::request::Parts;
@@ -78,8 +79,7 @@ fn trace_id(seed: &str) -> String {
 pub(crate) fn answer(shared: &Shared, parts: &Parts, route: &Route, draws: &Draws) -> Reply {
     let config = &shared.config.social;
     let query = Query::parse(parts.uri.query());
-    let token =
-        super::x::bearer_token(parts).or_else(|| query.get("access_token").map(str::to_owned));
+    let token = query.get("access_token").map(str::to_owned);
     let expected = format!("{}|{}", config.facebook_app_id, config.facebook_app_secret);
     match token {
         None => {
@@ -119,6 +119,17 @@ pub(crate) fn answer(shared: &Shared, parts: &Parts, route: &Route, draws: &Draw
             None,
             "OAuthException",
             "(#4) Application request limit reached",
+        )
+        .with_header("x-app-usage", usage);
+    }
+    if !config.facebook_page_access && !matches!(route, Route::Other) {
+        // What Graph answers an app without the feature (as users report
+        // it: restfb/restfb#1190, strohne/Facepager#139).
+        return graph_error(
+            10,
+            None,
+            "OAuthException",
+            "(#10) This endpoint requires the 'pages_read_engagement' permission or the 'Page Public Content Access' feature or the 'Page Public Metadata Access' feature. Refer to https://developers.facebook.com/docs/apps/review/login-permissions#manage-pages, https://developers.facebook.com/docs/apps/review/feature#reference-PAGES_ACCESS and https://developers.facebook.com/docs/apps/review/feature#page-public-metadata-access for details.",
         )
         .with_header("x-app-usage", usage);
     }

@@ -72,6 +72,14 @@ pub struct SocialFakeConfig {
     /// code 4; `X-App-Usage` reports the share used.
     pub facebook_hourly_limit: u32,
     pub facebook_window: Duration,
+    /// Whether the LinkedIn token comes from an app approved for the
+    /// Community Management API. When not (a self-serve Sign In with
+    /// LinkedIn token), the organization finder answers 403 with
+    /// `serviceErrorCode` 100 "Not enough permissions".
+    pub linkedin_organization_access: bool,
+    /// Whether the Facebook app has Page Public Metadata Access (granted by
+    /// App Review). When not, Pages search and page reads answer code 10.
+    pub facebook_page_access: bool,
 }
 
 impl SocialFakeConfig {
@@ -92,6 +100,8 @@ impl SocialFakeConfig {
             linkedin_window: Duration::from_secs(24 * 3600),
             facebook_hourly_limit: 200,
             facebook_window: Duration::from_secs(3600),
+            linkedin_organization_access: true,
+            facebook_page_access: true,
         }
     }
 }

@@ -1,7 +1,9 @@
 //! The fake LinkedIn REST API: `GET /rest/organizations?q=vanityName`, with
 //! Bearer auth, the `LinkedIn-Version` and `X-Restli-Protocol-Version`
 //! headers required, a daily application cap answered with LinkedIn's 429
-//! body, and no rate-limit headers (LinkedIn documents none).
+//! body, no rate-limit headers (LinkedIn documents none), and, for a token
+//! without Community Management API access, the 403 "Not enough
+//! permissions" body.
 
 use hyper::StatusCode;
 use hyper::http::request::Parts;
@@ -86,6 +88,15 @@ pub(crate) fn answer(shared: &Shared, parts: &Parts, route: &Route, draws: &Draw
     let Route::Organizations = route else {
         return error(StatusCode::NOT_FOUND, 404, "Resource not found");
     };
+    if !config.linkedin_organization_access {
+        // The shape of the shared notes' 403 (linkedin-api-python-client
+        // issue #49: "Not enough permissions to access: GET /me").
+        return error(
+            StatusCode::FORBIDDEN,
+            100,
+            "Not enough permissions to access: GET /organizations",
+        );
+    }
     let query = Query::parse(parts.uri.query());
     let (Some("vanityName"), Some(vanity)) = (query.get("q"), query.get("vanityName")) else {
         return error(

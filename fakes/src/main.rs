@@ -159,6 +159,14 @@ struct ServeArgs {
     /// Seed of the fault draws.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Serve LinkedIn as to a token without Community Management API
+    /// access: 403 "Not enough permissions" (serviceErrorCode 100).
+    #[arg(long)]
+    linkedin_no_organization_access: bool,
+    /// Serve Facebook as to an app without Page Public Metadata Access:
+    /// Graph error code 10.
+    #[arg(long)]
+    facebook_no_page_access: bool,
 }
 
 fn rate(text: &str) -> Result<f64, String> {
@@ -188,6 +196,8 @@ impl ServeArgs {
         }
         let mut config = FakeConfig::new(data, &self.api_key);
         config.social.data = social;
+        config.social.linkedin_organization_access = !self.linkedin_no_organization_access;
+        config.social.facebook_page_access = !self.facebook_no_page_access;
         config.quota_limit = self.quota.limit.get();
         config.quota_window = self.quota.window;
         config.latency = self.latency;

@@ -999,14 +999,30 @@ mod social {
     #[tokio::test]
     async fn facebook_reports_usage_and_graph_errors() {
         let server = serve(FakeConfig::bundled(KEY)).await;
-        let response = get_with(&server, "/v25.0/100071234561?fields=name", "Bearer x|y").await;
+        let response = get_with(
+            &server,
+            "/v25.0/100071234561?fields=name&access_token=x|y",
+            "",
+        )
+        .await;
         assert_eq!(response.status(), 400);
         let body: serde_json::Value = response.json().await.expect("json");
         assert_eq!(body["error"]["code"], 190);
         assert_eq!(body["error"]["type"], "OAuthException");
         assert!(body["error"]["fbtrace_id"].is_string());
-        let auth = format!("Bearer {DEMO_FACEBOOK_APP_ID}|{DEMO_FACEBOOK_APP_SECRET}");
-        let response = get_with(&server, "/v25.0/100071234561?fields=name,website", &auth).await;
+        let token = format!("{DEMO_FACEBOOK_APP_ID}|{DEMO_FACEBOOK_APP_SECRET}");
+        // The form Meta's access-token guide shows is the query parameter;
+        // a bearer header is not that form and counts as no token.
+        let response = get_with(
+            &server,
+            "/v25.0/100071234561?fields=name",
+            &format!("Bearer {token}"),
+        )
+        .await;
+        let body: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(body["error"]["code"], 104);
+        let page = format!("/v25.0/100071234561?fields=name,website&access_token={token}");
+        let response = get_with(&server, &page, "").await;
         assert_eq!(response.status(), 200);
         assert!(header(&response, "x-app-usage").is_some());
         let body: serde_json::Value = response.json().await.expect("json");
@@ -1014,7 +1030,44 @@ mod social {
             body,
             serde_json::json!({"id":"100071234561","name":"Smith & Jones Joinery","website":"http://smithandjonesjoinery.co.uk/"})
         );
-        assert_eq!(server.stats().by_endpoint["facebook_page"], 2);
+        assert_eq!(server.stats().by_endpoint["facebook_page"], 3);
+    }
+
+    #[tokio::test]
+    async fn permission_errors_for_apps_without_the_access() {
+        let mut config = FakeConfig::bundled(KEY);
+        config.social.facebook_page_access = false;
+        config.social.linkedin_organization_access = false;
+        let server = serve(config).await;
+        let token = format!("{DEMO_FACEBOOK_APP_ID}|{DEMO_FACEBOOK_APP_SECRET}");
+        let search = format!("/v25.0/pages/search?q=smith&access_token={token}");
+        let response = get_with(&server, &search, "").await;
+        assert_eq!(response.status(), 400);
+        let body: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(body["error"]["code"], 10);
+        assert_eq!(body["error"]["type"], "OAuthException");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("'Page Public Metadata Access' feature"),
+            "{message}"
+        );
+        let response = reqwest::Client::new()
+            .get(format!(
+                "{}/rest/organizations?q=vanityName&vanityName=yorkshireairambulance",
+                server.base_url()
+            ))
+            .bearer_auth(crate::DEMO_LINKEDIN_ACCESS_TOKEN)
+            .header("LinkedIn-Version", "202611")
+            .header("X-Restli-Protocol-Version", "2.0.0")
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(response.status(), 403);
+        let body: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(
+            body,
+            serde_json::json!({"message":"Not enough permissions to access: GET /organizations","serviceErrorCode":100,"status":403})
+        );
     }
 
     #[tokio::test]

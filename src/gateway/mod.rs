@@ -31,6 +31,13 @@
 //! switch the provider off. Every refusal is counted in
 //! [`ProviderStats::auth_failures`].
 //!
+//! **When the app lacks an access.** An answer whose body says the
+//! credential is fine but the app may not make this call (LinkedIn's
+//! `serviceErrorCode` 100 "Not enough permissions", Graph's code 10 for a
+//! missing Page Public Metadata Access) is [`Verdict::NotPermitted`]: no
+//! retry or later call can change it, so the provider is switched off at
+//! once with one message naming the access its policy says is needed.
+//!
 //! Every attempt's latency (send to whole body) goes into a fixed-size
 //! histogram per provider ([`stats`]), for p50/p95/p99 in the run summary.
 //!
@@ -54,7 +61,7 @@ pub mod transport;
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
-use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -92,6 +99,14 @@ pub enum GatewayError {
         status: u16,
         /// The provider is switched off for the rest of the run.
         disabled: bool,
+    },
+    #[error(
+        "{provider} accepted the credential but refused the call: the app lacks {access}; \
+         {provider} is switched off for this run"
+    )]
+    NotPermitted {
+        provider: Provider,
+        access: &'static str,
     },
     #[error(
         "{provider} quota spent for now (the next request could go in {}s); skipped. \
@@ -185,6 +200,8 @@ struct ProviderState {
     refused: AtomicU16,
     /// 403 answers since the last other answer.
     forbidden_streak: AtomicU32,
+    /// The app lacks an access the provider's calls need (switched off).
+    denied: AtomicBool,
     /// Bumped when waiting tasks must re-check whether they may go on
     /// (breaker opened, credential refused), so nobody sleeps through it.
     halt: watch::Sender<u64>,
@@ -341,6 +358,7 @@ impl ProviderState {
             breaker: CircuitBreaker::new(settings.breaker),
             refused: AtomicU16::new(0),
             forbidden_streak: AtomicU32::new(0),
+            denied: AtomicBool::new(false),
             halt: watch::Sender::new(0),
             last_failure: Mutex::new(None),
             counters: Counters::default(),
@@ -387,7 +405,9 @@ impl ProviderState {
                 }
                 Err(failure) => failure,
             };
-            if let GatewayError::CredentialRefused { .. } = failure.error {
+            if let GatewayError::CredentialRefused { .. } | GatewayError::NotPermitted { .. } =
+                failure.error
+            {
                 Counters::bump(&self.counters.failures);
                 return Err(failure.error);
             }
@@ -525,6 +545,7 @@ impl ProviderState {
         match verdict {
             Verdict::Success | Verdict::Final => Ok(response),
             Verdict::CredentialRefused => Err(failure(self.refused_answer(status), false, false)),
+            Verdict::NotPermitted => Err(failure(self.deny(status), false, false)),
             // The pause set by `obey_server` is the wait; budget is only
             // spent when the server gave no usable instant.
             Verdict::RateLimited => Err(failure(status_error, false, server_paced)),
@@ -678,6 +699,9 @@ impl ProviderState {
     }
 
     fn check_enabled(&self) -> Result<(), GatewayError> {
+        if self.denied.load(Ordering::Acquire) {
+            return Err(self.denial());
+        }
         match self.refused.load(Ordering::Acquire) {
             0 => Ok(()),
             status => Err(self.refusal(status)),
@@ -715,6 +739,40 @@ impl ProviderState {
             }
         }
         self.disable(status)
+    }
+
+    fn denial(&self) -> GatewayError {
+        GatewayError::NotPermitted {
+            provider: self.provider,
+            access: self.required_access(),
+        }
+    }
+
+    fn required_access(&self) -> &'static str {
+        self.policy
+            .required_access()
+            .unwrap_or("an access the provider did not name")
+    }
+
+    /// The app lacks an access: switches the provider off for the rest of
+    /// the run, with one message naming what is missing.
+    fn deny(&self, status: u16) -> GatewayError {
+        let first = self
+            .denied
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if first {
+            let _ = self.counters.missing_access.set(self.required_access());
+            error!(
+                provider = %self.provider,
+                status,
+                missing = self.required_access(),
+                "Credential accepted, but the app lacks the access these calls need; \
+                 no further calls to this provider."
+            );
+            self.halt.send_modify(|n| *n += 1);
+        }
+        self.denial()
     }
 
     /// Switches the provider off for the rest of the run; logs once.

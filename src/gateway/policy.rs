@@ -38,6 +38,11 @@ pub enum Verdict {
     Incomplete,
     /// The key is refused (401/403); stop calling this provider.
     CredentialRefused,
+    /// The key is accepted but the app lacks an access the call needs
+    /// (LinkedIn's "Not enough permissions", Graph's code 10): no call to
+    /// this provider can succeed until someone grants it, so stop calling
+    /// it and say which access ([`ProviderPolicy::required_access`]).
+    NotPermitted,
 }
 
 /// When the server lets us resume, in the form it said it.
@@ -120,6 +125,13 @@ pub trait ProviderPolicy: Send + Sync {
     /// a check that a successful JSON answer arrived whole.
     fn classify(&self, response: &HttpResponse) -> Verdict {
         default_classify(response)
+    }
+
+    /// What an app needs beyond a valid credential to make leadgen's calls
+    /// (a vetted API product, an App Review feature...), for messages and
+    /// `leadgen doctor`; `None` when a key is all it takes.
+    fn required_access(&self) -> Option<&'static str> {
+        None
     }
 
     /// The quota state the answer's headers report, if any.

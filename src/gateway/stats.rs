@@ -5,6 +5,7 @@
 //! many calls a run makes; percentiles are read off the bucket bounds and
 //! are accurate to within one bucket.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -34,6 +35,9 @@ pub struct ProviderStats {
     pub auth_failures: u64,
     /// Whether the provider refused the credential and was switched off.
     pub credential_refused: bool,
+    /// The access the app lacks, when the provider accepted the credential
+    /// but refused the calls for it and was switched off.
+    pub missing_access: Option<&'static str>,
     /// Time per attempt, from sending the request to having the whole body
     /// (or failing), retries included.
     pub latency: Latency,
@@ -62,6 +66,7 @@ pub(crate) struct Counters {
     pub quota_wait_nanos: AtomicU64,
     pub auth_failures: AtomicU64,
     pub credential_refused: AtomicBool,
+    pub missing_access: OnceLock<&'static str>,
     pub latency: Histogram,
 }
 
@@ -88,6 +93,7 @@ impl Counters {
             quota_wait_ms: get(&self.quota_wait_nanos) / 1_000_000,
             auth_failures: get(&self.auth_failures),
             credential_refused: self.credential_refused.load(Ordering::Relaxed),
+            missing_access: self.missing_access.get().copied(),
             latency: self.latency.summary(),
         }
     }

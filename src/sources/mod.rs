@@ -81,6 +81,7 @@ impl SourceError {
         use GatewayError as G;
         match self {
             SourceError::Gateway(G::CredentialRefused { .. }) => K::CredentialRefused,
+            SourceError::Gateway(G::NotPermitted { .. }) => K::NotPermitted,
             SourceError::Gateway(G::Unavailable { .. }) => K::ProviderUnavailable,
             SourceError::Gateway(G::QuotaSpent { .. }) => K::QuotaSpent,
             SourceError::Gateway(G::Timeout { .. }) => K::Timeout,

@@ -166,3 +166,37 @@ fn config_show_names_each_value_origin_and_masks_the_key() {
     assert!(text.contains("# X_BEARER_TOKEN = \"demo…cret\""), "{text}");
     assert_no_secret(&out);
 }
+
+#[test]
+fn doctor_says_which_access_a_social_app_lacks() {
+    let fake = super::common::Fake::with(|c| {
+        c.social.linkedin_organization_access = false;
+        c.social.facebook_page_access = false;
+    });
+    let out = with_social(&fake).arg("doctor").output().unwrap();
+    let text = stdout(&out);
+    assert!(!out.status.success(), "{text}");
+    for provider in ["LinkedIn", "Facebook"] {
+        assert!(
+            text.contains(&format!("\n{provider}: missing access\n")),
+            "{provider}:\n{text}"
+        );
+    }
+    assert!(text.contains("X: ok"), "{text}");
+    assert_eq!(
+        text.matches("the credential was accepted, but the app lacks the access under")
+            .count(),
+        2,
+        "{text}"
+    );
+    assert!(
+        text.contains("  needs:       the Community Management API"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  needs:       the Page Public Metadata Access feature"),
+        "{text}"
+    );
+    assert!(!text.contains("refused"), "{text}");
+    assert_no_secret(&out);
+}

@@ -231,3 +231,55 @@ fn a_spent_social_quota_skips_lookups_instead_of_stalling_the_batch() {
         stderr(&out)
     );
 }
+
+/// A LinkedIn token without Community Management API access and a Facebook
+/// app without Page Public Metadata Access: each answers its permission
+/// error once, is switched off for the run with one message naming what is
+/// missing, and every row keeps its register answer with a `not_permitted`
+/// warning (issue 16).
+#[test]
+fn missing_social_access_is_not_permitted_and_switches_the_source_off() {
+    let fake = Fake::with(|c| {
+        c.social.linkedin_organization_access = false;
+        c.social.facebook_page_access = false;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let input = csv_file(
+        dir.path(),
+        "in.csv",
+        &format!("{INPUT}Yorkshire Air Ambulance,,https://yorkshireairambulance.org.uk\n"),
+    );
+    let out = with_social(&fake)
+        .args(["discover", "-f", "jsonl", "--concurrency", "1"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    let rows = jsonl(&out);
+    assert_eq!(rows.len(), 2);
+    for row in &rows {
+        assert_eq!(row["status"], "matched", "{row}");
+        let kinds: Vec<(&str, &str)> = row["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| (w["source"].as_str().unwrap(), w["kind"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [("linkedin", "not_permitted"), ("facebook", "not_permitted")],
+            "{row}"
+        );
+    }
+    // One refused call each; the second row sent none.
+    let stats = fake.stats();
+    assert_eq!(stats.by_endpoint.get("linkedin_organizations"), Some(&1));
+    assert_eq!(stats.by_endpoint.get("facebook_pages_search"), Some(&1));
+    // Said once as it happened, once in the summary; never as a bad key.
+    for access in ["Community Management API", "Page Public Metadata Access"] {
+        assert_eq!(err.matches(access).count(), 2, "{access}:\n{err}");
+    }
+    assert!(err.contains("switched off: the app lacks"), "{err}");
+    assert!(!err.contains("refused the credential"), "{err}");
+}

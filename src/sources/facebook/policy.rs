@@ -51,6 +51,20 @@ const THROTTLE_CODES: &[i64] = &[
 /// token missing, 190 token invalid or expired.
 const TOKEN_CODES: &[i64] = &[102, 104, 190];
 
+/// Graph's code 10, "API permission denied" (Meta's error-handling guide),
+/// is what Pages search and page reads answer an app without the feature:
+/// "(#10) This endpoint requires the 'pages_read_engagement' permission or
+/// the 'Page Public Content Access' feature or the 'Page Public Metadata
+/// Access' feature" (as users report it: restfb/restfb#1190,
+/// strohne/Facepager#139). No later call can succeed until App Review
+/// grants the feature.
+const PERMISSION_DENIED: i64 = 10;
+
+/// What Pages search with an app token needs beyond a valid token
+/// (`../shared/docs/social-apis.md`, Facebook, page search).
+pub const REQUIRED_ACCESS: &str = "the Page Public Metadata Access feature (or Page Public \
+     Content Access), granted through Meta's App Review and Business Verification";
+
 /// Usage (percent of the window) at which we stop before Facebook does:
 /// it throttles at 100, and concurrent tasks keep sending while the answer
 /// that crossed the line is read.
@@ -74,6 +88,10 @@ impl ProviderPolicy for FacebookPolicy {
         "FACEBOOK_APP_ID/FACEBOOK_APP_SECRET"
     }
 
+    fn required_access(&self) -> Option<&'static str> {
+        Some(REQUIRED_ACCESS)
+    }
+
     fn defaults(&self) -> ProviderSettings {
         ProviderSettings {
             // A throttle error without usage headers: the window rolls
@@ -89,6 +107,7 @@ impl ProviderPolicy for FacebookPolicy {
             Some(code) if TOKEN_CODES.contains(&code) && !response.status.is_success() => {
                 Verdict::CredentialRefused
             }
+            Some(PERMISSION_DENIED) if !response.status.is_success() => Verdict::NotPermitted,
             _ => default_classify(response),
         }
     }
@@ -207,6 +226,19 @@ mod tests {
             FacebookPolicy.classify(&answer(400, &[], missing)),
             Verdict::Final
         );
+    }
+
+    #[test]
+    fn a_missing_page_access_feature_is_not_a_refused_token() {
+        let body = r#"{"error":{"message":"(#10) This endpoint requires the 'pages_read_engagement' permission or the 'Page Public Content Access' feature or the 'Page Public Metadata Access' feature. Refer to https://developers.facebook.com/docs/apps/review/login-permissions#manage-pages, https://developers.facebook.com/docs/apps/review/feature#reference-PAGES_ACCESS and https://developers.facebook.com/docs/apps/review/feature#page-public-metadata-access for details.","type":"OAuthException","code":10,"fbtrace_id":"AbC"}}"#;
+        // The shared notes leave the status open (400 usually, 403 seen).
+        for status in [400, 403] {
+            assert_eq!(
+                FacebookPolicy.classify(&answer(status, &[], body)),
+                Verdict::NotPermitted,
+                "{status}"
+            );
+        }
     }
 
     #[test]

@@ -109,6 +109,60 @@ async fn a_refused_app_secret_stops_facebook_and_is_never_shown() {
 }
 
 #[tokio::test]
+async fn an_app_without_page_access_is_switched_off_with_what_it_lacks() {
+    let mut config = FakeConfig::bundled(DEMO_API_KEY);
+    config.social.facebook_page_access = false;
+    let server = FakeServer::start(config).await.expect("fake starts");
+    let gateway = fast_gateway(Provider::Facebook);
+    let fb = Client::new(
+        gateway.clone(),
+        Cache::in_memory(1000),
+        &server.base_url(),
+        demo_app(),
+    );
+    let err = fb.lookup(&smith_and_jones()).await.expect_err("no feature");
+    assert!(
+        matches!(err, SourceError::Gateway(GatewayError::NotPermitted { .. })),
+        "{err}"
+    );
+    assert_eq!(err.kind().as_str(), "not_permitted");
+    let shown = err.to_string();
+    assert!(shown.contains("Page Public Metadata Access"), "{shown}");
+    assert!(!shown.contains(DEMO_FACEBOOK_APP_SECRET), "{shown}");
+    // Switched off: the next company costs nothing, and says the same.
+    let sent = server.stats().requests;
+    let again = fb.lookup(&smith_and_jones()).await.expect_err("still off");
+    assert_eq!(again.kind().as_str(), "not_permitted");
+    assert_eq!(server.stats().requests, sent);
+    assert_eq!(sent, 1, "no retry of an answer no retry can change");
+    let stats = &gateway.stats()[&Provider::Facebook];
+    assert!(!stats.credential_refused);
+    assert_eq!(stats.missing_access, Some(super::policy::REQUIRED_ACCESS));
+}
+
+/// Meta's access-token guide passes `access_token={app-id}|{app-secret}`;
+/// the fake takes the token only there, so every test above checks the
+/// form. A failure with that URL in hand must not show it.
+#[tokio::test]
+async fn the_token_in_the_url_never_reaches_a_message() {
+    let fb = Client::new(
+        fast_gateway(Provider::Facebook),
+        Cache::in_memory(1000),
+        // Nothing listens on port 1.
+        "http://127.0.0.1:1",
+        demo_app(),
+    );
+    let err = fb.page("100071234561").await.expect_err("unreachable");
+    let shown = format!("{err} {err:?}");
+    assert!(
+        matches!(err, SourceError::Gateway(GatewayError::Connect { .. })),
+        "{shown}"
+    );
+    assert!(!shown.contains(DEMO_FACEBOOK_APP_SECRET), "{shown}");
+    assert!(!shown.contains("access_token"), "{shown}");
+}
+
+#[tokio::test]
 async fn code_4_from_a_shared_app_is_waited_out_and_retried() {
     let mut config = FakeConfig::bundled(DEMO_API_KEY);
     config.social.facebook_hourly_limit = 1;

@@ -6,10 +6,14 @@ use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 
+use super::types::ErrorBody;
 use crate::gateway::Provider;
-use crate::gateway::policy::{ProviderPolicy, ServerWindow, window_from};
+use crate::gateway::policy::{
+    ProviderPolicy, ServerWindow, Verdict, default_classify, window_from,
+};
 use crate::gateway::quota::Quota;
 use crate::gateway::settings::ProviderSettings;
+use crate::gateway::transport::HttpResponse;
 
 /// The endpoint name the client passes to the gateway.
 pub const ORGANIZATIONS: &str = "organizations";
@@ -21,6 +25,22 @@ const LIMIT: NonZeroU32 = NonZeroU32::new(100).expect("100 is not zero");
 
 /// The environment variable holding the member access token.
 pub const ACCESS_TOKEN_VAR: &str = "LINKEDIN_ACCESS_TOKEN";
+
+/// What the organization finder needs beyond a valid token: the calls are
+/// "protected by 3-legged OAuth token" with `rw_organization_admin`, and the
+/// Community Management API is vetted, "only available to registered legal
+/// organizations for commercial use cases" (`../shared/docs/social-apis.md`,
+/// LinkedIn, organization lookup). A self-serve token (Sign In with
+/// LinkedIn, `openid profile email`) is valid but cannot make these calls.
+pub const REQUIRED_ACCESS: &str = "the Community Management API (a vetted LinkedIn app, and a \
+     member token from it with the rw_organization_admin scope)";
+
+/// LinkedIn's `serviceErrorCode` for "Not enough permissions to access: ..."
+/// with HTTP 403 (`{"serviceErrorCode":100,"message":"Not enough permissions
+/// to access: GET /me","status":403}`, linkedin-api-python-client issue #49,
+/// in the shared notes). The same code comes with 400 for bad query
+/// parameters, so only a 403 means a missing permission.
+pub const NOT_ENOUGH_PERMISSIONS: i64 = 100;
 
 /// Daily application and member caps whose numbers are not published, no
 /// rate-limit headers, and a 429 whose body says
@@ -37,6 +57,20 @@ impl ProviderPolicy for LinkedInPolicy {
 
     fn credential_vars(&self) -> &'static [&'static str] {
         &[ACCESS_TOKEN_VAR]
+    }
+
+    fn required_access(&self) -> Option<&'static str> {
+        Some(REQUIRED_ACCESS)
+    }
+
+    fn classify(&self, response: &HttpResponse) -> Verdict {
+        if response.status.as_u16() == 403 {
+            let body = serde_json::from_slice::<ErrorBody>(&response.body).unwrap_or_default();
+            if body.service_error_code == Some(NOT_ENOUGH_PERMISSIONS) {
+                return Verdict::NotPermitted;
+            }
+        }
+        default_classify(response)
     }
 
     fn defaults(&self) -> ProviderSettings {
@@ -68,5 +102,30 @@ mod tests {
             Verdict::RateLimited
         );
         assert_eq!(LinkedInPolicy.limit_scope(ORGANIZATIONS), None);
+    }
+
+    #[test]
+    fn not_enough_permissions_is_missing_access_not_a_refused_token() {
+        // The shared notes' 403 body, and a bare 403 for contrast.
+        let body = r#"{"serviceErrorCode":100,"message":"Not enough permissions to access: GET /me","status":403}"#;
+        assert_eq!(
+            LinkedInPolicy.classify(&answer(403, &[], body)),
+            Verdict::NotPermitted
+        );
+        assert_eq!(
+            LinkedInPolicy.classify(&answer(403, &[], "")),
+            Verdict::CredentialRefused
+        );
+        let expired =
+            r#"{"message":"Empty oauth2_access_token","serviceErrorCode":401,"status":401}"#;
+        assert_eq!(
+            LinkedInPolicy.classify(&answer(401, &[], expired)),
+            Verdict::CredentialRefused
+        );
+        let bad_query = r#"{"serviceErrorCode":100,"message":"Invalid query parameters passed to request","status":400}"#;
+        assert_eq!(
+            LinkedInPolicy.classify(&answer(400, &[], bad_query)),
+            Verdict::Final
+        );
     }
 }

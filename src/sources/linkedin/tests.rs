@@ -98,6 +98,36 @@ async fn a_refused_token_stops_linkedin_and_is_never_shown() {
 }
 
 #[tokio::test]
+async fn a_token_without_organization_access_switches_linkedin_off_naming_it() {
+    let mut config = FakeConfig::bundled(DEMO_API_KEY);
+    config.social.linkedin_organization_access = false;
+    let server = FakeServer::start(config).await.expect("fake starts");
+    let gateway = fast_gateway(Provider::LinkedIn);
+    let li = Client::new(
+        gateway.clone(),
+        Cache::in_memory(1000),
+        &server.base_url(),
+        SecretString::from(DEMO_LINKEDIN_ACCESS_TOKEN),
+    );
+    let err = li.lookup(&smith_and_jones()).await.expect_err("no access");
+    assert!(
+        matches!(err, SourceError::Gateway(GatewayError::NotPermitted { .. })),
+        "{err}"
+    );
+    assert_eq!(err.kind().as_str(), "not_permitted");
+    let shown = err.to_string();
+    assert!(shown.contains("Community Management API"), "{shown}");
+    assert!(!shown.contains(DEMO_LINKEDIN_ACCESS_TOKEN), "{shown}");
+    // One 403 and no retry; every later call is refused without a request.
+    assert_eq!(server.stats().requests, 1);
+    assert!(li.organizations_by_vanity_name("linkedin").await.is_err());
+    assert_eq!(server.stats().requests, 1);
+    let stats = &gateway.stats()[&Provider::LinkedIn];
+    assert_eq!(stats.missing_access, Some(super::policy::REQUIRED_ACCESS));
+    assert!(!stats.credential_refused, "the token itself is fine");
+}
+
+#[tokio::test]
 async fn a_429_is_waited_out_and_retried() {
     let mut config = FakeConfig::bundled(DEMO_API_KEY);
     config.social.linkedin_daily_limit = 1;

@@ -45,9 +45,18 @@ pub const API_SECRET_VAR: &str = "X_API_SECRET";
 /// - `usage-capped` (429): a daily or monthly cap; no retry inside a
 ///   15-minute window can help, so the answer goes back to the source;
 /// - `rate-limit-exceeded` (any status): the window is spent;
-/// - `unsupported-authentication`, `client-forbidden` (403): this app or
-///   token cannot use the endpoint at all.
+/// - `unsupported-authentication` (403): this kind of token cannot use the
+///   endpoint, so the credential is refused;
+/// - `client-forbidden` (403, reason `client-not-enrolled`): the token is
+///   fine but the app is not enrolled for API v2 access, an access the
+///   developer portal grants ([`REQUIRED_ACCESS`]).
 pub struct XPolicy;
+
+/// What X's v2 calls need beyond a valid token: an app attached to a
+/// Project with API access, which since 2026-02-06 is bought pay-per-use
+/// (or kept on an existing Basic or Pro plan) (`../shared/docs/social-apis.md`, X pricing).
+pub const REQUIRED_ACCESS: &str = "an app attached to a Project with X API v2 access \
+     (pay-per-use credits, or a Basic or Pro plan)";
 
 impl ProviderPolicy for XPolicy {
     fn provider(&self) -> Provider {
@@ -60,6 +69,10 @@ impl ProviderPolicy for XPolicy {
 
     fn credential_label(&self) -> &'static str {
         "X_BEARER_TOKEN / X_API_KEY+X_API_SECRET"
+    }
+
+    fn required_access(&self) -> Option<&'static str> {
+        Some(REQUIRED_ACCESS)
     }
 
     fn defaults(&self) -> ProviderSettings {
@@ -81,11 +94,10 @@ impl ProviderPolicy for XPolicy {
         match problem.as_ref().and_then(Problem::suffix) {
             Some("usage-capped") => Verdict::Final,
             Some("rate-limit-exceeded") => Verdict::RateLimited,
-            Some("unsupported-authentication" | "client-forbidden")
-                if !response.status.is_success() =>
-            {
+            Some("unsupported-authentication") if !response.status.is_success() => {
                 Verdict::CredentialRefused
             }
+            Some("client-forbidden") if !response.status.is_success() => Verdict::NotPermitted,
             _ => default_classify(response),
         }
     }
@@ -160,6 +172,12 @@ mod tests {
         assert_eq!(
             XPolicy.classify(&answer(400, &json, invalid)),
             Verdict::Final
+        );
+        // ClientForbiddenProblem's fields (xdk latest-openapi.json).
+        let not_enrolled = r#"{"title":"Client Forbidden","detail":"This app is not enrolled.","reason":"client-not-enrolled","registration_url":"https://developer.x.com/","type":"https://api.x.com/2/problems/client-forbidden"}"#;
+        assert_eq!(
+            XPolicy.classify(&answer(403, &json, not_enrolled)),
+            Verdict::NotPermitted
         );
         // A 200 with partial errors is a success.
         let partial = r#"{"data":[{"id":"1","name":"A","username":"a"}],"errors":[{"type":"https://api.x.com/2/problems/resource-not-found","title":"Not Found Error"}]}"#;
