@@ -92,6 +92,21 @@ pub enum Command {
     /// and the verdict. For cleaning a lead list row by row.
     Explain(ExplainArgs),
 
+    /// List companies by industry (SIC) and place, for a lead list to feed
+    /// to `discover`: `leadgen find --sic 43220 --postcode 'LS*' | leadgen
+    /// discover -`. Answered from the local register with no call when one
+    /// is imported; otherwise (or with --online) from Companies House's
+    /// advanced search, paged, paced and cached. A query that matches
+    /// nothing writes the header only and exits 0.
+    #[command(after_help = FIND_EXIT_CODES)]
+    Find(FindArgs),
+
+    /// SIC 2007 codes, as Companies House uses them.
+    Sic {
+        #[command(subcommand)]
+        action: SicAction,
+    },
+
     /// Inspect and maintain the persistent cache.
     Cache(CacheArgs),
 
@@ -117,6 +132,109 @@ pub enum Command {
         #[command(subcommand)]
         what: Generate,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SicAction {
+    /// Codes whose text (or division or section title) holds every word,
+    /// or whose code starts with a number given: code, section, division
+    /// and text.
+    Search {
+        #[arg(required = true, value_name = "WORDS")]
+        words: Vec<String>,
+        /// Output format [default: a table].
+        #[arg(short, long, value_enum)]
+        format: Option<ListFormat>,
+    },
+}
+
+/// What `find` and `sic search` write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    Csv,
+    Jsonl,
+}
+
+const FIND_EXIT_CODES: &str = "Exit codes: 0 done (also when nothing matches, or more match \
+than --limit: a note on stderr says so); 1 a failure (Companies House unreachable, a file \
+not writable); 2 a bad filter (unknown SIC code, malformed date or postcode, contradictory \
+filters) or no API key for an online search; 130 interrupted.";
+
+#[derive(Debug, Default, Args)]
+pub struct FindArgs {
+    /// SIC 2007 codes, comma-separated (e.g. 43220,43210); see `leadgen sic search`.
+    #[arg(long, value_name = "CODES", value_delimiter = ',')]
+    pub sic: Vec<String>,
+
+    /// Every code of a SIC section (a letter, F) or division (two digits, 43); comma-separated.
+    #[arg(long, value_name = "SECTIONS", value_delimiter = ',')]
+    pub sic_section: Vec<String>,
+
+    /// Registered office postcodes, comma-separated: LS1 4AP, a sector LS1 4, a
+    /// district LS1, or a prefix LS* (the LS area) or LS1* (LS1, LS10-LS19).
+    #[arg(long, value_name = "POSTCODES", value_delimiter = ',')]
+    pub postcode: Vec<String>,
+
+    /// Free-text place (Leeds). Online, Companies House matches it; from the
+    /// register, every word must be in the registered office address.
+    #[arg(long, value_name = "TEXT")]
+    pub location: Option<String>,
+
+    /// Company statuses, comma-separated (active, liquidation, ...; `any` for all).
+    #[arg(
+        long,
+        value_name = "STATUSES",
+        value_delimiter = ',',
+        default_value = "active"
+    )]
+    pub status: Vec<String>,
+
+    /// Company types, comma-separated (ltd, plc, llp, ...).
+    #[arg(long = "type", value_name = "TYPES", value_delimiter = ',')]
+    pub company_type: Vec<String>,
+
+    /// Incorporated on or after DATE (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub incorporated_from: Option<String>,
+
+    /// Incorporated on or before DATE (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub incorporated_to: Option<String>,
+
+    /// Words every company name must hold.
+    #[arg(long, value_name = "WORDS")]
+    pub name_includes: Option<String>,
+
+    /// Write at most N companies (a note says how many more match).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+
+    /// Output format [default: csv].
+    #[arg(short, long, value_enum)]
+    pub format: Option<ListFormat>,
+
+    /// Write to FILE (replaced only when complete) instead of stdout; `-` is stdout.
+    #[arg(short, long, value_name = "FILE", default_value = "-")]
+    pub output: PathBuf,
+
+    /// Ask Companies House even when a local register is imported.
+    #[arg(long)]
+    pub online: bool,
+
+    /// Print the calls an online search would make, and make none.
+    #[arg(long)]
+    pub plan: bool,
+
+    /// Companies House API base URL (for a proxy or the bundled fake).
+    #[arg(long, env = "LEADGEN_COMPANIES_HOUSE_URL", value_name = "URL")]
+    pub companies_house_url: Option<String>,
+
+    #[command(flatten)]
+    pub cache: CacheLocation,
+
+    /// Neither read nor write the persistent cache (SQLite, Redis).
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -326,6 +444,16 @@ pub struct DiscoverArgs {
     /// was interrupted (its progress is discarded).
     #[arg(long)]
     pub restart: bool,
+
+    /// Keep only companies with one of these SIC 2007 codes (comma-separated):
+    /// a matched company outside them ends with status `filtered`, and its
+    /// officers are not fetched. See `leadgen sic search`.
+    #[arg(long, value_name = "CODES", value_delimiter = ',')]
+    pub sic: Vec<String>,
+
+    /// As --sic, for every code of a SIC section (F) or division (43).
+    #[arg(long, value_name = "SECTIONS", value_delimiter = ',')]
+    pub sic_section: Vec<String>,
 
     /// Resolve every company through the API even when a local register
     /// (`leadgen register import`) is there to answer searches and profiles.

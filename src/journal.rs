@@ -78,7 +78,7 @@ impl RunIdentity {
         };
         let description = format!(
             "leadgen {}\ninput {}\nfingerprint {}\noutput {output}\nformat {:?}\n\
-             include_resigned {}\ninclude_birth {}\nrefresh {}\ncompanies_house {}",
+             include_resigned {}\ninclude_birth {}\nrefresh {}\ncompanies_house {}\nindustry {:?}",
             env!("CARGO_PKG_VERSION"),
             input.display(),
             fingerprint(&input)?,
@@ -87,6 +87,7 @@ impl RunIdentity {
             settings.merge.include_birth,
             settings.cache.mode == crate::cache::CacheMode::Refresh,
             settings.companies_house_url,
+            settings.industry,
         );
         Ok(Some(RunIdentity {
             key: format!(
@@ -281,6 +282,7 @@ fn parse_status(s: &str) -> Status {
         "matched" => Status::Matched,
         "not_found" => Status::NotFound,
         "ambiguous" => Status::Ambiguous,
+        "filtered" => Status::Filtered,
         _ => Status::Error,
     }
 }

@@ -27,7 +27,7 @@
 //!   what an interrupted run had finished; [`db`], [`lock`], [`atomic`] and
 //!   [`private`] are their file plumbing; [`report`] and [`progress`] tell the user.
 //! - **Leaves**, which everything may use and which use nothing:
-//!   [`provider`], [`company_name`], [`company_number`], [`company_status`],
+//!   [`provider`], [`company_name`], [`company_number`], [`company_status`], [`sic`], [`criteria`],
 //!   [`failure`]; [`model`] and [`error`] are the shared records and errors.
 //!
 //! The fake APIs the tests, demo and benchmarks run against are the
@@ -40,11 +40,13 @@ pub mod company_name;
 pub mod company_number;
 pub mod company_status;
 pub mod config;
+pub mod criteria;
 pub mod db;
 pub mod doctor;
 pub mod error;
 pub mod explain;
 pub mod failure;
+pub mod find;
 pub mod gateway;
 pub mod input;
 pub mod journal;
@@ -60,4 +62,5 @@ pub mod provider;
 pub mod register;
 pub mod report;
 pub mod resolve;
+pub mod sic;
 pub mod sources;

@@ -7,8 +7,8 @@ use tracing_subscriber::EnvFilter;
 
 use leadgen::cache::{self, CacheMode};
 use leadgen::cli::{
-    CacheAction, CacheArgs, Cli, Command, ConfigAction, DiscoverArgs, ExplainArgs, Generate,
-    LogFormat, RegisterAction, RegisterArgs, SourceName,
+    CacheAction, CacheArgs, Cli, Command, ConfigAction, DiscoverArgs, ExplainArgs, FindArgs,
+    Generate, ListFormat, LogFormat, RegisterAction, RegisterArgs, SicAction, SourceName,
 };
 use leadgen::config::{self, DiscoverSettings};
 use leadgen::error::{Error, exit};
@@ -42,6 +42,10 @@ fn run(cli: &Cli, run_id: &str) -> Result<u8, Error> {
         Command::Explain(args) => explain(cli, args),
         Command::Cache(args) => cache_command(cli, args),
         Command::Register(args) => register_command(cli, args),
+        Command::Find(args) => find_command(cli, args),
+        Command::Sic {
+            action: SicAction::Search { words, format },
+        } => sic_search(words, *format),
         Command::Doctor => {
             let config = config::file::load(cli.config.as_deref())?;
             let outcome =
@@ -202,6 +206,172 @@ fn with_progress<T>(cli: &Cli, work: impl FnOnce(&mut dyn FnMut(u64)) -> T) -> T
         bar.finish_and_clear();
     }
     result
+}
+
+fn find_command(cli: &Cli, args: &FindArgs) -> Result<u8, Error> {
+    use leadgen::criteria::{Criteria, Given};
+    let config = config::file::load(cli.config.as_deref())?;
+    let env = |k: &str| std::env::var(k).ok();
+    let layers = config::layers::Layers::new(&config, &env);
+    let criteria = Criteria::from_given(
+        &Given {
+            sic: &args.sic,
+            sic_sections: &args.sic_section,
+            postcodes: &args.postcode,
+            location: args.location.as_deref(),
+            statuses: &args.status,
+            types: &args.company_type,
+            incorporated_from: args.incorporated_from.as_deref(),
+            incorporated_to: args.incorporated_to.as_deref(),
+            name_includes: args.name_includes.as_deref(),
+        },
+        leadgen::register::bulk::is_company_type,
+    )
+    .map_err(|e| Error::Usage(e.to_string()))?;
+    if args.limit == Some(0) {
+        return Err(Error::Usage(
+            "--limit 0 would write nothing; give 1 or more".into(),
+        ));
+    }
+    let mode = if args.no_cache {
+        CacheMode::Off
+    } else {
+        CacheMode::Normal
+    };
+    let cache = config::cache_settings(&args.cache, mode, &layers)?;
+    let register = match (&cache.dir, args.online) {
+        (Some(dir), false) => leadgen::register::local::LocalRegister::open(dir)?,
+        _ => None,
+    };
+    let rt = runtime()?;
+    let found = match register {
+        Some(register) if args.plan => {
+            println!(
+                "find --plan: answered from the local register ({}): 0 calls",
+                register.label()
+            );
+            return Ok(exit::OK);
+        }
+        Some(register) => rt.block_on(leadgen::find::offline(&register, &criteria, args.limit))?,
+        None => {
+            let as_discover = DiscoverArgs {
+                input: "-".into(),
+                output: "-".into(),
+                sources: Some(vec![SourceName::Ch]),
+                companies_house_url: args.companies_house_url.clone(),
+                cache: leadgen::cli::CacheLocation {
+                    cache_dir: args.cache.cache_dir.clone(),
+                    redis_url: args.cache.redis_url.clone(),
+                },
+                no_cache: args.no_cache,
+                online: true,
+                ..DiscoverArgs::default()
+            };
+            let settings = DiscoverSettings::resolve(&as_discover, &config, env)?;
+            if args.plan {
+                for line in rt.block_on(leadgen::find::plan(&settings, &criteria, args.limit))? {
+                    println!("{line}");
+                }
+                return Ok(exit::OK);
+            }
+            rt.block_on(leadgen::find::online(&settings, &criteria, args.limit))?
+        }
+    };
+    let format = args.format.unwrap_or(ListFormat::Csv);
+    let text = leadgen::find::render(&found.companies, format).map_err(|source| Error::Output {
+        path: args.output.clone(),
+        source,
+    })?;
+    write_out(&args.output, &text)?;
+    if !cli.quiet {
+        for line in leadgen::find::summary(&found, args.limit) {
+            eprintln!("leadgen: {line}");
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// `text` to `path`, replaced whole, or to stdout for `-`.
+fn write_out(path: &std::path::Path, text: &str) -> Result<(), Error> {
+    use std::io::Write as _;
+    if path.as_os_str() == "-" {
+        let mut out = std::io::stdout().lock();
+        let written = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+        return match written {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other.map_err(|source| Error::Output {
+                path: path.to_path_buf(),
+                source,
+            }),
+        };
+    }
+    leadgen::atomic::write(path, text).map_err(|source| Error::Output {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn sic_search(words: &[String], format: Option<ListFormat>) -> Result<u8, Error> {
+    let found = leadgen::sic::table().search(words);
+    let text = match format {
+        None => {
+            let mut out = String::new();
+            for p in &found {
+                out.push_str(&format!(
+                    "{}  {}  {}  {}\n",
+                    p.code, p.section, p.division, p.description
+                ));
+            }
+            out
+        }
+        Some(ListFormat::Jsonl) => found
+            .iter()
+            .map(|p| serde_json::to_string(p).map(|j| j + "\n"))
+            .collect::<Result<String, _>>()
+            .map_err(|e| Error::Output {
+                path: "-".into(),
+                source: std::io::Error::other(e),
+            })?,
+        Some(ListFormat::Csv) => {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            let rows = std::iter::once([
+                "code",
+                "section",
+                "section_title",
+                "division",
+                "division_title",
+                "description",
+            ])
+            .map(|r| r.map(str::to_owned))
+            .chain(found.iter().map(|p| {
+                [
+                    p.code,
+                    p.section,
+                    p.section_title,
+                    p.division,
+                    p.division_title,
+                    p.description,
+                ]
+                .map(str::to_owned)
+            }));
+            for row in rows {
+                w.write_record(&row).map_err(|e| Error::Output {
+                    path: "-".into(),
+                    source: e.into(),
+                })?;
+            }
+            String::from_utf8(w.into_inner().map_err(|e| Error::Output {
+                path: "-".into(),
+                source: e.into_error(),
+            })?)
+            .unwrap_or_default()
+        }
+    };
+    write_out(std::path::Path::new("-"), &text)?;
+    if found.is_empty() {
+        eprintln!("leadgen: no SIC code matches {:?}", words.join(" "));
+    }
+    Ok(exit::OK)
 }
 
 fn register_command(cli: &Cli, args: &RegisterArgs) -> Result<u8, Error> {

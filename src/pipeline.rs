@@ -88,6 +88,8 @@ struct Context {
     register: Option<LocalRegister>,
     /// Searches of the local register per row (they cost no quota).
     register_searches: u32,
+    /// `--sic`: the industry a matched company must be in.
+    industry: Option<Arc<std::collections::BTreeSet<&'static str>>>,
 }
 
 impl Context {
@@ -116,6 +118,7 @@ impl Context {
             )),
             register,
             register_searches: settings.max_searches_per_row,
+            industry: settings.industry.clone().map(Arc::new),
         }
     }
 }
@@ -634,9 +637,20 @@ async fn fill(
         },
     };
     let company_name = company.company_name.clone();
+    let outside = ctx.industry.as_ref().is_some_and(|wanted| {
+        !company
+            .sic_codes
+            .iter()
+            .any(|c| wanted.contains(c.as_str()))
+    });
     outcome.company = Some(company);
     let match_confidence = info.confidence;
     outcome.match_info = Some(info);
+    if outside {
+        // Outside the industry asked for: no officer or PSC call is spent.
+        outcome.status = Status::Filtered;
+        return Ok(());
+    }
     let pscs = async {
         if let Some(r) = &ctx.register
             && let Some(pscs) = r.pscs(&number).await?

@@ -48,6 +48,8 @@ pub struct Report {
 pub struct Rows {
     pub total: u64,
     pub matched: u64,
+    /// Matched, but outside the `--sic` industry (not fetched further).
+    pub filtered: u64,
     pub not_found: u64,
     pub ambiguous: u64,
     pub error: u64,
@@ -128,6 +130,7 @@ impl Report {
             rows: Rows {
                 total: s.rows,
                 matched: s.count(Status::Matched),
+                filtered: s.count(Status::Filtered),
                 not_found: s.count(Status::NotFound),
                 ambiguous: s.count(Status::Ambiguous),
                 error: s.count(Status::Error),
@@ -200,6 +203,7 @@ impl Report {
         m.gauge("leadgen_rows", "Input rows of the last run, by status.");
         for (status, n) in [
             ("matched", self.rows.matched),
+            ("filtered", self.rows.filtered),
             ("not_found", self.rows.not_found),
             ("ambiguous", self.rows.ambiguous),
             ("error", self.rows.error),
@@ -363,7 +367,7 @@ pub fn summary_lines(r: &Report) -> Vec<String> {
         lines.push(message.clone());
     }
     lines.push(format!(
-        "{} rows{}: {} matched, {} not_found, {} ambiguous, {} error; {} executives in {:.1}s (run {})",
+        "{} rows{}: {} matched, {}{} not_found, {} ambiguous, {} error; {} executives in {:.1}s (run {})",
         r.rows.total,
         if r.rows.resumed > 0 {
             format!(" ({} resumed from an interrupted run)", r.rows.resumed)
@@ -371,6 +375,11 @@ pub fn summary_lines(r: &Report) -> Vec<String> {
             String::new()
         },
         r.rows.matched,
+        if r.rows.filtered > 0 {
+            format!("{} filtered (outside --sic), ", r.rows.filtered)
+        } else {
+            String::new()
+        },
         r.rows.not_found,
         r.rows.ambiguous,
         r.rows.error,

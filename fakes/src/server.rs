@@ -268,6 +268,22 @@ impl Shared {
                         .map(str::to_owned)
                         .filter(|v| !v.trim().is_empty())
                 };
+                // The spec types these `date`; anything else is a bad request.
+                for key in [
+                    "incorporated_from",
+                    "incorporated_to",
+                    "dissolved_from",
+                    "dissolved_to",
+                ] {
+                    if let Some(v) = text(key)
+                        && !is_iso_date(v.trim())
+                    {
+                        return json_response(
+                            StatusCode::BAD_REQUEST,
+                            &json!({"errors": [{"error": format!("{key} must be a date as YYYY-MM-DD"), "type": "ch:validation", "location": key, "location_type": "request-parameter"}]}),
+                        );
+                    }
+                }
                 let filter = companies_house::AdvancedFilter {
                     name_includes: text("company_name_includes"),
                     name_excludes: text("company_name_excludes"),
@@ -627,4 +643,15 @@ fn forbidden_page() -> Reply {
 fn truncate(mut reply: Reply) -> Reply {
     reply.body = reply.body.slice(..reply.body.len() / 2);
     reply
+}
+
+/// `YYYY-MM-DD` with a month and day in range.
+fn is_iso_date(v: &str) -> bool {
+    let b = v.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && v[..4].bytes().all(|c| c.is_ascii_digit())
+        && v[5..7].parse::<u32>().is_ok_and(|m| (1..=12).contains(&m))
+        && v[8..10].parse::<u32>().is_ok_and(|d| (1..=31).contains(&d))
 }

@@ -187,6 +187,28 @@ async fn advanced_search_filters_as_the_spec_names_them() {
     )
     .await;
     assert_eq!(bad.status(), 400, "size must be 1 to 5000");
+    let bad = get(
+        &server,
+        "/advanced-search/companies?sic_codes=43220&incorporated_from=01/02/2020",
+    )
+    .await;
+    assert_eq!(bad.status(), 400, "dates are YYYY-MM-DD");
+    let body: Value = bad.json().await.expect("json");
+    assert_eq!(body["errors"][0]["type"], "ch:validation");
+    assert_eq!(body["errors"][0]["location"], "incorporated_from");
+    // sic_codes takes a comma list or the key repeated, as the spec says.
+    let comma = get_json(
+        &server,
+        "/advanced-search/companies?sic_codes=43220,41202&size=100",
+    )
+    .await;
+    let repeated = get_json(
+        &server,
+        "/advanced-search/companies?sic_codes=43220&sic_codes=41202&size=100",
+    )
+    .await;
+    assert_eq!(comma["hits"], repeated["hits"]);
+    assert!(comma["hits"].is_string(), "hits is a string in the spec");
 }
 
 #[tokio::test]

@@ -59,6 +59,9 @@ pub struct DiscoverSettings {
     pub restart: bool,
     /// Ignore the local register (`--online`).
     pub online: bool,
+    /// `--sic`/`--sic-section`: the SIC codes a matched company must have
+    /// one of, else its row ends `filtered`; `None` for any industry.
+    pub industry: Option<std::collections::BTreeSet<&'static str>>,
     /// Draw a progress bar on stderr (set by the binary when stderr is a
     /// terminal and `-q` is not given).
     pub progress: bool,
@@ -149,6 +152,9 @@ impl DiscoverSettings {
             register: all.register,
             restart: args.restart,
             online: args.online,
+            industry: crate::sic::table()
+                .filter(&args.sic, &args.sic_section)
+                .map_err(|e| Error::Usage(e.to_string()))?,
             progress: false,
         })
     }

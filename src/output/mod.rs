@@ -20,6 +20,9 @@ pub enum Status {
     Matched,
     NotFound,
     Ambiguous,
+    /// Matched, but outside the industry `--sic`/`--sic-section` asks
+    /// for: its officers were not fetched.
+    Filtered,
     Error,
 }
 
@@ -29,6 +32,7 @@ impl Status {
             Status::Matched => "matched",
             Status::NotFound => "not_found",
             Status::Ambiguous => "ambiguous",
+            Status::Filtered => "filtered",
             Status::Error => "error",
         }
     }

@@ -234,6 +234,13 @@ fn normalised(text: &str) -> String {
         .join(" ")
 }
 
+/// Whether `key` is a `company_type` key of the enumerations.
+pub fn is_company_type(key: &str) -> bool {
+    ENUMERATIONS
+        .get("company_type")
+        .is_some_and(|texts| texts.values().any(|k| *k == key))
+}
+
 fn lookup(section: &str, text: &str) -> Option<String> {
     ENUMERATIONS
         .get(section)?

@@ -90,7 +90,10 @@ CREATE TABLE companies (
     sic_codes TEXT NOT NULL,
     previous_names TEXT NOT NULL
 );
-CREATE TABLE company_sic (code TEXT NOT NULL, description TEXT NOT NULL, company INTEGER NOT NULL);
+CREATE TABLE company_sic (
+    code TEXT NOT NULL, description TEXT NOT NULL, company INTEGER NOT NULL,
+    postal_code TEXT NOT NULL
+);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE blobs (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE name_keys (key TEXT NOT NULL, entry INTEGER NOT NULL);
@@ -101,7 +104,7 @@ CREATE VIRTUAL TABLE company_words USING fts5(
 
 /// Indexes built once the rows are in: faster than keeping them up to date.
 const INDEXES: &str = "
-CREATE INDEX company_sic_code ON company_sic (code);
+CREATE INDEX company_sic_code ON company_sic (code, postal_code);
 CREATE INDEX companies_postal_code ON companies (postal_code);
 CREATE INDEX name_keys_key ON name_keys (key, entry);
 INSERT INTO company_words (company_words) VALUES ('optimize');
@@ -109,7 +112,7 @@ CREATE VIRTUAL TABLE temp.company_terms USING fts5vocab(main, company_words, 'ro
 ";
 
 /// The register's layout: [`super::local`] refuses a file of another.
-pub const FORMAT: &str = "2";
+pub const FORMAT: &str = "3";
 
 /// Imports `inputs` into a new register under `cache_dir`, replacing the
 /// old one only when every file has been read. `tick` is called with the
@@ -352,7 +355,7 @@ impl<'c> Writer<'c> {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
             )?,
             sic: conn.prepare(
-                "INSERT INTO company_sic (code, description, company) VALUES (?1, ?2, ?3)",
+                "INSERT INTO company_sic (code, description, company, postal_code) VALUES (?1, ?2, ?3, ?4)",
             )?,
             words: conn.prepare("INSERT INTO company_words (rowid, words) VALUES (?1, ?2)")?,
             key: conn.prepare("INSERT INTO name_keys (key, entry) VALUES (?1, ?2)")?,
@@ -391,7 +394,8 @@ impl<'c> Writer<'c> {
         ])?;
         let rowid = self.conn.last_insert_rowid();
         for (code, description) in &c.sic {
-            self.sic.execute(params![code, description, rowid])?;
+            self.sic
+                .execute(params![code, description, rowid, c.postal_code])?;
         }
         let names = std::iter::once(c.name.as_str())
             .chain(c.previous_names.iter().map(|(n, _)| n.as_str()));

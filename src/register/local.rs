@@ -267,7 +267,7 @@ impl LocalRegister {
     }
 
     /// A free connection of the pool, or the next one in turn.
-    fn connection(&self) -> std::sync::MutexGuard<'_, Connection> {
+    pub(super) fn connection(&self) -> std::sync::MutexGuard<'_, Connection> {
         for c in self.companies.iter() {
             if let Ok(guard) = c.try_lock() {
                 return guard;
@@ -622,7 +622,7 @@ struct PreviousName {
 }
 
 /// Runs a query off the async threads.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> rusqlite::Result<T> + Send + 'static,
 ) -> Result<T, SourceError> {
     tokio::task::spawn_blocking(f)

@@ -12,6 +12,7 @@
 
 pub mod bulk;
 pub mod import;
+pub mod listing;
 pub mod local;
 pub mod names;
 pub mod psc;

@@ -100,6 +100,7 @@ fn top_level_modules_import_each_other_without_cycles() {
         "company_status",
         "failure",
         "provider",
+        "sic",
     ] {
         assert_eq!(
             graph[leaf],

@@ -4,6 +4,7 @@ mod common;
 mod discover;
 mod doctor;
 mod faults;
+mod find;
 mod help;
 mod labelled;
 mod layout;

@@ -96,6 +96,33 @@ impl Client {
         Ok(page.map(|p| p.items).unwrap_or_default())
     }
 
+    /// One page of `/advanced-search/companies` for `criteria` (with
+    /// `location` in place of the criteria's own when given): up to `size`
+    /// companies from `start_index`, and the number of hits. A 404 ("No
+    /// companies found") is an empty page.
+    pub async fn advanced_search_page(
+        &self,
+        criteria: &crate::criteria::Criteria,
+        location: Option<&str>,
+        start_index: u64,
+        size: u64,
+    ) -> Result<AdvancedCompanySearch, SourceError> {
+        let query = keys::advanced_criteria(criteria, location, start_index, size);
+        let what = format!("the advanced search from {start_index}");
+        let page: Option<AdvancedCompanySearch> = self
+            .get_json(
+                Resource::AdvancedSearch,
+                "/advanced-search/companies",
+                &query,
+                &what,
+            )
+            .await?;
+        Ok(page.unwrap_or(AdvancedCompanySearch {
+            items: Vec::new(),
+            hits: Some(0),
+        }))
+    }
+
     /// Whether the cache already holds the answer for `key` (a call that
     /// costs no quota).
     pub async fn is_cached(&self, key: &CacheKey) -> bool {
@@ -274,6 +301,60 @@ pub mod keys {
             ("location", tidy(location)),
             ("size", ADVANCED_PAGE_SIZE.to_string()),
         ]
+    }
+
+    /// The parameters of a `find` page: the spec's names, lists as comma
+    /// lists (`search-companies.json#searchAdvanced`).
+    pub fn advanced_criteria(
+        c: &crate::criteria::Criteria,
+        location: Option<&str>,
+        start_index: u64,
+        size: u64,
+    ) -> Vec<(&'static str, String)> {
+        let mut q: Vec<(&'static str, String)> = Vec::new();
+        if let Some(codes) = &c.sic_codes {
+            q.push((
+                "sic_codes",
+                codes.iter().copied().collect::<Vec<_>>().join(","),
+            ));
+        }
+        if !c.statuses.is_empty() {
+            q.push(("company_status", c.statuses.join(",")));
+        }
+        if !c.types.is_empty() {
+            q.push(("company_type", c.types.join(",")));
+        }
+        if let Some(d) = &c.incorporated_from {
+            q.push(("incorporated_from", d.clone()));
+        }
+        if let Some(d) = &c.incorporated_to {
+            q.push(("incorporated_to", d.clone()));
+        }
+        if let Some(l) = location.or(c.location.as_deref()) {
+            q.push(("location", l.to_owned()));
+        }
+        if let Some(n) = &c.name_includes {
+            q.push(("company_name_includes", n.clone()));
+        }
+        q.push(("size", size.to_string()));
+        q.push(("start_index", start_index.to_string()));
+        q
+    }
+
+    /// The cache key of a `find` page (for `--plan`).
+    pub fn advanced_criteria_page(
+        base: &str,
+        c: &crate::criteria::Criteria,
+        location: Option<&str>,
+        start_index: u64,
+        size: u64,
+    ) -> CacheKey {
+        cache_key(
+            base,
+            Resource::AdvancedSearch,
+            "/advanced-search/companies",
+            &advanced_criteria(c, location, start_index, size),
+        )
     }
 
     pub fn advanced_search(base: &str, name_includes: &str, location: &str) -> CacheKey {

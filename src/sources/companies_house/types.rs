@@ -39,6 +39,10 @@ pub struct CompanySearchItem {
 pub struct AdvancedCompanySearch {
     #[serde(default)]
     pub items: Vec<AdvancedCompany>,
+    /// "The number of matches found using advanced search": a string in
+    /// the spec; a number is taken too.
+    #[serde(default, deserialize_with = "count_text")]
+    pub hits: Option<u64>,
 }
 
 /// `advancedCompany`.
@@ -232,6 +236,23 @@ impl ErrorBody {
             .find_map(|e| e.error.as_deref())
             .or(self.error.as_deref())
     }
+}
+
+fn count_text<'de, D>(d: D) -> Result<Option<u64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Count {
+        Text(String),
+        Number(u64),
+    }
+    Ok(match Option::<Count>::deserialize(d)? {
+        Some(Count::Text(t)) => t.trim().parse().ok(),
+        Some(Count::Number(n)) => Some(n),
+        None => None,
+    })
 }
 
 fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
