@@ -95,8 +95,13 @@ impl Postcode {
             None => outward.to_owned(),
         };
         if !self.prefix {
-            // Whole parts: "LS1" is the district, not LS11.
-            return normal == self.text || normal.starts_with(&format!("{} ", self.text));
+            return match self.text.split_once(' ') {
+                // A full postcode, or a sector ("LS1 4": LS1 4AA to 4ZZ).
+                Some((_, inward)) if inward.len() == 3 => normal == self.text,
+                Some(_) => normal.starts_with(&self.text),
+                // A district: whole parts, "LS1" is not LS11.
+                None => normal == self.text || normal.starts_with(&format!("{} ", self.text)),
+            };
         }
         let Some(rest) = normal.strip_prefix(&self.text) else {
             return false;
