@@ -54,6 +54,9 @@ pub struct Plan {
     pub register_rows: u64,
     /// Calls the register answers instead, per resource.
     pub saved: BTreeMap<&'static str, u64>,
+    /// Rows the register settles to a company outside `--sic`: they end
+    /// `filtered`, with no officer or PSC call.
+    pub filtered: u64,
 }
 
 impl Plan {
@@ -98,6 +101,13 @@ impl Plan {
                 } else {
                     saved.join(", ")
                 }
+            ));
+        }
+        if self.filtered > 0 {
+            lines.push(format!(
+                "--sic: {} rows the register settles are outside the industry (status filtered, \
+                 no officer or PSC call); rows settled through the API are counted in full",
+                self.filtered
             ));
         }
         if self.extra_searches_max > 0 {
@@ -158,12 +168,22 @@ pub async fn plan(settings: &DiscoverSettings) -> Result<Plan, Error> {
             continue;
         }
         let local = match &register {
-            Some(r) => from_register(r, &ch, &cache, &query, settings.max_searches_per_row).await,
+            Some(r) => {
+                from_register(
+                    r,
+                    (&ch, &cache),
+                    &query,
+                    settings.max_searches_per_row,
+                    settings.industry.as_ref(),
+                )
+                .await
+            }
             None => None,
         };
         let (needed, settled) = match local {
-            Some((needed, saved)) => {
+            Some((needed, saved, filtered)) => {
                 plan.register_rows += 1;
+                plan.filtered += u64::from(filtered);
                 for key in saved {
                     if counted.insert(key.clone()) {
                         *plan.saved.entry(key.resource.as_str()).or_default() += 1;
@@ -218,11 +238,11 @@ fn first_key(ch: &Client, query: &CompanyQuery) -> CacheKey {
 /// the register answers instead (the search, the profile, the PSCs).
 async fn from_register(
     register: &LocalRegister,
-    ch: &Client,
-    cache: &Cache,
+    (ch, cache): (&Client, &Cache),
     query: &CompanyQuery,
     searches: u32,
-) -> Option<(Vec<CacheKey>, Vec<CacheKey>)> {
+    industry: Option<&std::collections::BTreeSet<&'static str>>,
+) -> Option<(Vec<CacheKey>, Vec<CacheKey>, bool)> {
     let mut saved = Vec::new();
     let Ok(Some(Resolution::Matched { number, .. })) = register.settle(query, searches).await
     else {
@@ -236,6 +256,20 @@ async fn from_register(
     }
     let mut needed = Vec::new();
     saved.push(keys::profile(ch.base_url(), &number));
+    let outside = match industry {
+        Some(wanted) => register
+            .company(&number)
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|c| !c.sic_codes.iter().any(|s| wanted.contains(s.as_str()))),
+        None => false,
+    };
+    if outside {
+        // `discover` stops such a row after its company: nothing more to call.
+        let saved = uncached(cache, saved).await;
+        return Some((Vec::new(), saved, true));
+    }
     let psc = keys::psc(ch.base_url(), &number);
     if register.has_pscs() {
         saved.push(psc);
@@ -243,18 +277,19 @@ async fn from_register(
         needed.push(psc);
     }
     needed.push(keys::officers(ch.base_url(), &number));
-    let uncached = |keys: Vec<CacheKey>| async move {
-        let mut out = Vec::new();
-        for key in keys {
-            if !cache.contains(&key).await {
-                out.push(key);
-            }
+    let needed = uncached(cache, needed).await;
+    let saved = uncached(cache, saved).await;
+    Some((needed, saved, false))
+}
+
+async fn uncached(cache: &Cache, keys: Vec<CacheKey>) -> Vec<CacheKey> {
+    let mut out = Vec::new();
+    for key in keys {
+        if !cache.contains(&key).await {
+            out.push(key);
         }
-        out
-    };
-    let needed = uncached(needed).await;
-    let saved = uncached(saved).await;
-    Some((needed, saved))
+    }
+    out
 }
 
 /// The uncached calls a row needs, and whether the cache settles its

@@ -150,11 +150,19 @@ fn find_feeds_discover_and_discover_sic_filters_without_fetching_officers() {
     );
     let listed = text.lines().count() - 1;
     assert_eq!(listed, 12);
-    let plumbing = text.lines().filter(|l| l.contains("43220")).count();
+    // The industry discover keeps: the first company's first code.
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let codes: Vec<String> = reader.records().map(|r| r.unwrap()[3].to_owned()).collect();
+    let code = codes[0].split(';').next().unwrap().to_owned();
+    let plumbing = codes
+        .iter()
+        .filter(|c| c.split(';').any(|s| s == code))
+        .count();
+    assert!(plumbing > 0 && plumbing < listed, "{codes:?}");
 
     let out = fake
         .command()
-        .args(["discover", "-f", "jsonl", "--sic", "43220"])
+        .args(["discover", "-f", "jsonl", "--sic", &code])
         .arg(&list)
         .output()
         .unwrap();
@@ -186,6 +194,25 @@ fn find_feeds_discover_and_discover_sic_filters_without_fetching_officers() {
         "{}",
         stderr(&out)
     );
+
+    // With a register, --plan knows which rows the filter stops.
+    let cache = tempfile::tempdir().unwrap();
+    import(&fake, cache.path());
+    let out = fake
+        .command()
+        .args(["discover", "--plan", "--sic", &code, "--cache-dir"])
+        .arg(cache.path())
+        .arg(&list)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "--sic: {filtered} rows the register settles are outside"
+        )),
+        "{text}"
+    );
+    assert!(text.contains(&format!("officers {plumbing}")), "{text}");
 }
 
 #[test]
