@@ -107,6 +107,31 @@ pub async fn online(
     let mut seen = HashSet::new();
     let mut total: Option<u64> = Some(0);
     let mut kept = 0_u64;
+    let bar = settings.progress.then(crate::progress::start);
+    let started = std::time::Instant::now();
+    let quota = gateway.current_quota(crate::gateway::Provider::CompaniesHouse);
+    let show = |kept: u64, calls: u64, expected: Option<u64>, hits: Option<u64>| {
+        let Some(bar) = &bar else { return };
+        bar.set_message(crate::progress::line(&crate::progress::Snapshot {
+            elapsed: started.elapsed(),
+            unit: "companies",
+            done: kept,
+            total: hits,
+            calls: Some(crate::progress::Calls {
+                done: calls,
+                expected,
+                planning: expected.is_none(),
+                rate: quota.map_or(0.0, |q| q.per_second()),
+                quota: quota.map(|q| q.to_string()).unwrap_or_default(),
+            }),
+            matched: None,
+            wait: gateway
+                .quota_pause()
+                .map(|(p, wait)| (p.label().to_owned(), wait)),
+            paced: Vec::new(),
+        }));
+    };
+    show(0, 0, None, None);
     for location in &locations {
         if !filter_here && limit.is_some_and(|l| kept >= l) {
             // This postcode's companies were not asked for.
@@ -153,6 +178,15 @@ pub async fn online(
                 }
             }
             start += got;
+            // The pages this search still needs, at this page size.
+            let wanted = limit.map_or(hits, |l| hits.min(l)).max(start);
+            let pages_left = wanted.saturating_sub(start).div_ceil(size);
+            show(
+                kept,
+                found.calls,
+                Some(found.calls + pages_left),
+                Some(limit.map_or(hits, |l| hits.min(l))),
+            );
             if got == 0 || start >= hits {
                 break;
             }
@@ -179,6 +213,9 @@ pub async fn online(
         );
     }
     found.total = total.map(|t| t.max(found.companies.len() as u64));
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
     cache.close().await;
     Ok(found)
 }

@@ -159,6 +159,10 @@ pub struct DoneRow {
     pub credential_refused: Option<String>,
     /// The row's output in the run's format.
     pub rendered: Vec<u8>,
+    /// Time the row took besides waiting for uncached answers (cache hits,
+    /// register, matching, rendering): what a warm run would spend on it.
+    /// Not journaled.
+    pub own_time: std::time::Duration,
 }
 
 #[derive(Clone)]
@@ -269,6 +273,7 @@ impl Journal {
                         warnings: 0,
                         credential_refused: r.get(3)?,
                         rendered: r.get(4)?,
+                        own_time: std::time::Duration::ZERO,
                     })
                 })?;
                 rows.collect()
@@ -338,6 +343,7 @@ mod tests {
             warnings: 0,
             credential_refused: None,
             rendered: format!("row {row}\n").into_bytes(),
+            own_time: std::time::Duration::ZERO,
         }
     }
 

@@ -27,7 +27,7 @@
 //!   what an interrupted run had finished; [`db`], [`lock`], [`atomic`] and
 //!   [`private`] are their file plumbing; [`report`] and [`progress`] tell the user.
 //! - **Leaves**, which everything may use and which use nothing:
-//!   [`provider`], [`company_name`], [`company_number`], [`company_status`], [`sic`], [`criteria`],
+//!   [`provider`], [`company_name`], [`company_number`], [`company_status`], [`sic`], [`criteria`], [`timing`],
 //!   [`failure`]; [`model`] and [`error`] are the shared records and errors.
 //!
 //! The fake APIs the tests, demo and benchmarks run against are the
@@ -64,3 +64,4 @@ pub mod report;
 pub mod resolve;
 pub mod sic;
 pub mod sources;
+pub mod timing;

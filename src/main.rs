@@ -194,12 +194,29 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 }
 
 /// Runs `work` with a progress count on stderr when it is a terminal (and
-/// `-q` is not given); `work` reports the records done so far.
-fn with_progress<T>(cli: &Cli, work: impl FnOnce(&mut dyn FnMut(u64)) -> T) -> T {
-    let bar = (!cli.quiet && std::io::stderr().is_terminal()).then(|| progress::start(None));
+/// `-q` is not given); `work` reports the `unit`s done so far. The same bar
+/// as `discover`'s (`progress::line`).
+fn with_progress<T>(
+    cli: &Cli,
+    unit: &'static str,
+    work: impl FnOnce(&mut dyn FnMut(u64)) -> T,
+) -> T {
+    let bar = (!cli.quiet && std::io::stderr().is_terminal()).then(progress::start);
+    let started = std::time::Instant::now();
+    let mut last = None::<std::time::Instant>;
     let result = work(&mut |done| {
         if let Some(bar) = &bar {
-            bar.set_position(done);
+            // A line per quarter second is plenty; counting is the work.
+            let now = std::time::Instant::now();
+            if last.is_none_or(|l| now - l >= std::time::Duration::from_millis(250)) {
+                last = Some(now);
+                bar.set_message(progress::line(&progress::Snapshot {
+                    elapsed: started.elapsed(),
+                    unit,
+                    done,
+                    ..progress::Snapshot::default()
+                }));
+            }
         }
     });
     if let Some(bar) = &bar {
@@ -267,7 +284,8 @@ fn find_command(cli: &Cli, args: &FindArgs) -> Result<u8, Error> {
                 online: true,
                 ..DiscoverArgs::default()
             };
-            let settings = DiscoverSettings::resolve(&as_discover, &config, env)?;
+            let mut settings = DiscoverSettings::resolve(&as_discover, &config, env)?;
+            settings.progress = !cli.quiet && std::io::stderr().is_terminal();
             if args.plan {
                 for line in rt.block_on(leadgen::find::plan(&settings, &criteria, args.limit))? {
                     println!("{line}");
@@ -383,7 +401,7 @@ fn register_command(cli: &Cli, args: &RegisterArgs) -> Result<u8, Error> {
     let dir = settings.dir.ok_or(leadgen::cache::CacheError::NoDir)?;
     match &args.action {
         RegisterAction::Import { paths } => {
-            let summary = with_progress(cli, |tick| {
+            let summary = with_progress(cli, "rows", |tick| {
                 leadgen::register::import::import(&dir, paths, tick)
             })?;
             for line in summary.lines() {
@@ -392,7 +410,7 @@ fn register_command(cli: &Cli, args: &RegisterArgs) -> Result<u8, Error> {
             Ok(exit::OK)
         }
         RegisterAction::ImportPsc { paths } => {
-            let summary = with_progress(cli, |tick| {
+            let summary = with_progress(cli, "records", |tick| {
                 leadgen::register::psc::import(&dir, paths, tick)
             })?;
             for line in summary.lines() {

@@ -46,6 +46,12 @@ pub struct RunSummary {
     /// Calls, retries, 429s and breaker openings per provider.
     pub providers: BTreeMap<Provider, ProviderStats>,
     pub elapsed: Duration,
+    /// About how long the same batch would take with every answer cached:
+    /// the rows' time not spent waiting for uncached answers
+    /// ([`crate::timing`]), spread over the rows in flight.
+    pub warm_estimate: Duration,
+    /// Summed over rows: time not spent waiting for uncached answers.
+    pub own_time: Duration,
     /// A provider refused its credential; named once for the user.
     pub credential_refused: Option<String>,
     /// Requested sources that were not used, and why.
@@ -66,6 +72,7 @@ impl RunSummary {
         *self.by_status.entry(done.status).or_default() += 1;
         self.executives += done.executives;
         self.warnings += done.warnings;
+        self.own_time += done.own_time;
         if let Some(message) = &done.credential_refused {
             self.credential_refused
                 .get_or_insert_with(|| message.clone());
@@ -251,27 +258,27 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
             async move {
                 match step? {
                     Step::Replay(done) => Ok((done, true)),
-                    Step::Process(row) => finish_row(&ctx, process(&ctx, row).await)
-                        .await
-                        .map(|done| (done, false)),
+                    Step::Process(row) => {
+                        let started = Instant::now();
+                        let (outcome, cold) = crate::timing::timed(process(&ctx, row)).await;
+                        let mut done = finish_row(&ctx, outcome).await?;
+                        done.own_time = started.elapsed().saturating_sub(cold);
+                        Ok((done, false))
+                    }
                 }
             }
         })
         .buffered(settings.concurrency);
     let mut outcomes = Box::pin(outcomes);
 
-    let bar = settings.progress.then(|| {
-        let total = (settings.input.as_os_str() != "-")
-            .then(|| count_rows(&settings.input))
-            .flatten();
-        crate::progress::start(total)
-    });
+    let mut watch = settings.progress.then(|| Watch::new(&settings, &gateway));
+    let bar = watch.as_ref().map(|w| w.bar.clone());
     let mut summary = RunSummary::default();
     let result = drive(
         &mut outcomes,
         &mut summary,
-        bar.as_ref(),
-        &gateway,
+        watch.as_mut(),
+        &settings,
         |done| sink.write_rendered(&done.rendered).map_err(write_err),
     )
     .await;
@@ -315,6 +322,7 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
     summary.cache = cache.stats();
     summary.providers = gateway.stats();
     summary.elapsed = started.elapsed();
+    summary.warm_estimate = warm_estimate(&summary, settings.concurrency);
     Ok(summary)
 }
 
@@ -366,13 +374,93 @@ fn steps(
     })
 }
 
+/// The progress bar of a run and what it reads: the plan's calls per row
+/// (worked out while the run starts), the calls made, the pacing.
+struct Watch<'a> {
+    bar: indicatif::ProgressBar,
+    started: Instant,
+    rows: Option<u64>,
+    expected: Option<crate::progress::Expected>,
+    planning: bool,
+    rate: f64,
+    quota: String,
+    gateway: &'a Gateway,
+}
+
+impl<'a> Watch<'a> {
+    fn new(settings: &DiscoverSettings, gateway: &'a Gateway) -> Watch<'a> {
+        let from_file = settings.input.as_os_str() != "-";
+        let quota = gateway.current_quota(Provider::CompaniesHouse).or_else(|| {
+            settings
+                .providers
+                .get(&Provider::CompaniesHouse)
+                .map(|p| p.quota)
+        });
+        Watch {
+            bar: crate::progress::start(),
+            started: Instant::now(),
+            rows: from_file.then(|| count_rows(&settings.input)).flatten(),
+            expected: None,
+            planning: from_file,
+            rate: quota.map_or(0.0, |q| q.per_second()),
+            quota: quota.map(|q| q.to_string()).unwrap_or_default(),
+            gateway,
+        }
+    }
+
+    fn show(&self, summary: &RunSummary) {
+        let made = self
+            .gateway
+            .stats()
+            .get(&Provider::CompaniesHouse)
+            .map_or(0, |s| s.attempts);
+        let snapshot = crate::progress::Snapshot {
+            elapsed: self.started.elapsed(),
+            unit: "rows",
+            done: summary.rows,
+            total: self.rows,
+            calls: Some(crate::progress::Calls {
+                done: made,
+                expected: self.expected.as_ref().map(|e| e.total(summary.rows, made)),
+                planning: self.planning,
+                rate: self.rate,
+                quota: self.quota.clone(),
+            }),
+            matched: Some((summary.count(Status::Matched), summary.count(Status::Error))),
+            wait: self
+                .gateway
+                .quota_pause()
+                .map(|(provider, wait)| (provider.label().to_owned(), wait)),
+            // Companies House's pace is the ETA; another source's shows
+            // when it holds rows back.
+            paced: self
+                .gateway
+                .pacing_waits()
+                .into_iter()
+                .filter(|(p, _)| *p != Provider::CompaniesHouse)
+                .map(|(p, n)| {
+                    let quota = self.gateway.current_quota(p);
+                    crate::progress::Paced {
+                        who: p.label().to_owned(),
+                        waiting: n,
+                        rate: quota.map_or(0.0, |q| q.per_second()),
+                        quota: quota.map(|q| q.to_string()).unwrap_or_default(),
+                    }
+                })
+                .collect(),
+        };
+        self.bar.set_message(crate::progress::line(&snapshot));
+    }
+}
+
 /// Writes finished rows in input order as they come, counting them and
-/// keeping the progress bar current, until the input ends or Ctrl-C.
+/// keeping the progress bar current (and, for it, working out the plan's
+/// calls per row alongside), until the input ends or Ctrl-C.
 async fn drive<S>(
     outcomes: &mut S,
     summary: &mut RunSummary,
-    bar: Option<&indicatif::ProgressBar>,
-    gateway: &Gateway,
+    mut watch: Option<&mut Watch<'_>>,
+    settings: &DiscoverSettings,
     mut write: impl FnMut(&DoneRow) -> Result<(), Error>,
 ) -> Result<(), Error>
 where
@@ -381,31 +469,49 @@ where
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     let mut tick = tokio::time::interval(Duration::from_millis(500));
-    let show = |summary: &RunSummary| {
-        if let Some(bar) = bar {
-            bar.set_message(crate::progress::message(
-                summary.count(Status::Matched),
-                summary.count(Status::Error),
-                gateway.quota_pause(),
-            ));
+    let planning = watch.as_ref().is_some_and(|w| w.planning);
+    let plan = async {
+        if planning {
+            crate::plan::plan(settings).await.ok().map(|p| p.per_row)
+        } else {
+            std::future::pending().await
         }
     };
+    tokio::pin!(plan);
+    let mut planned = !planning;
     loop {
         tokio::select! {
-            _ = tick.tick(), if bar.is_some() => show(summary),
+            _ = tick.tick(), if watch.is_some() => {
+                if let Some(w) = watch.as_deref() {
+                    w.show(summary);
+                }
+            }
+            per_row = &mut plan, if !planned => {
+                planned = true;
+                if let Some(w) = watch.as_deref_mut() {
+                    w.expected = per_row.as_deref().map(crate::progress::Expected::from_rows);
+                    w.planning = false;
+                }
+            }
             next = outcomes.next() => {
                 let Some(outcome) = next else { return Ok(()) };
                 let (done, replayed) = outcome?;
                 summary.add(&done, replayed);
                 write(&done)?;
-                if let Some(bar) = bar {
-                    bar.inc(1);
-                    show(summary);
+                if let Some(w) = watch.as_deref() {
+                    w.show(summary);
                 }
             }
             _ = &mut ctrl_c => return Err(Error::Interrupted),
         }
     }
+}
+
+/// See [`RunSummary::warm_estimate`]: the rows' own time, as many at once
+/// as the run allows, never more than the run itself took.
+fn warm_estimate(summary: &RunSummary, concurrency: usize) -> Duration {
+    let in_flight = u32::try_from(concurrency.clamp(1, 1024)).unwrap_or(1);
+    (summary.own_time / in_flight).min(summary.elapsed)
 }
 
 /// Data rows in a CSV file, for the progress bar's length; `None` if the
@@ -486,6 +592,7 @@ async fn finish_row(ctx: &Context, outcome: RowOutcome) -> Result<DoneRow, Error
         warnings: outcome.warnings.len() as u64,
         credential_refused,
         rendered,
+        own_time: Duration::ZERO,
     };
     // A transient failure is worth another try on resume; a bad input row is not.
     let lasting = match &outcome.error {

@@ -57,6 +57,10 @@ pub struct Plan {
     /// Rows the register settles to a company outside `--sic`: they end
     /// `filtered`, with no officer or PSC call.
     pub filtered: u64,
+    /// Calls planned for each input row, in order (a call two rows share
+    /// counts for the first): what the progress bar's ETA starts from.
+    #[serde(skip)]
+    pub per_row: Vec<u64>,
 }
 
 impl Plan {
@@ -158,6 +162,7 @@ pub async fn plan(settings: &DiscoverSettings) -> Result<Plan, Error> {
     let mut counted: HashSet<CacheKey> = HashSet::new();
     while let Some(row) = reader.next_row()? {
         plan.rows += 1;
+        plan.per_row.push(0);
         let Ok(query) = row.query else {
             plan.invalid += 1;
             continue;
@@ -202,6 +207,9 @@ pub async fn plan(settings: &DiscoverSettings) -> Result<Plan, Error> {
         for key in needed {
             if counted.insert(key.clone()) {
                 *plan.calls.entry(key.resource.as_str()).or_default() += 1;
+                if let Some(n) = plan.per_row.last_mut() {
+                    *n += 1;
+                }
             }
         }
     }

@@ -34,6 +34,8 @@ pub struct Report {
     pub started_at: String,
     pub finished_at: String,
     pub elapsed_seconds: f64,
+    /// About how long the same batch would take warm (every answer cached).
+    pub warm_estimate_seconds: f64,
     pub rows: Rows,
     pub executives: u64,
     /// Social lookups that failed while the row kept the register's answer.
@@ -127,6 +129,7 @@ impl Report {
             started_at: rfc3339(started),
             finished_at: rfc3339(SystemTime::now()),
             elapsed_seconds: round3(s.elapsed.as_secs_f64()),
+            warm_estimate_seconds: round3(s.warm_estimate.as_secs_f64()),
             rows: Rows {
                 total: s.rows,
                 matched: s.count(Status::Matched),
@@ -168,6 +171,7 @@ impl Report {
                     .unwrap_or_default()
                     .as_secs_f64(),
             ),
+            warm_estimate_seconds: 0.0,
             rows: Rows::default(),
             executives: 0,
             source_warnings: 0,
@@ -387,6 +391,18 @@ pub fn summary_lines(r: &Report) -> Vec<String> {
         r.elapsed_seconds,
         r.run_id,
     ));
+    if r.providers.values().any(|p| p.requests > 0) {
+        lines.push(format!(
+            "warm (every answer cached) the same batch would take about {}",
+            if r.warm_estimate_seconds < 10.0 {
+                format!("{:.1}s", r.warm_estimate_seconds)
+            } else {
+                crate::progress::duration(std::time::Duration::from_secs_f64(
+                    r.warm_estimate_seconds,
+                ))
+            }
+        ));
+    }
     for (provider, p) in &r.providers {
         if p.requests == 0 && !p.disabled {
             continue;

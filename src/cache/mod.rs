@@ -434,6 +434,10 @@ impl Cache {
     {
         let served = AtomicU8::new(SERVED_MEMORY);
         let inner = &*self.inner;
+        // Absent from memory and served from memory: another task fetched
+        // it meanwhile, and this one waited for that.
+        let was_in_memory = inner.memory.contains_key(&key);
+        let started = std::time::Instant::now();
         let result = inner
             .memory
             .try_get_with(key.clone(), async {
@@ -459,7 +463,11 @@ impl Cache {
                 Ok(Arc::new(entry))
             })
             .await;
-        inner.counts[served.load(Ordering::Relaxed) as usize].fetch_add(1, Ordering::Relaxed);
+        let served = served.load(Ordering::Relaxed);
+        if served == SERVED_FETCH || (served == SERVED_MEMORY && !was_in_memory) {
+            crate::timing::add_cold(started.elapsed());
+        }
+        inner.counts[served as usize].fetch_add(1, Ordering::Relaxed);
         result
     }
 

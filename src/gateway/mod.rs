@@ -135,6 +135,23 @@ pub enum GatewayError {
     Request { provider: Provider, reason: String },
 }
 
+/// Counts a call as waiting for its turn until dropped (also when the
+/// waiting future is dropped).
+struct Waiting<'a>(&'a std::sync::atomic::AtomicU64);
+
+impl<'a> Waiting<'a> {
+    fn new(gauge: &'a std::sync::atomic::AtomicU64) -> Waiting<'a> {
+        gauge.fetch_add(1, Ordering::Relaxed);
+        Waiting(gauge)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// 403 answers in a row that switch a provider off (a 401 does at once).
 pub const FORBIDDEN_LIMIT: u32 = 5;
 
@@ -276,6 +293,25 @@ impl Gateway {
                     .collect::<Vec<_>>()
             })
             .max_by_key(|(_, wait)| *wait)
+    }
+
+    /// The quota a provider's calls are paced at now: the configured one,
+    /// or the lower one its server announced (`X-Ratelimit-Limit`). For
+    /// progress bars; `None` for a provider this gateway does not hold.
+    pub fn current_quota(&self, provider: Provider) -> Option<Quota> {
+        let state = self.inner.providers.get(&provider)?;
+        Some(state.window("").quota())
+    }
+
+    /// Per provider, the calls waiting for their turn at the pace now (for
+    /// progress bars: a source that holds rows back at its own pace).
+    pub fn pacing_waits(&self) -> Vec<(Provider, u64)> {
+        self.inner
+            .providers
+            .values()
+            .map(|s| (s.provider, s.counters.pacing.load(Ordering::Relaxed)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
     }
 
     /// Counters per provider, for the run summary.
@@ -462,14 +498,16 @@ impl ProviderState {
                 provider: self.provider,
                 reason: error_chain(&e.without_url()),
             })?;
+        let waiting = Waiting::new(&self.counters.pacing);
         let waited = self
             .interruptible(admission, window.acquire(self.settings.max_quota_wait))
-            .await?
-            .map_err(|needed| GatewayError::QuotaSpent {
-                provider: self.provider,
-                wait: needed,
-                var: settings::rate_limit_var(self.provider),
-            })?;
+            .await;
+        drop(waiting);
+        let waited = waited?.map_err(|needed| GatewayError::QuotaSpent {
+            provider: self.provider,
+            wait: needed,
+            var: settings::rate_limit_var(self.provider),
+        })?;
         self.counters.add_wait(waited);
         Counters::bump(&self.counters.attempts);
         if attempt > 1 {

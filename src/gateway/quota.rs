@@ -39,6 +39,11 @@ impl Quota {
         Quota { limit, window }
     }
 
+    /// Requests per second at this quota, spread evenly.
+    pub fn per_second(&self) -> f64 {
+        f64::from(self.limit.get()) / self.window.as_secs_f64().max(f64::MIN_POSITIVE)
+    }
+
     /// Reads `LIMIT/WINDOW`: a positive whole number of requests, a slash,
     /// and a positive whole number with a unit `ms`, `s`, `m` or `h`.
     /// Spaces around the parts are tolerated (`600 / 5m`).

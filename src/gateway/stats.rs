@@ -67,6 +67,8 @@ pub(crate) struct Counters {
     pub auth_failures: AtomicU64,
     pub credential_refused: AtomicBool,
     pub missing_access: OnceLock<&'static str>,
+    /// Calls waiting for their turn at the pace right now (a gauge).
+    pub pacing: AtomicU64,
     pub latency: Histogram,
 }
 

@@ -101,6 +101,7 @@ fn top_level_modules_import_each_other_without_cycles() {
         "failure",
         "provider",
         "sic",
+        "timing",
     ] {
         assert_eq!(
             graph[leaf],

@@ -349,3 +349,67 @@ fn every_log_line_carries_the_run_id_and_no_progress_bar_is_drawn_into_a_pipe() 
         "{err}"
     );
 }
+
+/// The bar as a person sees it: `discover` under a real pseudo-terminal
+/// (util-linux `script`, in every Debian install), then `find` and
+/// `register import` the same way. Each draws the shared bar from its
+/// first moment (calls and pacing for `discover`), and it is cleared before
+/// the summary.
+#[test]
+fn under_a_pseudo_terminal_every_long_command_draws_the_same_bar() {
+    let fake = Fake::start();
+    let dir = tempfile::tempdir().unwrap();
+    let input = csv_file(dir.path(), "in.csv", INPUT);
+    let under_pty = |args: &str| -> String {
+        let leadgen = env!("CARGO_BIN_EXE_leadgen");
+        let mut cmd = fake.command();
+        cmd.env_remove("LEADGEN_COMPANIES_HOUSE_RATE_LIMIT")
+            // Slow enough that the bar is drawn while calls are paced.
+            .env("LEADGEN_COMPANIES_HOUSE_RATE_LIMIT", "20/1s");
+        let out = std::process::Command::new("script")
+            .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
+            .env("TERM", "xterm")
+            .args(["-qfec", &format!("{leadgen} {args}"), "/dev/null"])
+            .current_dir(cmd.get_current_dir().unwrap_or(Path::new(".")))
+            .output()
+            .expect("util-linux script runs");
+        String::from_utf8_lossy(&out.stdout).replace('\r', "\n")
+    };
+    let seen = under_pty(&format!(
+        "discover {} -o {}",
+        input.display(),
+        dir.path().join("out.csv").display()
+    ));
+    assert!(seen.contains("/4 rows"), "{seen}");
+    // The pty is 80 columns: the line's end (the quota) may be cut.
+    assert!(seen.contains(" calls, 20 req/s, quota 20/"), "{seen}");
+    assert!(seen.contains("ETA"), "{seen}");
+    assert!(
+        seen.contains("leadgen: 4 rows:"),
+        "the summary follows: {seen}"
+    );
+    assert!(seen.contains("warm (every answer cached)"), "{seen}");
+
+    let seen = under_pty(&format!(
+        "find --sic-section F -o {}",
+        dir.path().join("leads.csv").display()
+    ));
+    assert!(seen.contains(" companies"), "{seen}");
+    assert!(seen.contains(" calls, 20 req/s, quota 20/"), "{seen}");
+
+    let register = leadgen_fakes::companies_house::Register::synthetic(3000, 5);
+    let files = leadgen_fakes::bulk::export(&register, dir.path(), "2026-11-01", 1, false).unwrap();
+    let seen = under_pty(&format!(
+        "register import --cache-dir {} {}",
+        dir.path().join("cache").display(),
+        files[0].display()
+    ));
+    // The bar's own line: the clock, then the count.
+    assert!(
+        seen.lines()
+            .any(|l| l.contains("00:00:0") && l.trim_end().ends_with(" rows")
+                || l.contains(" rows, ") && l.contains(" rows/s")),
+        "{seen}"
+    );
+    assert!(seen.contains("companies imported"), "{seen}");
+}
