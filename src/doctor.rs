@@ -134,6 +134,7 @@ pub async fn run(
     }
     ok &= cache_report(&resolved.cache, &mut lines).await;
     probe.cache.close().await;
+    quota_report(&resolved, env, &mut lines).await;
     lines.push(String::new());
     lines.push(if ok {
         "doctor: everything configured works".into()
@@ -272,6 +273,70 @@ impl<E: Fn(&str) -> Option<String>> Probe<'_, E> {
             }
             other => unconfigured(Provider::Facebook, other.map(|_| ()), url),
         }
+    }
+}
+
+/// Whether each provider's quota is shared through Redis, and how many
+/// processes used it lately; appends to `lines`. Never a failure: without
+/// Redis each process paces on its own, as designed.
+async fn quota_report(
+    resolved: &Resolved,
+    env: &impl Fn(&str) -> Option<String>,
+    lines: &mut Vec<String>,
+) {
+    use crate::gateway::shared::{Fingerprint, MEMBERS_WINDOW, ScopeKey, SharedQuota};
+    let Some(url) = &resolved.cache.redis_url else {
+        lines.push(
+            "Quota: paced by each process on its own (set LEADGEN_REDIS_URL or cache.redis_url \
+             to share it between processes and machines)"
+                .into(),
+        );
+        return;
+    };
+    let shared =
+        match SharedQuota::connect(url.expose_secret(), resolved.cache.redis_ca_file.as_deref())
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                lines.push(format!(
+                    "Quota: not shared, Redis is out of reach ({e}); each process paces on its own"
+                ));
+                return;
+            }
+        };
+    lines.push(format!("Quota: shared through {}", shared.endpoint()));
+    let lookup = |k: &str| env(k);
+    let mut credentials: Vec<(Provider, String)> = Vec::new();
+    if let Some(key) = &resolved.companies_house_key {
+        credentials.push((Provider::CompaniesHouse, key.expose_secret().to_owned()));
+    }
+    if let Ok(Some(c)) = x::Credentials::from_lookup(lookup) {
+        let id = match &c {
+            x::Credentials::Bearer(t) => t.expose_secret().to_owned(),
+            x::Credentials::AppKey { key, .. } => key.expose_secret().to_owned(),
+        };
+        credentials.push((Provider::X, id));
+    }
+    if let Some(token) = linkedin::access_token_from_lookup(lookup) {
+        credentials.push((Provider::LinkedIn, token.expose_secret().to_owned()));
+    }
+    if let Ok(Some(app)) = facebook::AppCredentials::from_lookup(lookup) {
+        credentials.push((Provider::Facebook, app.app_id.clone()));
+    }
+    for (provider, credential) in credentials {
+        // X counts per endpoint: its user lookups are the scope leadgen uses most.
+        let scope = (provider == Provider::X).then_some(x::policy::USERS_BY);
+        let key = ScopeKey::new(provider, scope, &Fingerprint::of(&credential));
+        let seen = match shared.processes(&key).await {
+            Ok(n) => format!(
+                "{n} process{} used it in the last {}",
+                if n == 1 { "" } else { "es" },
+                humantime::format_duration(MEMBERS_WINDOW)
+            ),
+            Err(e) => format!("cannot read its users ({e})"),
+        };
+        lines.push(format!("  {}: shared; {seen}", provider.label()));
     }
 }
 

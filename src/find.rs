@@ -87,6 +87,7 @@ pub async fn online(
     limit: Option<u64>,
 ) -> Result<Found, Error> {
     let gateway = crate::sources::gateway(settings.providers.clone())?;
+    crate::pipeline::share_quota(&gateway, settings).await;
     let cache = Cache::open(&settings.cache).await?;
     let client = Client::new(
         gateway.clone(),

@@ -18,7 +18,7 @@ use serde::Serialize;
 use tokio::sync::{Mutex, mpsc};
 
 use crate::cache::{Cache, CacheStats};
-use crate::config::{DiscoverSettings, SocialSettings};
+use crate::config::{DiscoverSettings, Optional, SocialSettings};
 use crate::error::Error;
 use crate::failure::FailureKind;
 use crate::gateway::{Gateway, Provider, ProviderStats};
@@ -205,6 +205,7 @@ pub async fn discover(settings: DiscoverSettings) -> Result<RunSummary, Error> {
     // Held until the run ends; see `crate::lock`.
     let _lock = take_lock(&settings)?;
     let gateway = crate::sources::gateway(settings.providers.clone())?;
+    share_quota(&gateway, &settings).await;
     let cache = Cache::open(&settings.cache).await?;
     let journal = open_journal(&settings).await?;
     let register = match (&settings.cache.dir, settings.online) {
@@ -504,6 +505,57 @@ where
             }
             _ = &mut ctrl_c => return Err(Error::Interrupted),
         }
+    }
+}
+
+/// With Redis configured, paces every provider in use through it, under
+/// its credential's fingerprint, so every process on the same key shares
+/// one quota ([`crate::gateway::shared`]). A Redis that cannot be reached
+/// is said once, and the run paces on its own.
+pub async fn share_quota(gateway: &Gateway, settings: &DiscoverSettings) {
+    use secrecy::ExposeSecret as _;
+    let Some(url) = &settings.cache.redis_url else {
+        return;
+    };
+    let shared = match crate::gateway::shared::SharedQuota::connect(
+        url.expose_secret(),
+        settings.cache.redis_ca_file.as_deref(),
+    )
+    .await
+    {
+        Ok(shared) => Arc::new(shared),
+        Err(e) => {
+            tracing::warn!(
+                "The quota cannot be shared through Redis ({e}); this process paces on its own."
+            );
+            return;
+        }
+    };
+    tracing::debug!(redis = %shared.endpoint(), "Quota shared through Redis.");
+    gateway.share_quota(
+        Provider::CompaniesHouse,
+        Arc::clone(&shared),
+        settings.companies_house_key.expose_secret(),
+    );
+    let social = &settings.social;
+    if let Optional::Use { credentials, .. } = &social.x {
+        let id = match credentials {
+            x::Credentials::Bearer(token) => token,
+            // The quota is the app's: its key names it.
+            x::Credentials::AppKey { key, .. } => key,
+        };
+        gateway.share_quota(Provider::X, Arc::clone(&shared), id.expose_secret());
+    }
+    if let Optional::Use { credentials, .. } = &social.linkedin {
+        gateway.share_quota(
+            Provider::LinkedIn,
+            Arc::clone(&shared),
+            credentials.expose_secret(),
+        );
+    }
+    if let Optional::Use { credentials, .. } = &social.facebook {
+        // App-token calls count against the app.
+        gateway.share_quota(Provider::Facebook, shared, &credentials.app_id);
     }
 }
 

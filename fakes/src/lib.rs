@@ -113,6 +113,9 @@ pub struct FakeConfig {
     pub data: companies_house::Register,
     /// The API key the fake accepts as the Basic-auth username.
     pub api_key: String,
+    /// More keys the fake accepts, each with its own quota window (as
+    /// Companies House counts per key): for tests of keys side by side.
+    pub other_api_keys: Vec<String>,
     /// Requests allowed per window per key before 429s (600 per 5 min on the real API).
     pub quota_limit: u32,
     pub quota_window: Duration,
@@ -273,6 +276,7 @@ impl FakeConfig {
         FakeConfig {
             data,
             api_key: api_key.to_owned(),
+            other_api_keys: Vec::new(),
             quota_limit: 600,
             quota_window: Duration::from_secs(300),
             latency: Duration::ZERO,

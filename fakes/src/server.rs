@@ -203,7 +203,8 @@ impl Shared {
     }
 
     fn answer(&self, req: &Parts, route: &Route, draws: &Draws) -> Response<Body> {
-        let Some(key) = authorised_key(req, &self.config.api_key) else {
+        let Some(key) = authorised_key(req, &self.config.api_key, &self.config.other_api_keys)
+        else {
             return json_response(
                 StatusCode::UNAUTHORIZED,
                 &json!({"error": "Invalid Authorization", "type": "ch:service"}),
@@ -418,7 +419,7 @@ impl RateHeaders {
 
 /// The key when the request carries `Basic base64(KEY:...)` with our key.
 /// The real API ignores the password, so this does too.
-fn authorised_key(req: &Parts, api_key: &str) -> Option<String> {
+fn authorised_key(req: &Parts, api_key: &str, others: &[String]) -> Option<String> {
     let value = req.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, encoded) = value.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -429,7 +430,8 @@ fn authorised_key(req: &Parts, api_key: &str) -> Option<String> {
         .ok()?;
     let decoded = String::from_utf8(decoded).ok()?;
     let (user, _password) = decoded.split_once(':')?;
-    (user == api_key && !user.is_empty()).then(|| user.to_owned())
+    let known = user == api_key || others.iter().any(|k| k == user);
+    (known && !user.is_empty()).then(|| user.to_owned())
 }
 
 enum Route {

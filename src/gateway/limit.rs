@@ -28,7 +28,7 @@
 //! Companies House) against jitter.
 
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use governor::middleware::NoOpMiddleware;
@@ -36,6 +36,7 @@ use governor::state::{InMemoryState, NotKeyed};
 
 use super::clock::{self, PacingClock};
 use super::quota::Quota;
+use super::shared::{Reserved, ScopeKey, SharedQuota};
 
 /// A GCRA limiter on the gateway's clock (see [`clock`]).
 type Limiter =
@@ -53,13 +54,17 @@ const HEADROOM_PERCENT: u32 = 1;
 
 /// The governor quota that keeps `quota` in every window of the server's.
 pub fn pacing(quota: &Quota) -> governor::Quota {
+    governor::Quota::with_period(pacing_interval(quota))
+        .unwrap_or_else(|| governor::Quota::per_second(NonZeroU32::MIN))
+        .allow_burst(NonZeroU32::MIN)
+}
+
+/// The spacing between requests at `quota`, with the headroom.
+pub fn pacing_interval(quota: &Quota) -> Duration {
     let interval = quota.interval() * (100 + HEADROOM_PERCENT) / 100;
     // A zero interval cannot come from a parsed quota at realistic limits,
     // but a nanosecond is the honest floor if it ever does.
-    let interval = interval.max(Duration::from_nanos(1));
-    governor::Quota::with_period(interval)
-        .unwrap_or_else(|| governor::Quota::per_second(NonZeroU32::MIN))
-        .allow_burst(NonZeroU32::MIN)
+    interval.max(Duration::from_nanos(1))
 }
 
 /// The pacing state every task calling one provider scope shares.
@@ -69,6 +74,10 @@ pub struct RateWindow {
     /// The quota the limiter paces to.
     quota: Mutex<Quota>,
     paused_until: Mutex<Option<Instant>>,
+    /// The Redis-held pacing every process on this key shares, when
+    /// configured ([`super::shared`]); the local limiter stands in while
+    /// Redis is out of reach.
+    shared: OnceLock<(Arc<SharedQuota>, ScopeKey)>,
 }
 
 impl RateWindow {
@@ -77,7 +86,18 @@ impl RateWindow {
             limiter: Mutex::new(limiter(quota)),
             quota: Mutex::new(*quota),
             paused_until: Mutex::new(None),
+            shared: OnceLock::new(),
         }
+    }
+
+    /// Paces through Redis from now on (first call wins).
+    pub fn share(&self, quota: Arc<SharedQuota>, key: ScopeKey) {
+        let _ = self.shared.set((quota, key));
+    }
+
+    /// The shared pacing, when this window has one.
+    pub fn shared(&self) -> Option<&(Arc<SharedQuota>, ScopeKey)> {
+        self.shared.get()
     }
 
     /// The quota requests are paced to now.
@@ -129,6 +149,22 @@ impl RateWindow {
                     return Err(wait);
                 }
                 clock::sleep_until(until).await;
+            }
+            if let Some((shared, key)) = self.shared.get() {
+                let interval = pacing_interval(&self.quota());
+                match shared.reserve(key, interval, max_wait).await {
+                    Reserved::After(wait) => {
+                        tokio::time::sleep(wait).await;
+                        if self.paused_until(clock::now()).is_none() {
+                            return Ok(clock::now() - started);
+                        }
+                        // Paused while the slot came: it is forfeit.
+                        continue;
+                    }
+                    Reserved::TooLong(wait) => return Err(wait),
+                    // Out of reach: this process paces on its own.
+                    Reserved::Unavailable => {}
+                }
             }
             let limiter = Arc::clone(&lock(&self.limiter));
             // Tokens are taken by `check` and waited for on the gateway's

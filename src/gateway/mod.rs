@@ -54,6 +54,7 @@ pub mod policy;
 pub mod quota;
 pub mod retry;
 pub mod settings;
+pub mod shared;
 pub mod stats;
 #[cfg(test)]
 mod tests;
@@ -73,6 +74,7 @@ use clock::Clock;
 use limit::{RateWindow, lock};
 use policy::{ProviderPolicy, Verdict};
 use retry::{RetryBudget, RetryKind};
+use shared::{Fingerprint, ScopeKey, SharedQuota};
 use stats::Counters;
 use transport::{Http, Transport, TransportError, error_chain};
 
@@ -224,6 +226,9 @@ struct ProviderState {
     halt: watch::Sender<u64>,
     last_failure: Mutex<Option<String>>,
     counters: Counters,
+    /// The quota shared through Redis, and the credential's fingerprint
+    /// naming it ([`shared`]), when configured.
+    shared: std::sync::OnceLock<(Arc<SharedQuota>, Fingerprint)>,
 }
 
 impl Gateway {
@@ -314,6 +319,35 @@ impl Gateway {
             .collect()
     }
 
+    /// Paces `provider` through `shared` (Redis) from now on, under the
+    /// name of `credential`'s fingerprint: every process on the same
+    /// credential shares one quota. For a provider this gateway does not
+    /// hold, nothing happens.
+    pub fn share_quota(&self, provider: Provider, shared: Arc<SharedQuota>, credential: &str) {
+        let Some(state) = self.inner.providers.get(&provider) else {
+            return;
+        };
+        let fingerprint = Fingerprint::of(credential);
+        for (scope, window) in lock(&state.windows).iter() {
+            let scope = (!scope.is_empty()).then_some(*scope);
+            window.share(
+                Arc::clone(&shared),
+                ScopeKey::new(provider, scope, &fingerprint),
+            );
+        }
+        let _ = state.shared.set((shared, fingerprint));
+    }
+
+    /// Whether `provider` is paced through Redis, and where.
+    pub fn shared_quota(&self, provider: Provider) -> Option<(Arc<SharedQuota>, ScopeKey)> {
+        let state = self.inner.providers.get(&provider)?;
+        let (shared, fingerprint) = state.shared.get()?;
+        Some((
+            Arc::clone(shared),
+            ScopeKey::new(provider, None, fingerprint),
+        ))
+    }
+
     /// Counters per provider, for the run summary.
     pub fn stats(&self) -> BTreeMap<Provider, ProviderStats> {
         self.inner
@@ -398,6 +432,7 @@ impl ProviderState {
             halt: watch::Sender::new(0),
             last_failure: Mutex::new(None),
             counters: Counters::default(),
+            shared: std::sync::OnceLock::new(),
             settings,
         })
     }
@@ -667,6 +702,11 @@ impl ProviderState {
                 "Quota spent; pausing provider."
             );
             window.pause_until(clock::now() + wait);
+            // Every process on this key is told, on Redis's clock.
+            if let Some((shared, key)) = window.shared() {
+                let (shared, key) = (Arc::clone(shared), key.clone());
+                tokio::spawn(async move { shared.pause(&key, wait).await });
+            }
         }
         server_paced
     }
@@ -698,7 +738,16 @@ impl ProviderState {
         let quota = self.settings.quota_for(scope);
         lock(&self.windows)
             .entry(scope.unwrap_or(""))
-            .or_insert_with(|| Arc::new(RateWindow::new(&quota)))
+            .or_insert_with(|| {
+                let window = RateWindow::new(&quota);
+                if let Some((shared, credential)) = self.shared.get() {
+                    window.share(
+                        Arc::clone(shared),
+                        ScopeKey::new(self.provider, scope, credential),
+                    );
+                }
+                Arc::new(window)
+            })
             .clone()
     }
 

@@ -15,4 +15,5 @@ mod register;
 mod resolution;
 mod resume;
 mod secrets;
+mod shared_quota;
 mod social;
