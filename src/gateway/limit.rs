@@ -18,7 +18,7 @@
 //! spaced, which is also what lets a herd of tasks resume politely after a
 //! pause.
 //!
-//! ## Why 1 % headroom
+//! ## Why 1 % headroom (and more for small quotas)
 //!
 //! The limiter decides when a request leaves; the server counts when it
 //! arrives. Network and scheduling jitter can move a request across the
@@ -59,9 +59,21 @@ pub fn pacing(quota: &Quota) -> governor::Quota {
         .allow_burst(NonZeroU32::MIN)
 }
 
-/// The spacing between requests at `quota`, with the headroom.
+/// The spacing between requests at `quota`, with the headroom, and never
+/// so tight that `limit` requests fit in one window: a server counting
+/// fixed windows that open at a request would otherwise see its last slot
+/// taken ("remaining 0") and ask for a pause. At 600/5m the 1 % headroom
+/// already spans that; at 60/5s it takes 1.7 %.
 pub fn pacing_interval(quota: &Quota) -> Duration {
-    let interval = quota.interval() * (100 + HEADROOM_PERCENT) / 100;
+    let headroom = quota.interval() * (100 + HEADROOM_PERCENT) / 100;
+    let limit = quota.limit.get();
+    let spanning = if limit > 1 {
+        // (limit - 1) gaps longer than the window, by a thousandth.
+        quota.window * 1001 / 1000 / (limit - 1)
+    } else {
+        Duration::ZERO
+    };
+    let interval = headroom.max(spanning);
     // A zero interval cannot come from a parsed quota at realistic limits,
     // but a nanosecond is the honest floor if it ever does.
     interval.max(Duration::from_nanos(1))
@@ -287,7 +299,19 @@ mod tests {
         for _ in 0..11 {
             w.acquire(None).await.expect("unbounded");
         }
-        // Ten gaps of 101 ms (1 % headroom), on tokio's paused clock.
-        assert_eq!(clock::now() - started, Duration::from_millis(1010));
+        // Ten gaps of 111.2 ms, on tokio's paused clock: at 10 a second the
+        // 1 % headroom (101 ms) would still fit 10 in a window; nine gaps
+        // must span more than it.
+        // (governor keeps its own clock's resolution, hence the range.)
+        let took = clock::now() - started;
+        assert!(
+            took >= Duration::from_nanos(111_222_222 * 10) && took <= Duration::from_millis(1121),
+            "{took:?}"
+        );
+        // At the real quota the 1 % headroom is the wider of the two.
+        assert_eq!(
+            pacing_interval(&quota("600/5m")),
+            Duration::from_millis(505)
+        );
     }
 }

@@ -11,7 +11,9 @@
 //! at 0) is written there too, as "no slot before T" on Redis's clock, so
 //! every process waits, not only the one that was told.
 //!
-//! Keys are `leadgen:v1:quota:<provider>:<scope>:<hash>`, where the hash
+//! Keys are `leadgen:quota:v1:<provider>:<scope>:<hash>` (apart from the
+//! cache's `leadgen:v1:` keys, which `cache clear` and `cache stats` walk),
+//! where the hash
 //! is an HMAC-SHA-256 of the credential (never the credential itself): runs
 //! on one key share a quota, runs on different keys do not. A process that
 //! dies (kill -9) holds nothing: the state is one instant that time
@@ -287,7 +289,7 @@ impl ScopeKey {
     pub fn new(provider: Provider, scope: Option<&str>, credential: &Fingerprint) -> ScopeKey {
         let scope = scope.unwrap_or("all").replace([':', ' '], "_");
         let base = format!(
-            "leadgen:v1:quota:{}:{scope}:{}",
+            "leadgen:quota:v1:{}:{scope}:{}",
             provider.key(),
             credential.0
         );
@@ -332,7 +334,7 @@ mod tests {
         );
         assert!(!a.tat.contains("key-one"));
         assert!(
-            a.tat.starts_with("leadgen:v1:quota:companies_house:all:"),
+            a.tat.starts_with("leadgen:quota:v1:companies_house:all:"),
             "{}",
             a.tat
         );

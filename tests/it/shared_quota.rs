@@ -162,6 +162,52 @@ fn a_killed_process_holds_no_quota_and_the_next_one_goes_on() {
 }
 
 #[test]
+fn processes_on_different_keys_keep_their_own_quotas() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let register = Register::synthetic(20, 16);
+    let other = "second-key-7d1e";
+    let fake = Fake::with(|c| {
+        c.data = c.data.merged(&register).unwrap();
+        c.other_api_keys = vec![other.to_owned()];
+        c.quota_limit = 40;
+        c.quota_window = Duration::from_secs(2);
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let children: Vec<_> = [KEY, other]
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let input = by_number(dir.path(), &format!("k{i}.csv"), &register, i * 8, 8);
+            let mut cmd = discover(&fake, &input, Some(&redis.url()));
+            cmd.env("COMPANIES_HOUSE_API_KEY", key);
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    assert_eq!(fake.stats().served_429, 0);
+    // Two keys, two sets of users in Redis (kept 5 minutes).
+    let rt = runtime();
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = rt
+        .block_on(client.get_multiplexed_async_connection())
+        .unwrap();
+    let keys: Vec<String> = rt
+        .block_on(
+            redis::cmd("KEYS")
+                .arg("leadgen:quota:v1:companies_house:*:members")
+                .query_async(&mut conn),
+        )
+        .unwrap();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert!(keys.iter().all(|k| !k.contains(KEY) && !k.contains(other)));
+}
+
+#[test]
 fn keys_are_apart_scripts_reload_and_a_lost_redis_is_local_pacing() {
     let Some(mut redis) = RedisServer::start() else {
         return;
