@@ -73,6 +73,35 @@ fn processes_on_one_key_share_its_quota_and_make_no_429s() {
     let shared = fake.stats();
     assert!(shared.requests >= 4 * 6 * 3, "{shared:?}");
     assert_eq!(shared.served_429, 0, "{shared:?}");
+    // One Redis round trip per request for the quota (the reserving
+    // script, seen as its ZADD), plus one for each task a server pause
+    // caught asleep on a slot (at most 8 in flight per pause; a pause is
+    // the one SET that is not a reservation's).
+    let rt = runtime();
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = rt
+        .block_on(client.get_multiplexed_async_connection())
+        .unwrap();
+    let info: String = rt
+        .block_on(
+            redis::cmd("INFO")
+                .arg("commandstats")
+                .query_async(&mut conn),
+        )
+        .unwrap();
+    let calls = |name: &str| -> u64 {
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("cmdstat_{name}:calls=")))
+            .and_then(|rest| rest.split(',').next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    let reservations = calls("zadd");
+    let pauses = calls("set").saturating_sub(reservations);
+    assert!(
+        reservations >= shared.requests && reservations <= shared.requests + 8 * pauses,
+        "{reservations} reservations, {pauses} pauses, for {} requests:\n{info}",
+        shared.requests
+    );
 
     // The same without Redis: each paces at the whole quota, and the
     // server says no. (What the shared limiter prevents.)
