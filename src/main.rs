@@ -50,18 +50,14 @@ fn run(cli: &Cli, run_id: &str) -> Result<u8, Error> {
             let config = config::file::load(cli.config.as_deref())?;
             let outcome =
                 runtime()?.block_on(leadgen::doctor::run(&config, &|k| std::env::var(k).ok()))?;
-            for line in &outcome.lines {
-                println!("{line}");
-            }
+            print_lines(&outcome.lines)?;
             Ok(if outcome.ok { exit::OK } else { exit::FAILURE })
         }
         Command::Config {
             action: ConfigAction::Show,
         } => {
             let config = config::file::load(cli.config.as_deref())?;
-            for line in config::show::show(&config, &|k| std::env::var(k).ok())? {
-                println!("{line}");
-            }
+            print_lines(config::show::show(&config, &|k| std::env::var(k).ok())?)?;
             Ok(exit::OK)
         }
     }
@@ -72,9 +68,7 @@ fn discover(cli: &Cli, args: &DiscoverArgs, run_id: &str) -> Result<u8, Error> {
         let config = config::file::load(cli.config.as_deref())?;
         let settings = DiscoverSettings::resolve(args, &config, |k| std::env::var(k).ok())?;
         let plan = runtime()?.block_on(leadgen::plan::plan(&settings))?;
-        for line in plan.lines() {
-            println!("{line}");
-        }
+        print_lines(plan.lines())?;
         return Ok(exit::OK);
     }
     let started = SystemTime::now();
@@ -141,11 +135,9 @@ fn explain(cli: &Cli, args: &ExplainArgs) -> Result<u8, Error> {
     };
     let found = runtime()?.block_on(leadgen::explain::explain(&settings, &query, args.top))?;
     if args.json {
-        println!("{}", leadgen::explain::to_json(&found));
+        print_lines([leadgen::explain::to_json(&found).to_string()])?;
     } else {
-        for line in leadgen::explain::lines(&found) {
-            println!("{line}");
-        }
+        print_lines(leadgen::explain::lines(&found))?;
     }
     Ok(exit::OK)
 }
@@ -263,10 +255,10 @@ fn find_command(cli: &Cli, args: &FindArgs) -> Result<u8, Error> {
     let rt = runtime()?;
     let found = match register {
         Some(register) if args.plan => {
-            println!(
+            print_lines([format!(
                 "find --plan: answered from the local register ({}): 0 calls",
                 register.label()
-            );
+            )])?;
             return Ok(exit::OK);
         }
         Some(register) => rt.block_on(leadgen::find::offline(&register, &criteria, args.limit))?,
@@ -287,9 +279,7 @@ fn find_command(cli: &Cli, args: &FindArgs) -> Result<u8, Error> {
             let mut settings = DiscoverSettings::resolve(&as_discover, &config, env)?;
             settings.progress = !cli.quiet && std::io::stderr().is_terminal();
             if args.plan {
-                for line in rt.block_on(leadgen::find::plan(&settings, &criteria, args.limit))? {
-                    println!("{line}");
-                }
+                print_lines(rt.block_on(leadgen::find::plan(&settings, &criteria, args.limit))?)?;
                 return Ok(exit::OK);
             }
             rt.block_on(leadgen::find::online(&settings, &criteria, args.limit))?
@@ -307,6 +297,16 @@ fn find_command(cli: &Cli, args: &FindArgs) -> Result<u8, Error> {
         }
     }
     Ok(exit::OK)
+}
+
+/// Lines to stdout; a reader that went away (`| head`) ends them quietly.
+fn print_lines<S: AsRef<str>>(lines: impl IntoIterator<Item = S>) -> Result<(), Error> {
+    let mut text = String::new();
+    for line in lines {
+        text.push_str(line.as_ref());
+        text.push('\n');
+    }
+    write_out(std::path::Path::new("-"), &text)
 }
 
 /// `text` to `path`, replaced whole, or to stdout for `-`.
@@ -432,14 +432,15 @@ fn register_command(cli: &Cli, args: &RegisterArgs) -> Result<u8, Error> {
                 }
                 .into());
             }
-            match &companies {
-                Some(status) => status.lines(max_age).iter().for_each(|l| println!("{l}")),
-                None => println!("register: no companies imported (leadgen register import)"),
-            }
+            let mut lines = match &companies {
+                Some(status) => status.lines(max_age),
+                None => vec!["register: no companies imported (leadgen register import)".into()],
+            };
             match &psc {
-                Some((lines, _)) => lines.iter().for_each(|l| println!("{l}")),
-                None => println!("PSCs: none imported (leadgen register import-psc)"),
+                Some((psc_lines, _)) => lines.extend(psc_lines.iter().cloned()),
+                None => lines.push("PSCs: none imported (leadgen register import-psc)".into()),
             }
+            print_lines(&lines)?;
             let stale = companies.as_ref().is_some_and(|s| s.is_stale(max_age))
                 || psc.as_ref().is_some_and(|(_, stale)| *stale);
             Ok(if stale { exit::FAILURE } else { exit::OK })
@@ -472,9 +473,7 @@ fn cache_command(cli: &Cli, args: &CacheArgs) -> Result<u8, Error> {
         }
     });
     let done = done?;
-    for line in &done.lines {
-        println!("{line}");
-    }
+    print_lines(&done.lines)?;
     Ok(if done.ok { exit::OK } else { exit::FAILURE })
 }
 
