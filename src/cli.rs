@@ -254,7 +254,7 @@ pub enum Generate {
 
 /// Where the persistent cache is. Precedence: flag, then environment, then
 /// the config file's `[cache]` section.
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct CacheLocation {
     /// Directory of the SQLite cache and the run journal. Overrides
     /// LEADGEN_CACHE_DIR [default: the user's cache directory, e.g.

@@ -27,7 +27,7 @@
 //!   what an interrupted run had finished; [`db`], [`lock`], [`atomic`] and
 //!   [`private`] are their file plumbing; [`report`] and [`progress`] tell the user.
 //! - **Leaves**, which everything may use and which use nothing:
-//!   [`provider`], [`company_name`], [`company_number`], [`company_status`], [`sic`], [`criteria`], [`timing`],
+//!   [`provider`], [`company_name`], [`company_number`], [`company_status`], [`sic`], [`criteria`], [`timing`], [`masking`],
 //!   [`failure`]; [`model`] and [`error`] are the shared records and errors.
 //!
 //! The fake APIs the tests, demo and benchmarks run against are the
@@ -51,6 +51,7 @@ pub mod gateway;
 pub mod input;
 pub mod journal;
 pub mod lock;
+pub mod masking;
 pub mod merge;
 pub mod model;
 pub mod output;

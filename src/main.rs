@@ -112,22 +112,17 @@ fn discover(cli: &Cli, args: &DiscoverArgs, run_id: &str) -> Result<u8, Error> {
 
 fn explain(cli: &Cli, args: &ExplainArgs) -> Result<u8, Error> {
     let config = config::file::load(cli.config.as_deref())?;
-    // The settings of a discover run over stdin, Companies House only.
-    let as_discover = DiscoverArgs {
-        input: "-".into(),
-        output: "-".into(),
-        sources: Some(vec![SourceName::Ch]),
-        companies_house_url: args.companies_house_url.clone(),
-        cache: leadgen::cli::CacheLocation {
-            cache_dir: args.cache.cache_dir.clone(),
-            redis_url: args.cache.redis_url.clone(),
+    let settings = companies_house_only(
+        &config,
+        DiscoverArgs {
+            companies_house_url: args.companies_house_url.clone(),
+            cache: args.cache.clone(),
+            no_cache: args.no_cache,
+            online: args.online,
+            max_searches_per_row: args.max_searches_per_row,
+            ..DiscoverArgs::default()
         },
-        no_cache: args.no_cache,
-        online: args.online,
-        max_searches_per_row: args.max_searches_per_row,
-        ..DiscoverArgs::default()
-    };
-    let settings = DiscoverSettings::resolve(&as_discover, &config, |k| std::env::var(k).ok())?;
+    )?;
     let query = leadgen::resolve::Query {
         name: args.name.clone(),
         postcode: args.postcode.clone(),
@@ -140,6 +135,22 @@ fn explain(cli: &Cli, args: &ExplainArgs) -> Result<u8, Error> {
         print_lines(leadgen::explain::lines(&found))?;
     }
     Ok(exit::OK)
+}
+
+/// The settings of a discover run over stdin with Companies House only,
+/// from `flags` (the rest defaults): what `explain` and `find` call the
+/// API with.
+fn companies_house_only(
+    config: &config::file::LoadedConfig,
+    flags: DiscoverArgs,
+) -> Result<DiscoverSettings, Error> {
+    let as_discover = DiscoverArgs {
+        input: "-".into(),
+        output: "-".into(),
+        sources: Some(vec![SourceName::Ch]),
+        ..flags
+    };
+    DiscoverSettings::resolve(&as_discover, config, |k| std::env::var(k).ok())
 }
 
 /// `--report` and `--metrics-file`. Failing to write them fails the run
@@ -263,20 +274,16 @@ fn find_command(cli: &Cli, args: &FindArgs) -> Result<u8, Error> {
         }
         Some(register) => rt.block_on(leadgen::find::offline(&register, &criteria, args.limit))?,
         None => {
-            let as_discover = DiscoverArgs {
-                input: "-".into(),
-                output: "-".into(),
-                sources: Some(vec![SourceName::Ch]),
-                companies_house_url: args.companies_house_url.clone(),
-                cache: leadgen::cli::CacheLocation {
-                    cache_dir: args.cache.cache_dir.clone(),
-                    redis_url: args.cache.redis_url.clone(),
+            let mut settings = companies_house_only(
+                &config,
+                DiscoverArgs {
+                    companies_house_url: args.companies_house_url.clone(),
+                    cache: args.cache.clone(),
+                    no_cache: args.no_cache,
+                    online: true,
+                    ..DiscoverArgs::default()
                 },
-                no_cache: args.no_cache,
-                online: true,
-                ..DiscoverArgs::default()
-            };
-            let mut settings = DiscoverSettings::resolve(&as_discover, &config, env)?;
+            )?;
             settings.progress = !cli.quiet && std::io::stderr().is_terminal();
             if args.plan {
                 print_lines(rt.block_on(leadgen::find::plan(&settings, &criteria, args.limit))?)?;

@@ -100,6 +100,53 @@ impl Protection {
     }
 }
 
+/// A connection to `url` that answered a PING, or why not, naming the
+/// server as `endpoint`: the cache tier's and the shared quota's (each
+/// has its own, with the same timeouts). `ca_file` is the PEM of a
+/// private CA for a `rediss://` server.
+pub async fn connection(
+    url: &str,
+    ca_file: Option<&Path>,
+    endpoint: &str,
+) -> Result<ConnectionManager, String> {
+    let client = match ca_file {
+        Some(path) => {
+            let root = std::fs::read(path).map_err(|e| {
+                format!(
+                    "{endpoint}: cannot read the CA file {}: {e}",
+                    path.display()
+                )
+            })?;
+            redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(root),
+                },
+            )
+        }
+        None => redis::Client::open(url),
+    }
+    .map_err(|e| format!("{endpoint}: not a usable Redis URL: {e}"))?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(CONNECT_TIMEOUT))
+        .set_response_timeout(Some(RESPONSE_TIMEOUT))
+        .set_number_of_retries(1)
+        .set_max_delay(Duration::from_millis(200));
+    let mut conn = tokio::time::timeout(
+        CONNECT_TIMEOUT * 2,
+        client.get_connection_manager_with_config(config),
+    )
+    .await
+    .map_err(|_| format!("{endpoint}: no answer within {:?}", CONNECT_TIMEOUT * 2))?
+    .map_err(|e| format!("{endpoint}: {e}"))?;
+    let _: () = redis::cmd("PING")
+        .query_async(&mut conn)
+        .await
+        .map_err(|e| format!("{endpoint}: {e}"))?;
+    Ok(conn)
+}
+
 impl RedisTier {
     /// Connect, or say why not (the caller warns and goes on without).
     /// `ca_file` is the PEM of a private CA for a `rediss://` server.
@@ -108,41 +155,7 @@ impl RedisTier {
         if let Some(warning) = Protection::of(url).warning(&endpoint) {
             tracing::warn!("{warning}");
         }
-        let client = match ca_file {
-            Some(path) => {
-                let root = std::fs::read(path).map_err(|e| {
-                    format!(
-                        "{endpoint}: cannot read the CA file {}: {e}",
-                        path.display()
-                    )
-                })?;
-                redis::Client::build_with_tls(
-                    url,
-                    redis::TlsCertificates {
-                        client_tls: None,
-                        root_cert: Some(root),
-                    },
-                )
-            }
-            None => redis::Client::open(url),
-        }
-        .map_err(|e| format!("{endpoint}: not a usable Redis URL: {e}"))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(RESPONSE_TIMEOUT))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(200));
-        let mut conn = tokio::time::timeout(
-            CONNECT_TIMEOUT * 2,
-            client.get_connection_manager_with_config(config),
-        )
-        .await
-        .map_err(|_| format!("{endpoint}: no answer within {:?}", CONNECT_TIMEOUT * 2))?
-        .map_err(|e| format!("{endpoint}: {e}"))?;
-        let _: () = redis::cmd("PING")
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| format!("{endpoint}: {e}"))?;
+        let conn = connection(url, ca_file, &endpoint).await?;
         Ok(RedisTier {
             conn,
             endpoint,

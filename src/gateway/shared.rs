@@ -28,14 +28,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 
 use super::Provider;
 
-/// A Redis that takes longer than this is treated as gone: pacing must
-/// not wait on it.
-const RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// After a failure, Redis is left alone this long before it is tried again.
 const RETRY_AFTER: Duration = Duration::from_secs(5);
 /// Processes seen within this span count as sharing the quota now.
@@ -110,33 +106,8 @@ impl SharedQuota {
         url: &str,
         ca_file: Option<&std::path::Path>,
     ) -> Result<SharedQuota, String> {
-        let endpoint = masked(url);
-        let client = match ca_file {
-            Some(path) => {
-                let root = std::fs::read(path)
-                    .map_err(|e| format!("{endpoint}: cannot read {}: {e}", path.display()))?;
-                redis::Client::build_with_tls(
-                    url,
-                    redis::TlsCertificates {
-                        client_tls: None,
-                        root_cert: Some(root),
-                    },
-                )
-            }
-            None => redis::Client::open(url),
-        }
-        .map_err(|e| format!("{endpoint}: {e}"))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(RESPONSE_TIMEOUT))
-            .set_number_of_retries(1);
-        let conn = tokio::time::timeout(
-            CONNECT_TIMEOUT * 2,
-            ConnectionManager::new_with_config(client, config),
-        )
-        .await
-        .map_err(|_| format!("{endpoint}: no answer within {CONNECT_TIMEOUT:?}"))?
-        .map_err(|e| format!("{endpoint}: {e}"))?;
+        let endpoint = crate::masking::mask_url_password(url);
+        let conn = crate::cache::redis::connection(url, ca_file, &endpoint).await?;
         Ok(SharedQuota {
             conn,
             endpoint,
@@ -305,19 +276,6 @@ fn micros(d: Duration) -> i64 {
     i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 
-/// `redis://user:secret@host:6379/0` as `redis://user:***@host:6379/0`.
-pub fn masked(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) => {
-            if u.password().is_some() {
-                let _ = u.set_password(Some("***"));
-            }
-            u.to_string()
-        }
-        Err(_) => "the Redis URL (unparsable)".to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,10 +298,5 @@ mod tests {
         );
         let x = ScopeKey::new(Provider::X, Some("users/by"), &Fingerprint::of("t"));
         assert!(x.tat.contains(":x:users/by:"), "{}", x.tat);
-        assert_eq!(
-            masked("redis://user:hunter2@cache.example:6380/1"),
-            "redis://user:***@cache.example:6380/1"
-        );
-        assert_eq!(masked("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
     }
 }

@@ -102,6 +102,7 @@ fn top_level_modules_import_each_other_without_cycles() {
         "provider",
         "sic",
         "timing",
+        "masking",
     ] {
         assert_eq!(
             graph[leaf],
