@@ -86,6 +86,8 @@ pub struct SharedQuota {
     /// This process, in the members set.
     member: String,
     down_until: Mutex<Option<Instant>>,
+    /// How long a failed Redis is left alone ([`RETRY_AFTER`]).
+    retry_after: Duration,
     warned: AtomicBool,
 }
 
@@ -115,8 +117,16 @@ impl SharedQuota {
             pause: redis::Script::new(PAUSE),
             member: format!("{}-{:016x}", std::process::id(), rand::random::<u64>()),
             down_until: Mutex::new(None),
+            retry_after: RETRY_AFTER,
             warned: AtomicBool::new(false),
         })
+    }
+
+    /// Leaves a failed Redis alone for `wait` instead of [`RETRY_AFTER`]
+    /// (tests try again at once).
+    pub fn retrying_after(mut self, wait: Duration) -> SharedQuota {
+        self.retry_after = wait;
+        self
     }
 
     pub fn endpoint(&self) -> &str {
@@ -217,7 +227,7 @@ impl SharedQuota {
     }
 
     fn mark_down(&self, e: &redis::RedisError) {
-        *super::limit::lock(&self.down_until) = Some(Instant::now() + RETRY_AFTER);
+        *super::limit::lock(&self.down_until) = Some(Instant::now() + self.retry_after);
         if !self.warned.swap(true, Ordering::Relaxed) {
             tracing::warn!(
                 redis = %self.endpoint,

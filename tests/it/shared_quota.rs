@@ -243,7 +243,8 @@ fn keys_are_apart_scripts_reload_and_a_lost_redis_is_local_pacing() {
     let rt = runtime();
     let shared = rt
         .block_on(SharedQuota::connect(&redis.url(), None))
-        .unwrap();
+        .unwrap()
+        .retrying_after(Duration::ZERO);
     let a = ScopeKey::new(Provider::CompaniesHouse, None, &Fingerprint::of("key-a"));
     let b = ScopeKey::new(Provider::CompaniesHouse, None, &Fingerprint::of("key-b"));
     let step = Duration::from_millis(200);
@@ -291,6 +292,30 @@ fn keys_are_apart_scripts_reload_and_a_lost_redis_is_local_pacing() {
         rt.block_on(shared.reserve(&a, step, None)),
         Reserved::Unavailable
     );
+    // Back on the same port: the shared limiter is used again.
+    let mut again = Command::new("redis-server")
+        .args([
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            &redis.port.to_string(),
+            "--save",
+            "",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut back = false;
+    for _ in 0..300 {
+        if let Reserved::After(_) = rt.block_on(shared.reserve(&a, step, None)) {
+            back = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = again.kill();
+    let _ = again.wait();
+    assert!(back, "the shared limiter did not come back with Redis");
 }
 
 #[test]
