@@ -101,6 +101,13 @@ pub enum Command {
     #[command(after_help = FIND_EXIT_CODES)]
     Find(FindArgs),
 
+    /// What changed between two `discover` outputs (JSON Lines or JSON):
+    /// executives appointed and resigned, PSCs added and ceased, companies
+    /// whose status or name changed. One change per line, as CSV or JSON
+    /// Lines. Exits 0 whether or not anything changed, unless --exit-code.
+    #[command(after_help = DIFF_EXIT_CODES)]
+    Diff(DiffArgs),
+
     /// SIC 2007 codes, as Companies House uses them.
     Sic {
         #[command(subcommand)]
@@ -153,6 +160,27 @@ pub enum SicAction {
 pub enum ListFormat {
     Csv,
     Jsonl,
+}
+
+const DIFF_EXIT_CODES: &str = "Exit codes: 0 done (with --exit-code: 0 nothing changed, 1 \
+changes found, as `git diff --exit-code`); 2 an output that cannot be read (the file and line \
+are named); 1 the result cannot be written.";
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier output (`discover -f jsonl` or `-f json`).
+    pub old: PathBuf,
+    /// The later output.
+    pub new: PathBuf,
+    /// Output format [default: csv].
+    #[arg(short, long, value_enum)]
+    pub format: Option<ListFormat>,
+    /// Write to FILE instead of stdout; `-` is stdout.
+    #[arg(short, long, value_name = "FILE", default_value = "-")]
+    pub output: PathBuf,
+    /// Exit 1 when something changed, 0 when nothing did.
+    #[arg(long)]
+    pub exit_code: bool,
 }
 
 const FIND_EXIT_CODES: &str = "Exit codes: 0 done (also when nothing matches, or more match \

@@ -42,6 +42,7 @@ pub mod company_status;
 pub mod config;
 pub mod criteria;
 pub mod db;
+pub mod diff;
 pub mod doctor;
 pub mod error;
 pub mod explain;

@@ -7,8 +7,8 @@ use tracing_subscriber::EnvFilter;
 
 use leadgen::cache::{self, CacheMode};
 use leadgen::cli::{
-    CacheAction, CacheArgs, Cli, Command, ConfigAction, DiscoverArgs, ExplainArgs, FindArgs,
-    Generate, ListFormat, LogFormat, RegisterAction, RegisterArgs, SicAction, SourceName,
+    CacheAction, CacheArgs, Cli, Command, ConfigAction, DiffArgs, DiscoverArgs, ExplainArgs,
+    FindArgs, Generate, ListFormat, LogFormat, RegisterAction, RegisterArgs, SicAction, SourceName,
 };
 use leadgen::config::{self, DiscoverSettings};
 use leadgen::error::{Error, exit};
@@ -43,6 +43,7 @@ fn run(cli: &Cli, run_id: &str) -> Result<u8, Error> {
         Command::Cache(args) => cache_command(cli, args),
         Command::Register(args) => register_command(cli, args),
         Command::Find(args) => find_command(cli, args),
+        Command::Diff(args) => diff_command(cli, args),
         Command::Sic {
             action: SicAction::Search { words, format },
         } => sic_search(words, *format),
@@ -226,6 +227,32 @@ fn with_progress<T>(
         bar.finish_and_clear();
     }
     result
+}
+
+fn diff_command(cli: &Cli, args: &DiffArgs) -> Result<u8, Error> {
+    let read =
+        |p: &std::path::Path| leadgen::diff::read(p).map_err(|e| Error::Usage(e.to_string()));
+    let (old, new) = (read(&args.old)?, read(&args.new)?);
+    let (changes, only_one) = leadgen::diff::diff(&old, &new);
+    let jsonl = args.format == Some(ListFormat::Jsonl);
+    let text = leadgen::diff::render(&changes, jsonl).map_err(|source| Error::Output {
+        path: args.output.clone(),
+        source,
+    })?;
+    write_out(&args.output, &text)?;
+    if !cli.quiet {
+        if only_one > 0 {
+            eprintln!(
+                "leadgen: {only_one} companies are in only one of the two outputs (not compared)"
+            );
+        }
+        eprintln!("leadgen: {} changes", changes.len());
+    }
+    Ok(if args.exit_code && !changes.is_empty() {
+        exit::FAILURE
+    } else {
+        exit::OK
+    })
 }
 
 fn find_command(cli: &Cli, args: &FindArgs) -> Result<u8, Error> {

@@ -413,3 +413,104 @@ fn under_a_pseudo_terminal_every_long_command_draws_the_same_bar() {
     );
     assert!(seen.contains("companies imported"), "{seen}");
 }
+
+/// `leadgen diff` over two real `discover` outputs, the second edited as a
+/// month of the register would: a director resigns, a new one is appointed,
+/// the company goes into liquidation (issue 13).
+#[test]
+fn diff_reports_appointments_resignations_and_status_changes() {
+    let fake = Fake::start();
+    let dir = tempfile::tempdir().unwrap();
+    let input = csv_file(dir.path(), "in.csv", INPUT);
+    let out = fake
+        .leadgen()
+        .args(["discover", "-f", "jsonl", "--sources", "ch"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    let old = dir.path().join("old.jsonl");
+    std::fs::write(&old, &out.stdout).unwrap();
+    let mut rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let target = rows
+        .iter_mut()
+        .find(|r| {
+            r["status"] == "matched" && r["executives"].as_array().is_some_and(|e| e.len() >= 2)
+        })
+        .expect("a matched company with two executives");
+    let number = target["company"]["company_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    target["company"]["company_status"] = "liquidation".into();
+    let executives = target["executives"].as_array_mut().unwrap();
+    let leaver = executives[0]["name"].as_str().unwrap().to_owned();
+    executives[0]["resigned_on"] = "2026-11-30".into();
+    let mut newcomer = executives[1].clone();
+    newcomer["name"] = "Priya Natarajan".into();
+    newcomer["roles"] = serde_json::json!(["director"]);
+    newcomer["appointed_on"] = "2026-11-28".into();
+    newcomer["links"]["companies_house_officer"] =
+        "https://example.invalid/officers/new/appointments".into();
+    executives.push(newcomer);
+    let new = dir.path().join("new.json");
+    // The later output as JSON (one array): either form is read.
+    std::fs::write(&new, serde_json::to_string(&rows).unwrap()).unwrap();
+
+    let out = fake
+        .leadgen()
+        .args(["diff", "--exit-code"])
+        .arg(&old)
+        .arg(&new)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "changes: {}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("company_number,company_name,change,person,role,before,after,on\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(",appointed,Priya Natarajan,director,,,2026-11-28"),
+        "{text}"
+    );
+    assert!(text.contains(&format!(",resigned,{leaver},")), "{text}");
+    assert!(text.contains(&format!("{number},")), "{text}");
+    assert!(
+        text.contains(",status_changed,,,active,liquidation,"),
+        "{text}"
+    );
+
+    // Nothing changed: exit 0, the header only.
+    let out = fake
+        .leadgen()
+        .args(["diff", "--exit-code"])
+        .arg(&old)
+        .arg(&old)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+
+    // A broken output names its file and line: exit 2.
+    let broken = csv_file(
+        dir.path(),
+        "broken.jsonl",
+        "{\"row\":1,\"status\":\"matched\"}\n{not json\n",
+    );
+    let out = fake
+        .leadgen()
+        .arg("diff")
+        .arg(&old)
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("broken.jsonl: line 2:"),
+        "{}",
+        stderr(&out)
+    );
+}
