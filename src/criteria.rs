@@ -167,22 +167,6 @@ pub struct Given<'a> {
     pub name_includes: Option<&'a str>,
 }
 
-/// `company_status` keys (api-enumerations `constants.yml`).
-pub const STATUSES: &[&str] = &[
-    "active",
-    "dissolved",
-    "liquidation",
-    "receivership",
-    "converted-closed",
-    "voluntary-arrangement",
-    "insolvency-proceedings",
-    "administration",
-    "open",
-    "closed",
-    "registered",
-    "removed",
-];
-
 /// Short names people use for `company_type` keys.
 const TYPE_ALIASES: &[(&str, &str)] = &[
     ("limited", "ltd"),
@@ -191,12 +175,15 @@ const TYPE_ALIASES: &[(&str, &str)] = &[
 ];
 
 impl Criteria {
-    /// Checks every flag; `types_known` says whether a `company_type` key
-    /// exists (the enumerations the register import reads).
+    /// Checks every flag; `keys` gives the keys of an enumerations section
+    /// (`company_status`, `company_type`: api-enumerations `constants.yml`,
+    /// as the register import reads them).
     pub fn from_given(
         given: &Given<'_>,
-        types_known: impl Fn(&str) -> bool,
+        keys: impl Fn(&str) -> Vec<&'static str>,
     ) -> Result<Criteria, CriteriaError> {
+        let statuses_known = keys("company_status");
+        let types_known = keys("company_type");
         let sic_codes = crate::sic::table().filter(given.sic, given.sic_sections)?;
         let postcodes = given
             .postcodes
@@ -210,13 +197,13 @@ impl Criteria {
                 statuses.clear();
                 break;
             }
-            if !STATUSES.contains(&key.as_str()) {
+            if !statuses_known.contains(&key.as_str()) {
                 return Err(CriteriaError::Bad {
                     flag: "status",
                     value: s.clone(),
                     reason: format!(
                         "not a company status; one of {}, or any",
-                        STATUSES.join(", ")
+                        statuses_known.join(", ")
                     ),
                 });
             }
@@ -229,7 +216,7 @@ impl Criteria {
                 .iter()
                 .find(|(alias, _)| *alias == lower)
                 .map_or(lower.clone(), |(_, key)| (*key).to_owned());
-            if !types_known(&key) {
+            if !types_known.contains(&key.as_str()) {
                 return Err(CriteriaError::Bad {
                     flag: "type",
                     value: t.clone(),
@@ -405,7 +392,10 @@ mod tests {
         ] {
             assert_eq!(iso_date(bad), None, "{bad}");
         }
-        let known = |t: &str| ["ltd", "llp", "plc"].contains(&t);
+        let known = |section: &str| match section {
+            "company_status" => vec!["active", "dissolved", "liquidation"],
+            _ => vec!["ltd", "llp", "plc"],
+        };
         let statuses = ["Active".to_string()];
         let types = ["LTD".to_string(), "limited".to_string()];
         let c = Criteria::from_given(
@@ -465,7 +455,7 @@ mod tests {
                 name_includes: Some("heating"),
                 ..Given::default()
             },
-            |_| true,
+            |_| vec!["active", "ltd"],
         )
         .expect("valid");
         let codes = vec!["43220".to_string()];

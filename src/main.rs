@@ -272,7 +272,7 @@ fn find_command(cli: &Cli, args: &FindArgs) -> Result<u8, Error> {
             incorporated_to: args.incorporated_to.as_deref(),
             name_includes: args.name_includes.as_deref(),
         },
-        leadgen::register::bulk::is_company_type,
+        leadgen::register::bulk::keys,
     )
     .map_err(|e| Error::Usage(e.to_string()))?;
     if args.limit == Some(0) {

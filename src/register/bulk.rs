@@ -234,11 +234,22 @@ fn normalised(text: &str) -> String {
         .join(" ")
 }
 
-/// Whether `key` is a `company_type` key of the enumerations.
-pub fn is_company_type(key: &str) -> bool {
-    ENUMERATIONS
-        .get("company_type")
-        .is_some_and(|texts| texts.values().any(|k| *k == key))
+/// The keys of an enumerations section (`company_status`,
+/// `company_type`, ...), sorted; none for a section it does not hold.
+pub fn keys(section: &str) -> Vec<&'static str> {
+    // From the file, not the text map: keys sharing one text all count.
+    let mut keys: Vec<&'static str> = include_str!("../../data/company_enumerations.tsv")
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split('\t');
+            (fields.next() == Some(section))
+                .then(|| fields.next())
+                .flatten()
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
 }
 
 fn lookup(section: &str, text: &str) -> Option<String> {
