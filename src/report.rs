@@ -394,7 +394,9 @@ pub fn summary_lines(r: &Report) -> Vec<String> {
     if r.providers.values().any(|p| p.requests > 0) {
         lines.push(format!(
             "warm (every answer cached) the same batch would take about {}",
-            if r.warm_estimate_seconds < 10.0 {
+            if r.warm_estimate_seconds < 0.05 {
+                "under 0.1s".to_owned()
+            } else if r.warm_estimate_seconds < 10.0 {
                 format!("{:.1}s", r.warm_estimate_seconds)
             } else {
                 crate::progress::duration(std::time::Duration::from_secs_f64(
