@@ -321,6 +321,20 @@ pub struct Listed {
     pub region: String,
 }
 
+impl Listed {
+    /// What the filters read of it.
+    pub fn facts(&self) -> Facts<'_> {
+        Facts {
+            name: &self.company_name,
+            postcode: &self.postcode,
+            sic_codes: &self.sic_codes,
+            status: self.company_status.as_deref(),
+            company_type: self.company_type.as_deref(),
+            incorporated_on: self.incorporated_on.as_deref(),
+        }
+    }
+}
+
 /// What [`Criteria::admits`] reads of a company.
 #[derive(Debug, Clone, Copy)]
 pub struct Facts<'a> {

@@ -242,29 +242,24 @@ pub const CSV_COLUMNS: [&str; 8] = [
 /// The changes as CSV or JSON Lines.
 pub fn render(changes: &[Change], jsonl: bool) -> std::io::Result<String> {
     if jsonl {
-        let mut out = String::new();
-        for c in changes {
-            out.push_str(&serde_json::to_string(c).map_err(std::io::Error::other)?);
-            out.push('\n');
-        }
-        return Ok(out);
+        return crate::output::jsonl_text(changes);
     }
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(CSV_COLUMNS)?;
-    for c in changes {
-        let o = |v: &Option<String>| v.clone().unwrap_or_default();
-        w.write_record([
-            c.company_number.clone(),
-            c.company_name.clone(),
-            c.change.to_owned(),
-            o(&c.person),
-            o(&c.role),
-            o(&c.before),
-            o(&c.after),
-            o(&c.on),
-        ])?;
-    }
-    String::from_utf8(w.into_inner().map_err(|e| e.into_error())?).map_err(std::io::Error::other)
+    let o = |v: &Option<String>| v.clone().unwrap_or_default();
+    crate::output::csv_text(
+        &CSV_COLUMNS,
+        changes.iter().map(|c| {
+            [
+                c.company_number.clone(),
+                c.company_name.clone(),
+                c.change.to_owned(),
+                o(&c.person),
+                o(&c.role),
+                o(&c.before),
+                o(&c.after),
+                o(&c.on),
+            ]
+        }),
+    )
 }
 
 #[cfg(test)]

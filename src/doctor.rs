@@ -312,11 +312,7 @@ async fn quota_report(
         credentials.push((Provider::CompaniesHouse, key.expose_secret().to_owned()));
     }
     if let Ok(Some(c)) = x::Credentials::from_lookup(lookup) {
-        let id = match &c {
-            x::Credentials::Bearer(t) => t.expose_secret().to_owned(),
-            x::Credentials::AppKey { key, .. } => key.expose_secret().to_owned(),
-        };
-        credentials.push((Provider::X, id));
+        credentials.push((Provider::X, c.quota_name().expose_secret().to_owned()));
     }
     if let Some(token) = linkedin::access_token_from_lookup(lookup) {
         credentials.push((Provider::LinkedIn, token.expose_secret().to_owned()));

@@ -122,8 +122,7 @@ pub async fn online(
                 done: calls,
                 expected,
                 planning: expected.is_none(),
-                rate: quota.map_or(0.0, |q| q.per_second()),
-                quota: quota.map(|q| q.to_string()).unwrap_or_default(),
+                quota,
             }),
             matched: None,
             wait: gateway
@@ -170,7 +169,7 @@ pub async fn online(
                 if !seen.insert(listed.company_number.clone()) {
                     continue;
                 }
-                if filter_here && !here.admits(&facts(&listed)) {
+                if filter_here && !here.admits(&listed.facts()) {
                     continue;
                 }
                 kept += 1;
@@ -219,17 +218,6 @@ pub async fn online(
     }
     cache.close().await;
     Ok(found)
-}
-
-fn facts(l: &Listed) -> crate::criteria::Facts<'_> {
-    crate::criteria::Facts {
-        name: &l.company_name,
-        postcode: &l.postcode,
-        sic_codes: &l.sic_codes,
-        status: l.company_status.as_deref(),
-        company_type: l.company_type.as_deref(),
-        incorporated_on: l.incorporated_on.as_deref(),
-    }
 }
 
 fn listed(item: AdvancedCompany) -> Listed {
@@ -319,33 +307,23 @@ pub const CSV_COLUMNS: [&str; 9] = [
 /// or JSON Lines.
 pub fn render(companies: &[Listed], format: ListFormat) -> Result<String, std::io::Error> {
     match format {
-        ListFormat::Jsonl => {
-            let mut out = String::new();
-            for c in companies {
-                out.push_str(&serde_json::to_string(c).map_err(std::io::Error::other)?);
-                out.push('\n');
-            }
-            Ok(out)
-        }
-        ListFormat::Csv => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record(CSV_COLUMNS)?;
-            for c in companies {
-                w.write_record([
-                    c.company_number.as_str(),
-                    &c.company_name,
-                    &c.postcode,
-                    &c.sic_codes.join(";"),
-                    c.company_status.as_deref().unwrap_or_default(),
-                    c.company_type.as_deref().unwrap_or_default(),
-                    c.incorporated_on.as_deref().unwrap_or_default(),
-                    &c.locality,
-                    &c.region,
-                ])?;
-            }
-            let bytes = w.into_inner().map_err(|e| e.into_error())?;
-            String::from_utf8(bytes).map_err(std::io::Error::other)
-        }
+        ListFormat::Jsonl => crate::output::jsonl_text(companies),
+        ListFormat::Csv => crate::output::csv_text(
+            &CSV_COLUMNS,
+            companies.iter().map(|c| {
+                [
+                    c.company_number.clone(),
+                    c.company_name.clone(),
+                    c.postcode.clone(),
+                    c.sic_codes.join(";"),
+                    c.company_status.clone().unwrap_or_default(),
+                    c.company_type.clone().unwrap_or_default(),
+                    c.incorporated_on.clone().unwrap_or_default(),
+                    c.locality.clone(),
+                    c.region.clone(),
+                ]
+            }),
+        ),
     }
 }
 

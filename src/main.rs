@@ -365,6 +365,10 @@ fn write_out(path: &std::path::Path, text: &str) -> Result<(), Error> {
 
 fn sic_search(words: &[String], format: Option<ListFormat>) -> Result<u8, Error> {
     let found = leadgen::sic::table().search(words);
+    let written = |source| Error::Output {
+        path: "-".into(),
+        source,
+    };
     let text = match format {
         None => {
             let mut out = String::new();
@@ -376,26 +380,17 @@ fn sic_search(words: &[String], format: Option<ListFormat>) -> Result<u8, Error>
             }
             out
         }
-        Some(ListFormat::Jsonl) => found
-            .iter()
-            .map(|p| serde_json::to_string(p).map(|j| j + "\n"))
-            .collect::<Result<String, _>>()
-            .map_err(|e| Error::Output {
-                path: "-".into(),
-                source: std::io::Error::other(e),
-            })?,
-        Some(ListFormat::Csv) => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            let rows = std::iter::once([
+        Some(ListFormat::Jsonl) => leadgen::output::jsonl_text(&found).map_err(written)?,
+        Some(ListFormat::Csv) => leadgen::output::csv_text(
+            &[
                 "code",
                 "section",
                 "section_title",
                 "division",
                 "division_title",
                 "description",
-            ])
-            .map(|r| r.map(str::to_owned))
-            .chain(found.iter().map(|p| {
+            ],
+            found.iter().map(|p| {
                 [
                     p.code,
                     p.section,
@@ -404,20 +399,9 @@ fn sic_search(words: &[String], format: Option<ListFormat>) -> Result<u8, Error>
                     p.division_title,
                     p.description,
                 ]
-                .map(str::to_owned)
-            }));
-            for row in rows {
-                w.write_record(&row).map_err(|e| Error::Output {
-                    path: "-".into(),
-                    source: e.into(),
-                })?;
-            }
-            String::from_utf8(w.into_inner().map_err(|e| Error::Output {
-                path: "-".into(),
-                source: e.into_error(),
-            })?)
-            .unwrap_or_default()
-        }
+            }),
+        )
+        .map_err(written)?,
     };
     write_out(std::path::Path::new("-"), &text)?;
     if found.is_empty() {

@@ -383,8 +383,8 @@ struct Watch<'a> {
     rows: Option<u64>,
     expected: Option<crate::progress::Expected>,
     planning: bool,
-    rate: f64,
-    quota: String,
+    /// The pace of Companies House calls.
+    quota: Option<crate::gateway::Quota>,
     gateway: &'a Gateway,
 }
 
@@ -403,8 +403,7 @@ impl<'a> Watch<'a> {
             rows: from_file.then(|| count_rows(&settings.input)).flatten(),
             expected: None,
             planning: from_file,
-            rate: quota.map_or(0.0, |q| q.per_second()),
-            quota: quota.map(|q| q.to_string()).unwrap_or_default(),
+            quota,
             gateway,
         }
     }
@@ -424,8 +423,7 @@ impl<'a> Watch<'a> {
                 done: made,
                 expected: self.expected.as_ref().map(|e| e.total(summary.rows, made)),
                 planning: self.planning,
-                rate: self.rate,
-                quota: self.quota.clone(),
+                quota: self.quota,
             }),
             matched: Some((summary.count(Status::Matched), summary.count(Status::Error))),
             wait: self
@@ -439,14 +437,10 @@ impl<'a> Watch<'a> {
                 .pacing_waits()
                 .into_iter()
                 .filter(|(p, _)| *p != Provider::CompaniesHouse)
-                .map(|(p, n)| {
-                    let quota = self.gateway.current_quota(p);
-                    crate::progress::Paced {
-                        who: p.label().to_owned(),
-                        waiting: n,
-                        rate: quota.map_or(0.0, |q| q.per_second()),
-                        quota: quota.map(|q| q.to_string()).unwrap_or_default(),
-                    }
+                .map(|(p, n)| crate::progress::Paced {
+                    who: p.label().to_owned(),
+                    waiting: n,
+                    quota: self.gateway.current_quota(p),
                 })
                 .collect(),
         };
@@ -539,12 +533,11 @@ pub async fn share_quota(gateway: &Gateway, settings: &DiscoverSettings) {
     );
     let social = &settings.social;
     if let Optional::Use { credentials, .. } = &social.x {
-        let id = match credentials {
-            x::Credentials::Bearer(token) => token,
-            // The quota is the app's: its key names it.
-            x::Credentials::AppKey { key, .. } => key,
-        };
-        gateway.share_quota(Provider::X, Arc::clone(&shared), id.expose_secret());
+        gateway.share_quota(
+            Provider::X,
+            Arc::clone(&shared),
+            credentials.quota_name().expose_secret(),
+        );
     }
     if let Optional::Use { credentials, .. } = &social.linkedin {
         gateway.share_quota(

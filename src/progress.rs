@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-#[cfg(test)]
 use crate::gateway::Quota;
 use serde_json::{Map, Value};
 use tracing::{Event, Subscriber};
@@ -62,9 +61,8 @@ pub struct Paced {
     pub who: String,
     /// Calls waiting for their turn now.
     pub waiting: u64,
-    /// Requests per second its pace allows.
-    pub rate: f64,
-    pub quota: String,
+    /// The quota it is paced at (`None`: not known).
+    pub quota: Option<Quota>,
 }
 
 /// The calls part of a [`Snapshot`].
@@ -75,18 +73,25 @@ pub struct Calls {
     /// The plan is still being worked out (else no expectation is known:
     /// input from stdin cannot be planned ahead).
     pub planning: bool,
-    /// Requests per second the pacing allows.
-    pub rate: f64,
-    /// As configured, `600/5m`.
-    pub quota: String,
+    /// The quota calls are paced at (`None`: not known).
+    pub quota: Option<Quota>,
 }
 
 impl Calls {
     /// Seconds of calls left at the pacing rate; `None` while planning.
     pub fn eta(&self) -> Option<Duration> {
         let left = self.expected?.saturating_sub(self.done);
-        (self.rate > 0.0).then(|| Duration::from_secs_f64(left as f64 / self.rate))
+        let rate = per_second(self.quota);
+        (rate > 0.0).then(|| Duration::from_secs_f64(left as f64 / rate))
     }
+}
+
+fn per_second(quota: Option<Quota>) -> f64 {
+    quota.map_or(0.0, |q| q.per_second())
+}
+
+fn shown(quota: Option<Quota>) -> String {
+    quota.map(|q| q.to_string()).unwrap_or_default()
 }
 
 /// The bar's line, what matters first (a narrow terminal cuts the end):
@@ -134,8 +139,8 @@ pub fn line(s: &Snapshot) -> String {
     let held = s
         .paced
         .iter()
-        .filter(|p| p.rate > 0.0)
-        .map(|p| Duration::from_secs_f64(p.waiting as f64 / p.rate))
+        .filter(|p| per_second(p.quota) > 0.0)
+        .map(|p| Duration::from_secs_f64(p.waiting as f64 / per_second(p.quota)))
         .max();
     let eta = s
         .calls
@@ -155,7 +160,9 @@ pub fn line(s: &Snapshot) -> String {
     for p in &s.paced {
         parts.push(format!(
             "{} waiting for {}'s pace ({})",
-            p.waiting, p.who, p.quota
+            p.waiting,
+            p.who,
+            shown(p.quota)
         ));
     }
     if let Some(c) = &s.calls {
@@ -163,7 +170,11 @@ pub fn line(s: &Snapshot) -> String {
             Some(e) => format!("{}/{} calls", grouped(c.done), grouped(e.max(c.done))),
             None => format!("{} calls", grouped(c.done)),
         };
-        parts.push(format!("{done}, {} req/s, quota {}", rate(c.rate), c.quota));
+        parts.push(format!(
+            "{done}, {} req/s, quota {}",
+            rate(per_second(c.quota)),
+            shown(c.quota)
+        ));
     }
     if let Some((matched, failed)) = s.matched {
         parts.push(format!(
@@ -404,8 +415,7 @@ mod tests {
                     done: made,
                     expected: (secs > 0).then(|| expected.total(written, made)),
                     planning: secs == 0,
-                    rate: quota.per_second(),
-                    quota: quota.to_string(),
+                    quota: Some(quota),
                 }),
                 matched: Some((written * 9 / 10, written / 50)),
                 wait: wait.map(|w| ("Companies House".to_owned(), Duration::from_secs(w))),
@@ -413,8 +423,10 @@ mod tests {
                     .map(|n| Paced {
                         who: "Facebook".to_owned(),
                         waiting: n,
-                        rate: 200.0 / 3600.0,
-                        quota: "200/1h".to_owned(),
+                        quota: Some(Quota::new(
+                            std::num::NonZeroU32::new(200).expect("200"),
+                            Duration::from_secs(3600),
+                        )),
                     })
                     .into_iter()
                     .collect(),

@@ -226,6 +226,32 @@ pub fn render(format: Format, include_birth: bool, outcome: &RowOutcome) -> io::
     Ok(out)
 }
 
+/// A list as CSV text: `header`, then one record per row (`find`, `diff`,
+/// `sic search`).
+pub fn csv_text<R, F>(header: &[&str], rows: impl IntoIterator<Item = R>) -> io::Result<String>
+where
+    R: IntoIterator<Item = F>,
+    F: AsRef<[u8]>,
+{
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header)?;
+    for row in rows {
+        w.write_record(row)?;
+    }
+    let bytes = w.into_inner().map_err(|e| e.into_error())?;
+    String::from_utf8(bytes).map_err(io::Error::other)
+}
+
+/// A list as JSON Lines text: one object per item.
+pub fn jsonl_text<T: Serialize>(items: &[T]) -> io::Result<String> {
+    let mut out = String::new();
+    for item in items {
+        out.push_str(&serde_json::to_string(item).map_err(io::Error::other)?);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
 fn csv_header(include_birth: bool) -> io::Result<Vec<u8>> {
     let mut header: Vec<&str> = CSV_COLUMNS.to_vec();
     if include_birth {

@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use rusqlite::{Connection, params};
 
 use super::local::{LocalRegister, blocking};
-use crate::criteria::{Criteria, Facts, Listed};
+use crate::criteria::{Criteria, Listed};
 use crate::sources::SourceError;
 
 /// What the register found.
@@ -102,14 +102,6 @@ fn list(conn: &Connection, c: &Criteria, limit: Option<u64>) -> rusqlite::Result
             locality: get(7)?,
             region: get(8)?,
         };
-        let facts = Facts {
-            name: &listed.company_name,
-            postcode: &listed.postcode,
-            sic_codes: &listed.sic_codes,
-            status: listed.company_status.as_deref(),
-            company_type: listed.company_type.as_deref(),
-            incorporated_on: listed.incorporated_on.as_deref(),
-        };
         let address = [
             get(9)?,
             get(10)?,
@@ -117,7 +109,7 @@ fn list(conn: &Connection, c: &Criteria, limit: Option<u64>) -> rusqlite::Result
             listed.region.clone(),
             listed.postcode.clone(),
         ];
-        if c.admits(&facts) && location_matches(c.location.as_deref(), &address) {
+        if c.admits(&listed.facts()) && location_matches(c.location.as_deref(), &address) {
             listing.total += 1;
             if limit.is_none_or(|l| (listing.companies.len() as u64) < l) {
                 listing.companies.push(listed);

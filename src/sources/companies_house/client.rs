@@ -32,6 +32,9 @@ const SEARCH_PAGE_SIZE: u64 = 100;
 /// name fragment near one postcode rarely needs more than a page.
 const ADVANCED_PAGE_SIZE: u64 = 100;
 
+/// The advanced search's path (`search-companies.json#searchAdvanced`).
+const ADVANCED_PATH: &str = "/advanced-search/companies";
+
 #[derive(Clone)]
 pub struct Client {
     gateway: Gateway,
@@ -85,14 +88,7 @@ impl Client {
             "the advanced search for {:?} near {:?}",
             query[0].1, query[1].1
         );
-        let page: Option<AdvancedCompanySearch> = self
-            .get_json(
-                Resource::AdvancedSearch,
-                "/advanced-search/companies",
-                &query,
-                &what,
-            )
-            .await?;
+        let page = self.advanced(&query, &what).await?;
         Ok(page.map(|p| p.items).unwrap_or_default())
     }
 
@@ -109,18 +105,21 @@ impl Client {
     ) -> Result<AdvancedCompanySearch, SourceError> {
         let query = keys::advanced_criteria(criteria, location, start_index, size);
         let what = format!("the advanced search from {start_index}");
-        let page: Option<AdvancedCompanySearch> = self
-            .get_json(
-                Resource::AdvancedSearch,
-                "/advanced-search/companies",
-                &query,
-                &what,
-            )
-            .await?;
+        let page = self.advanced(&query, &what).await?;
         Ok(page.unwrap_or(AdvancedCompanySearch {
             items: Vec::new(),
             hits: Some(0),
         }))
+    }
+
+    /// `/advanced-search/companies` with `query`; `None` for its 404.
+    async fn advanced(
+        &self,
+        query: &[(&str, String)],
+        what: &str,
+    ) -> Result<Option<AdvancedCompanySearch>, SourceError> {
+        self.get_json(Resource::AdvancedSearch, ADVANCED_PATH, query, what)
+            .await
     }
 
     /// Whether the cache already holds the answer for `key` (a call that
@@ -352,7 +351,7 @@ pub mod keys {
         cache_key(
             base,
             Resource::AdvancedSearch,
-            "/advanced-search/companies",
+            ADVANCED_PATH,
             &advanced_criteria(c, location, start_index, size),
         )
     }
@@ -361,7 +360,7 @@ pub mod keys {
         cache_key(
             base,
             Resource::AdvancedSearch,
-            "/advanced-search/companies",
+            ADVANCED_PATH,
             &advanced_query(name_includes, location),
         )
     }

@@ -46,6 +46,15 @@ pub enum Credentials {
 }
 
 impl Credentials {
+    /// What names the app's quota (it is the app's, not the token's): the
+    /// bearer token, or the key it is exchanged from.
+    pub fn quota_name(&self) -> &SecretString {
+        match self {
+            Credentials::Bearer(token) => token,
+            Credentials::AppKey { key, .. } => key,
+        }
+    }
+
     /// `X_BEARER_TOKEN`, else `X_API_KEY` with `X_API_SECRET`; `Ok(None)`
     /// when none is set (X is then skipped).
     pub fn from_env() -> Result<Option<Credentials>, CredentialsError> {
