@@ -393,15 +393,18 @@ pub fn summary_lines(r: &Report) -> Vec<String> {
     ));
     if r.providers.values().any(|p| p.requests > 0) {
         lines.push(format!(
-            "warm (every answer cached) the same batch would take about {}",
+            "warm (every answer cached) the same batch would take {}",
             if r.warm_estimate_seconds < 0.05 {
                 "under 0.1s".to_owned()
             } else if r.warm_estimate_seconds < 10.0 {
-                format!("{:.1}s", r.warm_estimate_seconds)
+                format!("about {:.1}s", r.warm_estimate_seconds)
             } else {
-                crate::progress::duration(std::time::Duration::from_secs_f64(
-                    r.warm_estimate_seconds,
-                ))
+                format!(
+                    "about {}",
+                    crate::progress::duration(std::time::Duration::from_secs_f64(
+                        r.warm_estimate_seconds,
+                    ))
+                )
             }
         ));
     }
