@@ -66,4 +66,6 @@ pub mod report;
 pub mod resolve;
 pub mod sic;
 pub mod sources;
+pub mod stream;
+pub mod stream_kind;
 pub mod timing;

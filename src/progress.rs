@@ -201,14 +201,15 @@ pub fn rate(x: f64) -> String {
     }
 }
 
-/// A duration for people: `<1s`, `41s`, `3m 05s`, `1h 12m`.
+/// A duration for people: `<1s`, `41s`, `3m 05s`, `1h 12m`, `30d 00h`.
 pub fn duration(d: Duration) -> String {
     let secs = d.as_secs_f64().round() as u64;
     match secs {
         0 => "<1s".to_owned(),
         1..60 => format!("{secs}s"),
         60..3600 => format!("{}m {:02}s", secs / 60, secs % 60),
-        _ => format!("{}h {:02}m", secs / 3600, secs / 60 % 60),
+        3600..172_800 => format!("{}h {:02}m", secs / 3600, secs / 60 % 60),
+        _ => format!("{}d {:02}h", secs / 86_400, secs / 3600 % 24),
     }
 }
 

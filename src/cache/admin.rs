@@ -137,7 +137,7 @@ pub async fn invalidate(
 pub async fn prune(settings: &CacheSettings) -> Result<Done, CacheError> {
     let dir = settings.dir.as_ref().ok_or(CacheError::NoDir)?;
     let sqlite = SqliteTier::open(dir).await?;
-    let n = sqlite.prune(settings.ttl).await?;
+    let n = sqlite.prune(settings.ttl, settings.stream_max_lag).await?;
     Ok(Done {
         lines: vec![format!("sqlite: {n} expired entries deleted")],
         ok: true,

@@ -26,6 +26,7 @@
 //! for `leadgen cache stats`.
 
 pub mod admin;
+pub mod followed;
 pub mod memory;
 pub mod redis;
 pub mod sqlite;
@@ -42,6 +43,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::provider::Provider;
+use crate::stream_kind::Stream;
 use memory::{Capacity, Memory};
 use redis::RedisTier;
 use sqlite::SqliteTier;
@@ -113,6 +115,20 @@ impl Resource {
         Resource::ALL.into_iter().find(|r| r.as_str() == name)
     }
 
+    /// The stream whose events say when this kind of entry goes stale
+    /// ([`stale_on`] is the other direction). Advanced searches list
+    /// thousands of companies, one of which changes every few seconds, so
+    /// no stream keeps them fresh; nor PSC statements, whose stream leadgen
+    /// does not follow.
+    pub fn stream(self) -> Option<Stream> {
+        match self {
+            Resource::Search | Resource::Profile => Some(Stream::Companies),
+            Resource::Officers => Some(Stream::Officers),
+            Resource::Psc => Some(Stream::Psc),
+            _ => None,
+        }
+    }
+
     pub fn provider(self) -> Provider {
         match self {
             Resource::Search
@@ -125,6 +141,17 @@ impl Resource {
             Resource::LinkedInOrganizations => Provider::LinkedIn,
             Resource::FacebookPageSearch | Resource::FacebookPage => Provider::Facebook,
         }
+    }
+}
+
+/// The kinds of a company's entries an event on `stream` makes stale
+/// (a [`Resource::Search`]: the name searches listing the company, whose
+/// name, status or address may have changed).
+pub fn stale_on(stream: Stream) -> &'static [Resource] {
+    match stream {
+        Stream::Companies => &[Resource::Profile, Resource::Search],
+        Stream::Officers => &[Resource::Officers],
+        Stream::Psc => &[Resource::Psc],
     }
 }
 
@@ -142,6 +169,13 @@ impl CacheKey {
     /// `companies_house`, `x`, ...: the provider's key.
     pub fn provider(&self) -> &'static str {
         self.resource.provider().key()
+    }
+
+    /// The company number in the key's `/company/NUMBER` path, if any.
+    pub fn company(&self) -> Option<&str> {
+        let (_, rest) = self.params.split_once("/company/")?;
+        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        Some(&rest[..end]).filter(|n| !n.is_empty())
     }
 }
 
@@ -176,7 +210,44 @@ pub struct Ttl {
     pub social: Duration,
     /// "Not found" answers, of any kind (capped by the kind's own TTL).
     pub not_found: Duration,
+    /// The life of an answer a followed stream keeps fresh (see [`Cover`]).
+    pub with_stream: Duration,
+    pub cover: Cover,
 }
+
+/// Since when each stream has been followed without a gap, for the streams
+/// followed closely (lag under `stream.max_lag`) when the cache was opened.
+/// An entry fetched since then is dropped by the follower when its company
+/// changes, so while it is there it is current: it keeps for
+/// [`Ttl::with_stream`] instead of its kind's TTL. Anything fetched before
+/// (or after a gap, a 416) keeps its normal life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Cover {
+    pub companies: Option<SystemTime>,
+    pub officers: Option<SystemTime>,
+    pub psc: Option<SystemTime>,
+}
+
+impl Cover {
+    pub fn since(&self, stream: Stream) -> Option<SystemTime> {
+        match stream {
+            Stream::Companies => self.companies,
+            Stream::Officers => self.officers,
+            Stream::Psc => self.psc,
+        }
+    }
+
+    pub fn set(&mut self, stream: Stream, since: Option<SystemTime>) {
+        match stream {
+            Stream::Companies => self.companies = since,
+            Stream::Officers => self.officers = since,
+            Stream::Psc => self.psc = since,
+        }
+    }
+}
+
+/// `cache.ttl_with_stream`'s default.
+pub const DEFAULT_TTL_WITH_STREAM: Duration = Duration::from_secs(30 * 24 * 3600);
 
 const HOUR: Duration = Duration::from_secs(3600);
 
@@ -189,6 +260,8 @@ impl Default for Ttl {
             psc: 24 * HOUR,
             social: HOUR,
             not_found: HOUR,
+            with_stream: DEFAULT_TTL_WITH_STREAM,
+            cover: Cover::default(),
         }
     }
 }
@@ -223,9 +296,20 @@ impl Ttl {
         }
     }
 
+    /// The life of `entry`: its kind's, or longer while a followed stream
+    /// keeps it fresh.
+    pub fn life(&self, resource: Resource, entry: &Entry) -> Duration {
+        let found = entry.body.is_some();
+        let ttl = self.for_kind(resource, found);
+        match resource.stream().and_then(|s| self.cover.since(s)) {
+            Some(since) if found && entry.fetched_at >= since => ttl.max(self.with_stream),
+            _ => ttl,
+        }
+    }
+
     /// What is left of `entry`'s life (zero: expired).
     pub fn remaining(&self, resource: Resource, entry: &Entry) -> Duration {
-        let ttl = self.for_kind(resource, entry.body.is_some());
+        let ttl = self.life(resource, entry);
         (entry.fetched_at + ttl)
             .duration_since(SystemTime::now())
             .unwrap_or(Duration::ZERO)
@@ -260,7 +344,12 @@ pub struct CacheSettings {
     pub ttl: Ttl,
     /// Bytes the memory tier may hold.
     pub memory_bytes: u64,
+    /// A stream lagging more than this keeps nothing fresh (`stream.max_lag`).
+    pub stream_max_lag: Duration,
 }
+
+/// `stream.max_lag`'s default.
+pub const DEFAULT_STREAM_MAX_LAG: Duration = Duration::from_secs(3600);
 
 /// The memory tier's default size. Its job within a run is coalescing and
 /// serving recent repeats (SQLite answers the rest in well under a
@@ -278,6 +367,7 @@ impl Default for CacheSettings {
             mode: CacheMode::Normal,
             ttl: Ttl::default(),
             memory_bytes: DEFAULT_MEMORY_BYTES,
+            stream_max_lag: DEFAULT_STREAM_MAX_LAG,
         }
     }
 }
@@ -346,7 +436,10 @@ struct Inner {
     memory: Memory,
     redis: Option<RedisTier>,
     sqlite: Option<SqliteTier>,
+    /// Lives of the memory and SQLite tiers' entries.
     ttl: Ttl,
+    /// Lives of Redis's entries (the same but for the streams' cover).
+    redis_ttl: Ttl,
     /// Skip reading the persistent tiers.
     refresh: bool,
     counts: [AtomicU64; 4],
@@ -361,7 +454,7 @@ impl Cache {
             Capacity::Entries(capacity),
             None,
             None,
-            Ttl::default(),
+            [Ttl::default(); 2],
             false,
         )
     }
@@ -371,7 +464,13 @@ impl Cache {
     pub async fn open(settings: &CacheSettings) -> Result<Cache, CacheError> {
         let capacity = Capacity::Bytes(settings.memory_bytes);
         if settings.mode == CacheMode::Off {
-            return Ok(Cache::with_tiers(capacity, None, None, settings.ttl, false));
+            return Ok(Cache::with_tiers(
+                capacity,
+                None,
+                None,
+                [settings.ttl; 2],
+                false,
+            ));
         }
         let sqlite = match &settings.dir {
             Some(dir) => Some(SqliteTier::open(dir).await?),
@@ -396,20 +495,42 @@ impl Cache {
             }
             None => None,
         };
+        // Each tier's entries are kept fresh only by a follower that drops
+        // them: the local file's by one writing its state there, Redis's by
+        // one mirroring its state to Redis.
+        let ttl = Ttl {
+            cover: match &sqlite {
+                Some(sqlite) => sqlite_cover(sqlite, settings.stream_max_lag).await,
+                None => Cover::default(),
+            },
+            ..settings.ttl
+        };
+        let redis_ttl = Ttl {
+            cover: match &redis {
+                Some(redis) => redis_cover(redis, settings.stream_max_lag).await,
+                None => Cover::default(),
+            },
+            ..settings.ttl
+        };
         Ok(Cache::with_tiers(
             capacity,
             redis,
             sqlite,
-            settings.ttl,
+            [ttl, redis_ttl],
             settings.mode == CacheMode::Refresh,
         ))
+    }
+
+    /// The lives in force, with the streams' cover read when opened.
+    pub fn ttl(&self) -> Ttl {
+        self.inner.ttl
     }
 
     fn with_tiers(
         capacity: Capacity,
         redis: Option<RedisTier>,
         sqlite: Option<SqliteTier>,
-        ttl: Ttl,
+        [ttl, redis_ttl]: [Ttl; 2],
         refresh: bool,
     ) -> Cache {
         Cache {
@@ -418,6 +539,7 @@ impl Cache {
                 redis,
                 sqlite,
                 ttl,
+                redis_ttl,
                 refresh,
                 counts: Default::default(),
                 sqlite_warned: AtomicBool::new(false),
@@ -457,7 +579,11 @@ impl Cache {
                 }
                 if let Some(redis) = &inner.redis {
                     redis
-                        .put(&key, &entry, inner.ttl.remaining(key.resource, &entry))
+                        .put(
+                            &key,
+                            &entry,
+                            inner.redis_ttl.remaining(key.resource, &entry),
+                        )
                         .await;
                 }
                 Ok(Arc::new(entry))
@@ -484,7 +610,7 @@ impl Cache {
         }
         if let Some(redis) = &inner.redis
             && let Some(entry) = redis.get(key).await
-            && !inner.ttl.remaining(key.resource, &entry).is_zero()
+            && !inner.redis_ttl.remaining(key.resource, &entry).is_zero()
         {
             return true;
         }
@@ -530,13 +656,32 @@ impl Cache {
     }
 }
 
+/// The cover the local file's stream states give (unreadable: none).
+async fn sqlite_cover(sqlite: &SqliteTier, max_lag: Duration) -> Cover {
+    let states = sqlite
+        .db()
+        .call(followed::read_all)
+        .await
+        .unwrap_or_default();
+    followed::cover(&states, max_lag, SystemTime::now())
+}
+
+/// The cover the states mirrored to Redis give.
+async fn redis_cover(redis: &RedisTier, max_lag: Duration) -> Cover {
+    let mut states = Vec::new();
+    for stream in Stream::ALL {
+        states.extend(redis.stream_state(stream).await);
+    }
+    followed::cover(&states, max_lag, SystemTime::now())
+}
+
 impl Inner {
     /// The first tier holding a fresh entry, which is copied into the faster
     /// persistent tier (memory gets it from the caller).
     async fn lookup(&self, key: &CacheKey) -> Option<(u8, Entry)> {
         if let Some(redis) = &self.redis
             && let Some(entry) = redis.get(key).await
-            && !self.ttl.remaining(key.resource, &entry).is_zero()
+            && !self.redis_ttl.remaining(key.resource, &entry).is_zero()
         {
             return Some((SERVED_REDIS, entry));
         }
@@ -545,7 +690,7 @@ impl Inner {
             Ok(Some(entry)) => {
                 if let Some(redis) = &self.redis {
                     redis
-                        .put(key, &entry, self.ttl.remaining(key.resource, &entry))
+                        .put(key, &entry, self.redis_ttl.remaining(key.resource, &entry))
                         .await;
                 }
                 Some((SERVED_SQLITE, entry))
@@ -582,6 +727,7 @@ mod tests {
             psc: Duration::from_secs(4),
             social: Duration::from_secs(5),
             not_found: Duration::from_secs(100),
+            ..Ttl::default()
         };
         for r in Resource::ALL {
             assert_eq!(Resource::from_stored(r.as_str()), Some(r));
@@ -708,6 +854,188 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn a_followed_stream_stretches_only_what_it_keeps_fresh() {
+        let now = SystemTime::now();
+        let since = now - 100 * HOUR;
+        let ttl = Ttl {
+            cover: Cover {
+                officers: Some(since),
+                ..Cover::default()
+            },
+            ..Ttl::default()
+        };
+        let entry = |age: Duration, found: bool| Entry {
+            body: found.then(|| Bytes::from_static(b"{}")),
+            fetched_at: now - age,
+        };
+        // Fetched since the stream has been followed: 30 days.
+        assert_eq!(
+            ttl.life(Resource::Officers, &entry(2 * HOUR, true)),
+            DEFAULT_TTL_WITH_STREAM
+        );
+        assert!(
+            !ttl.remaining(Resource::Officers, &entry(30 * HOUR, true))
+                .is_zero()
+        );
+        // Fetched before: its normal life.
+        assert_eq!(
+            ttl.life(Resource::Officers, &entry(110 * HOUR, true)),
+            24 * HOUR
+        );
+        assert!(
+            ttl.remaining(Resource::Officers, &entry(110 * HOUR, true))
+                .is_zero()
+        );
+        // A kind the followed stream does not cover, and a "not found".
+        assert_eq!(ttl.life(Resource::Psc, &entry(HOUR, true)), 24 * HOUR);
+        assert_eq!(ttl.life(Resource::Officers, &entry(HOUR, false)), HOUR);
+        assert_eq!(Resource::AdvancedSearch.stream(), None);
+        for stream in Stream::ALL {
+            for r in stale_on(stream) {
+                assert_eq!(r.stream(), Some(stream), "{r:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn keys_name_the_company_they_are_about() {
+        let k = |r, p: &str| CacheKey {
+            resource: r,
+            params: p.into(),
+        };
+        let base = "https://api.company-information.service.gov.uk";
+        assert_eq!(
+            k(Resource::Profile, &format!("{base}/company/SC123456?")).company(),
+            Some("SC123456")
+        );
+        assert_eq!(
+            k(
+                Resource::Officers,
+                &format!("{base}/company/00000006/officers?items_per_page=100")
+            )
+            .company(),
+            Some("00000006")
+        );
+        assert_eq!(
+            k(Resource::Search, &format!("{base}/search/companies?q=acme")).company(),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn dropping_a_company_takes_its_entries_and_the_searches_listing_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let tier = SqliteTier::open(dir.path()).await.unwrap();
+        let base = "http://ch";
+        let put = |r, p: String, body: &'static [u8]| {
+            tier.put(
+                &CacheKey {
+                    resource: r,
+                    params: p,
+                },
+                &Entry {
+                    body: Some(Bytes::from_static(body)),
+                    fetched_at: SystemTime::now(),
+                },
+            )
+        };
+        put(
+            Resource::Profile,
+            format!("{base}/company/00000001?"),
+            b"{}",
+        );
+        put(
+            Resource::Officers,
+            format!("{base}/company/00000001/officers?start_index=0"),
+            b"{}",
+        );
+        put(
+            Resource::Profile,
+            format!("{base}/company/00000002?"),
+            b"{}",
+        );
+        put(
+            Resource::Search,
+            format!("{base}/search/companies?q=acme"),
+            br#"{"items":[{"company_number":"00000001"},{"company_number":"00000003"}]}"#,
+        );
+        put(
+            Resource::Search,
+            format!("{base}/search/companies?q=bad"),
+            b"not json",
+        );
+        tier.flush().await.unwrap();
+        let db = tier.db().clone();
+        let run = |f: fn(&rusqlite::Connection) -> rusqlite::Result<u64>| {
+            let db = db.clone();
+            async move { db.call(f).await.unwrap() }
+        };
+        // An officers event: only the officer pages go.
+        assert_eq!(
+            run(|c| sqlite::drop_company(c, "00000001", stale_on(Stream::Officers))).await,
+            1
+        );
+        // A company event about a company only a search lists.
+        assert_eq!(
+            run(|c| sqlite::knows_company(c, "00000003").map(u64::from)).await,
+            1
+        );
+        assert_eq!(
+            run(|c| sqlite::drop_company(c, "00000003", stale_on(Stream::Companies))).await,
+            1,
+            "the search listing it"
+        );
+        assert_eq!(
+            run(|c| sqlite::drop_company(c, "00000001", stale_on(Stream::Companies))).await,
+            1,
+            "its profile; the search is already gone"
+        );
+        assert_eq!(
+            run(|c| sqlite::knows_company(c, "00000001").map(u64::from)).await,
+            0
+        );
+        assert_eq!(
+            run(|c| sqlite::knows_company(c, "00000002").map(u64::from)).await,
+            1
+        );
+        assert_eq!(tier.invalidate_company("00000002").await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_cache_file_from_before_the_company_index_is_indexed_when_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(sqlite::FILE_NAME);
+        let v1 = crate::db::Db::open(&path, &sqlite::MIGRATIONS[..1])
+            .await
+            .unwrap();
+        v1.call(|c| {
+            c.execute_batch(
+                "INSERT INTO entries VALUES ('companies_house', 'officers', \
+                   'http://ch/company/00000001/officers?start_index=0', 1, X'7B7D', 0); \
+                 INSERT INTO entries VALUES ('companies_house', 'search', \
+                   'http://ch/search/companies?q=a', 1, \
+                   CAST('{\"items\":[{\"company_number\":\"00000002\"}]}' AS BLOB), 0);",
+            )
+        })
+        .await
+        .unwrap();
+        drop(v1);
+        let tier = SqliteTier::open(dir.path()).await.unwrap();
+        let known = tier
+            .db()
+            .call(|c| {
+                Ok((
+                    sqlite::knows_company(c, "00000001")?,
+                    sqlite::knows_company(c, "00000002")?,
+                    sqlite::drop_company(c, "00000002", stale_on(Stream::Companies))?,
+                ))
+            })
+            .await
+            .unwrap();
+        assert_eq!(known, (true, true, 1));
     }
 
     #[test]

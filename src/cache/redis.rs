@@ -6,6 +6,9 @@
 //! Keys are `leadgen:v1:PROVIDER:RESOURCE:PARAMS`; values are
 //! `fetched_at` (8 bytes, milliseconds since the epoch, big-endian), a found
 //! flag (1 byte) and the body. Redis expires each key when its TTL runs out.
+//! `leadgen:idx:v1:company:NUMBER` is the set of the keys about a company,
+//! for dropping them when it changes; `leadgen:stream:v1:STREAM` mirrors a
+//! followed stream's state ([`super::followed`]).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,8 +20,10 @@ use bytes::Bytes;
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+use super::followed::StreamState;
 use super::sqlite::{from_millis, to_millis};
 use super::{CacheKey, Entry, TierUsage};
+use crate::stream_kind::Stream;
 
 const PREFIX: &str = "leadgen:v1:";
 /// A local Redis answers in well under a millisecond; one that takes longer
@@ -187,18 +192,92 @@ impl RedisTier {
         }
     }
 
-    /// Store `entry` for `ttl` (what remains of its life).
+    /// Store `entry` for `ttl` (what remains of its life), and index it
+    /// under each company it is about (the one in its path, or those a name
+    /// search lists), so a change to a company drops it without a SCAN.
     pub async fn put(&self, key: &CacheKey, entry: &Entry, ttl: Duration) {
         let millis = ttl.as_millis() as u64;
         if millis == 0 || self.is_down() {
             return;
         }
+        let stored = redis_key(key);
+        let mut pipe = redis::pipe();
+        pipe.pset_ex(&stored, encode(entry), millis).ignore();
+        for company in companies_of(key, entry) {
+            let index = index_key(&company);
+            pipe.sadd(&index, &stored).ignore();
+            // A new set has no expiry, which GT would read as infinite.
+            pipe.cmd("PEXPIRE")
+                .arg(&index)
+                .arg(millis)
+                .arg("NX")
+                .ignore();
+            pipe.cmd("PEXPIRE")
+                .arg(&index)
+                .arg(millis)
+                .arg("GT")
+                .ignore();
+        }
         let mut conn = self.conn.clone();
-        let set: redis::RedisResult<()> = conn.pset_ex(redis_key(key), encode(entry), millis).await;
+        let set: redis::RedisResult<()> = pipe.query_async(&mut conn).await;
         match set {
             Ok(()) => self.mark_up(),
             Err(e) => self.mark_down(&e),
         }
+    }
+
+    /// Drop each company's entries of the kinds given (as
+    /// [`super::sqlite::drop_company`]): two round trips for the batch.
+    pub async fn drop_companies(
+        &self,
+        changed: &[(String, &'static [super::Resource])],
+    ) -> redis::RedisResult<u64> {
+        if changed.is_empty() {
+            return Ok(0);
+        }
+        let mut conn = self.conn.clone();
+        let mut pipe = redis::pipe();
+        for (company, _) in changed {
+            pipe.smembers(index_key(company));
+        }
+        let members: Vec<Vec<String>> = pipe.query_async(&mut conn).await?;
+        let mut pipe = redis::pipe();
+        let mut doomed = 0usize;
+        for ((company, resources), keys) in changed.iter().zip(members) {
+            let stale: Vec<&String> = keys
+                .iter()
+                .filter(|k| resources.iter().any(|r| is_of(k, *r)))
+                .collect();
+            if stale.is_empty() {
+                continue;
+            }
+            doomed += 1;
+            pipe.unlink(&stale);
+            pipe.srem(index_key(company), &stale).ignore();
+        }
+        if doomed == 0 {
+            return Ok(0);
+        }
+        let counts: Vec<u64> = pipe.query_async(&mut conn).await?;
+        Ok(counts.iter().sum())
+    }
+
+    /// A stream's state as a follower mirrored it.
+    pub async fn stream_state(&self, stream: Stream) -> Option<StreamState> {
+        let mut conn = self.conn.clone();
+        let got: redis::RedisResult<Option<String>> =
+            conn.get(super::followed::redis_key(stream.path())).await;
+        got.ok()
+            .flatten()
+            .and_then(|v| serde_json::from_str(&v).ok())
+    }
+
+    /// Mirror a stream's state for the other machines on this Redis.
+    pub async fn put_stream_state(&self, state: &StreamState) -> redis::RedisResult<()> {
+        let mut conn = self.conn.clone();
+        let json = serde_json::to_string(state).unwrap_or_default();
+        conn.set(super::followed::redis_key(&state.stream), json)
+            .await
     }
 
     fn is_down(&self) -> bool {
@@ -275,6 +354,8 @@ impl RedisTier {
 
     pub async fn clear(&self) -> redis::RedisResult<u64> {
         let keys = self.scan(&format!("{PREFIX}*")).await?;
+        let indexes = self.scan(&format!("{INDEX_PREFIX}*")).await?;
+        self.delete(&indexes).await?;
         self.delete(&keys).await
     }
 
@@ -303,6 +384,51 @@ impl RedisTier {
 
 fn redis_key(key: &CacheKey) -> String {
     format!("{PREFIX}{key}")
+}
+
+/// The set of the keys about one company (outside `PREFIX`, whose keys
+/// are all entries).
+fn index_key(company: &str) -> String {
+    format!("{INDEX_PREFIX}{company}")
+}
+
+const INDEX_PREFIX: &str = "leadgen:idx:v1:company:";
+
+/// Whether the stored key `k` holds an entry of kind `resource`.
+fn is_of(k: &str, resource: super::Resource) -> bool {
+    let provider = resource.provider().key();
+    k.strip_prefix(PREFIX)
+        .and_then(|rest| rest.strip_prefix(provider))
+        .and_then(|rest| rest.strip_prefix(':'))
+        .and_then(|rest| rest.strip_prefix(resource.as_str()))
+        .is_some_and(|rest| rest.starts_with(':'))
+}
+
+/// The companies an entry is about: its path's, or those a name search lists.
+fn companies_of(key: &CacheKey, entry: &Entry) -> Vec<String> {
+    #[derive(serde::Deserialize)]
+    struct Listed {
+        #[serde(default)]
+        items: Vec<Item>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Item {
+        company_number: Option<String>,
+    }
+    if let Some(company) = key.company() {
+        return vec![company.to_owned()];
+    }
+    match (&key.resource, &entry.body) {
+        (super::Resource::Search, Some(body)) => serde_json::from_slice::<Listed>(body)
+            .map(|l| {
+                l.items
+                    .into_iter()
+                    .filter_map(|i| i.company_number)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
 }
 
 fn encode(entry: &Entry) -> Vec<u8> {

@@ -16,7 +16,8 @@ use super::{CacheKey, Entry, TierUsage, Ttl};
 use crate::db::{Db, DbError};
 
 /// Schema versions, oldest first; never edit one that has shipped, add one.
-const MIGRATIONS: &[&str] = &["
+pub(crate) const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE entries (
         provider   TEXT NOT NULL,
         resource   TEXT NOT NULL,
@@ -31,7 +32,54 @@ const MIGRATIONS: &[&str] = &["
         finished_at INTEGER NOT NULL,
         stats      TEXT NOT NULL
     );
-"];
+",
+    "
+    -- Which company an entry is about, so a change to one company (from
+    -- `cache invalidate` or the streaming API) drops its entries by index
+    -- rather than by scanning every key.
+    ALTER TABLE entries ADD COLUMN company TEXT;
+    UPDATE entries SET company = substr(params, instr(params, '/company/') + 9, 8)
+        WHERE instr(params, '/company/') > 0;
+    CREATE INDEX entries_by_company ON entries (company, resource) WHERE company IS NOT NULL;
+    -- The companies each cached name search lists.
+    CREATE TABLE listings (
+        company  TEXT NOT NULL,
+        params   TEXT NOT NULL,
+        PRIMARY KEY (company, params)
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO listings (company, params)
+        SELECT json_extract(item.value, '$.company_number'), e.params
+        FROM entries e, json_each(CAST(e.body AS TEXT), '$.items') item
+        WHERE e.resource = 'search' AND e.found = 1 AND json_valid(CAST(e.body AS TEXT))
+          AND json_extract(item.value, '$.company_number') IS NOT NULL;
+    -- Following the streaming API: where each stream is, and since when
+    -- it has been followed without a gap (see `crate::stream`).
+    CREATE TABLE stream_state (
+        stream        TEXT PRIMARY KEY,
+        timepoint     INTEGER,
+        published_at  TEXT,
+        covered_since INTEGER NOT NULL,
+        applied_until INTEGER NOT NULL,
+        events        INTEGER NOT NULL DEFAULT 0,
+        updated_at    INTEGER NOT NULL,
+        note          TEXT
+    );
+    -- The changes the streams reported about companies the cache knew.
+    CREATE TABLE stream_changes (
+        id             INTEGER PRIMARY KEY,
+        company        TEXT NOT NULL,
+        stream         TEXT NOT NULL,
+        resource_kind  TEXT NOT NULL,
+        resource_id    TEXT,
+        event_type     TEXT NOT NULL,
+        fields_changed TEXT,
+        timepoint      INTEGER NOT NULL,
+        published_at   TEXT,
+        received_at    INTEGER NOT NULL
+    );
+    CREATE INDEX stream_changes_by_company ON stream_changes (company);
+",
+];
 
 pub const FILE_NAME: &str = "cache.sqlite";
 
@@ -89,16 +137,36 @@ impl SqliteTier {
     pub fn put(&self, key: &CacheKey, entry: &Entry) {
         let (provider, resource, params) =
             (key.provider(), key.resource.as_str(), key.params.clone());
+        let company = key.company().map(str::to_owned);
+        let search = key.resource == super::Resource::Search;
         let found = entry.body.is_some();
         let body = entry.body.clone();
         let fetched_at = to_millis(entry.fetched_at);
         self.db.send("a cache entry", move |c| {
             c.prepare_cached(
-                "INSERT OR REPLACE INTO entries (provider, resource, params, found, body, fetched_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT OR REPLACE INTO entries \
+                 (provider, resource, params, found, body, fetched_at, company) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
-            .execute(params![provider, resource, params, found, body.as_deref(), fetched_at])
-            .map(drop)
+            .execute(params![
+                provider,
+                resource,
+                params,
+                found,
+                body.as_deref(),
+                fetched_at,
+                company
+            ])?;
+            if search && let Some(body) = body.as_deref() {
+                c.prepare_cached(
+                    "INSERT OR IGNORE INTO listings (company, params) \
+                     SELECT json_extract(item.value, '$.company_number'), ?2 \
+                     FROM json_each(CASE WHEN json_valid(?1) THEN ?1 ELSE '{}' END, '$.items') item \
+                     WHERE json_extract(item.value, '$.company_number') IS NOT NULL",
+                )?
+                .execute(params![String::from_utf8_lossy(body), params])?;
+            }
+            Ok(())
         });
     }
 
@@ -133,53 +201,75 @@ impl SqliteTier {
     pub async fn clear(&self) -> Result<u64, DbError> {
         let n = self
             .db
-            .call(|c| c.execute("DELETE FROM entries", []).map(|n| n as u64))
+            .call(|c| {
+                c.execute("DELETE FROM listings", [])?;
+                c.execute("DELETE FROM entries", []).map(|n| n as u64)
+            })
             .await?;
         self.db.reclaim().await?;
         Ok(n)
     }
 
     /// Drop the entries about one company: its profile, officer and PSC
-    /// pages (any key whose path is `/company/NUMBER...`), and searches
-    /// whose answer lists it, so the next lookup by name sees it afresh.
+    /// pages, and the name searches whose answer lists it, so the next
+    /// lookup by name sees it afresh.
     pub async fn invalidate_company(&self, number: &str) -> Result<u64, DbError> {
-        // Keys start with the API's base URL, then the path.
-        let exact = format!("%/company/{number}");
-        let under = format!("%/company/{number}/%");
-        let query = format!("%/company/{number}?%");
-        let listed = format!("\"{number}\"");
+        let number = number.to_owned();
         self.db
-            .call(move |c| {
-                c.execute(
-                    "DELETE FROM entries WHERE params LIKE ?1 OR params LIKE ?2 OR params LIKE ?3 \
-                     OR (resource IN ('search', 'advanced_search') \
-                         AND instr(body, CAST(?4 AS BLOB)) > 0)",
-                    params![exact, under, query, listed],
-                )
-                .map(|n| n as u64)
-            })
+            .call(move |c| drop_company(c, &number, &super::Resource::ALL))
             .await
     }
 
-    /// Delete what `ttl` says has expired, and give the space back.
-    pub async fn prune(&self, ttl: Ttl) -> Result<u64, DbError> {
-        let now = to_millis(SystemTime::now());
+    /// The database, for callers whose writes must commit together with
+    /// the cache's (the stream follower's timepoints).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Delete what `ttl` says has expired (an entry a followed stream keeps
+    /// fresh lives as long as that lets it), the name-search listings of
+    /// deleted searches and the recorded changes older than
+    /// `ttl.with_stream`, and give the space back.
+    pub async fn prune(&self, ttl: Ttl, max_lag: Duration) -> Result<u64, DbError> {
+        let now = SystemTime::now();
         let deleted = self
             .db
             .call(move |c| {
+                let states = super::followed::read_all(c)?;
+                let cover = super::followed::cover(&states, max_lag, now);
+                let now = to_millis(now);
                 let kinds: Vec<(String, bool)> = c
                     .prepare("SELECT DISTINCT resource, found FROM entries")?
                     .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                     .collect::<Result<_, _>>()?;
+                let cutoff = |keep: Duration| now.saturating_sub(keep.as_millis() as i64);
                 let mut deleted = 0;
                 for (resource, found) in kinds {
-                    let keep = ttl.for_stored(&resource, found);
-                    let cutoff = now.saturating_sub(keep.as_millis() as i64);
+                    let normal = cutoff(ttl.for_stored(&resource, found));
+                    let since = super::Resource::from_stored(&resource)
+                        .and_then(super::Resource::stream)
+                        .and_then(|s| cover.since(s))
+                        .filter(|_| found);
+                    // Kept fresh since `since`: gone only past the longer life.
+                    let (since, long) = match since {
+                        Some(since) => (to_millis(since), cutoff(ttl.with_stream.max(ttl.for_stored(&resource, found)))),
+                        None => (i64::MAX, normal),
+                    };
                     deleted += c.execute(
-                        "DELETE FROM entries WHERE resource = ?1 AND found = ?2 AND fetched_at <= ?3",
-                        params![resource, found, cutoff],
+                        "DELETE FROM entries WHERE resource = ?1 AND found = ?2 AND fetched_at <= ?3 \
+                         AND (fetched_at < ?4 OR fetched_at <= ?5)",
+                        params![resource, found, normal, since, long],
                     )? as u64;
                 }
+                c.execute(
+                    "DELETE FROM listings WHERE NOT EXISTS (SELECT 1 FROM entries e WHERE \
+                     e.provider = 'companies_house' AND e.resource = 'search' AND e.params = listings.params)",
+                    [],
+                )?;
+                c.execute(
+                    "DELETE FROM stream_changes WHERE received_at <= ?1",
+                    [cutoff(ttl.with_stream)],
+                )?;
                 Ok(deleted)
             })
             .await?;
@@ -212,6 +302,44 @@ impl SqliteTier {
             })
             .await
     }
+}
+
+/// Delete `number`'s entries of the kinds in `resources`
+/// ([`Resource::Search`](super::Resource::Search): the name searches
+/// listing it), on the database thread; returns how many went.
+pub fn drop_company(
+    c: &rusqlite::Connection,
+    number: &str,
+    resources: &[super::Resource],
+) -> rusqlite::Result<u64> {
+    let mut deleted = 0;
+    for resource in resources {
+        deleted += if *resource == super::Resource::Search {
+            let n = c
+                .prepare_cached(
+                    "DELETE FROM entries WHERE provider = 'companies_house' AND resource = 'search' \
+                     AND params IN (SELECT params FROM listings WHERE company = ?1)",
+                )?
+                .execute([number])?;
+            c.prepare_cached("DELETE FROM listings WHERE company = ?1")?
+                .execute([number])?;
+            n
+        } else {
+            c.prepare_cached("DELETE FROM entries WHERE company = ?1 AND resource = ?2")?
+                .execute(params![number, resource.as_str()])?
+        } as u64;
+    }
+    Ok(deleted)
+}
+
+/// Whether the cache holds anything about `number` (an entry, or a name
+/// search listing it).
+pub fn knows_company(c: &rusqlite::Connection, number: &str) -> rusqlite::Result<bool> {
+    c.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM entries WHERE company = ?1) \
+         OR EXISTS (SELECT 1 FROM listings WHERE company = ?1)",
+    )?
+    .query_row([number], |r| r.get(0))
 }
 
 pub fn to_millis(t: SystemTime) -> i64 {
