@@ -108,6 +108,17 @@ pub enum Command {
     #[command(after_help = DIFF_EXIT_CODES)]
     Diff(DiffArgs),
 
+    /// Follow Companies House's streaming API (companies, officers, PSCs):
+    /// each change drops the changed company's cached answers, and is
+    /// written as a JSON line when the cache knew the company. While the
+    /// streams are followed, cached answers stay valid for
+    /// cache.ttl_with_stream (30 days), so a nightly discover re-fetches
+    /// only what changed. Needs a Streaming API key in
+    /// COMPANIES_HOUSE_STREAM_KEY (not the REST key). Resumes where it
+    /// stopped; Ctrl-C stops it cleanly.
+    #[command(after_help = STREAM_EXIT_CODES)]
+    Stream(StreamArgs),
+
     /// SIC 2007 codes, as Companies House uses them.
     Sic {
         #[command(subcommand)]
@@ -165,6 +176,43 @@ pub enum ListFormat {
 const DIFF_EXIT_CODES: &str = "Exit codes: 0 done (with --exit-code: 0 nothing changed, 1 \
 changes found, as `git diff --exit-code`); 2 an output that cannot be read (the file and line \
 are named); 1 the result cannot be written.";
+
+const STREAM_EXIT_CODES: &str = "Exit codes: 0 stopped as asked (caught up, --for elapsed, \
+Ctrl-C); 1 a failure (the cache not writable); 2 no streaming key, or the key refused (401: a \
+REST key used as a streaming key), or a bad flag; 75 another `leadgen stream` follows the same \
+key on this machine.";
+
+#[derive(Debug, Args)]
+pub struct StreamArgs {
+    /// Consume what was published since the last run, then exit (for cron).
+    #[arg(long)]
+    pub until_caught_up: bool,
+
+    /// Follow for this long (e.g. 8h), then exit; without it and without
+    /// --until-caught-up, follow until Ctrl-C.
+    #[arg(long = "for", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub run_for: Option<std::time::Duration>,
+
+    /// Streams to follow, comma-separated [default: companies,officers,psc].
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub streams: Vec<String>,
+
+    /// Append the change lines (JSON) to FILE instead of writing them to stdout.
+    #[arg(short, long, value_name = "FILE", default_value = "-")]
+    pub output: PathBuf,
+
+    /// Write the streams' lag, timepoints and this run's counts in the
+    /// Prometheus text format to FILE (every 15 s, and at the end).
+    #[arg(long, value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
+
+    /// Streaming API base URL (for a proxy or the bundled fake).
+    #[arg(long, env = "LEADGEN_COMPANIES_HOUSE_STREAM_URL", value_name = "URL")]
+    pub stream_url: Option<String>,
+
+    #[command(flatten)]
+    pub cache: CacheLocation,
+}
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {

@@ -135,6 +135,7 @@ pub async fn run(
     ok &= cache_report(&resolved.cache, &mut lines).await;
     probe.cache.close().await;
     quota_report(&resolved, env, &mut lines).await;
+    ok &= stream_report(&resolved.cache, env, &mut lines).await;
     lines.push(String::new());
     lines.push(if ok {
         "doctor: everything configured works".into()
@@ -395,6 +396,97 @@ async fn cache_report(settings: &CacheSettings, lines: &mut Vec<String>) -> bool
             false
         }
     }
+}
+
+/// The streaming key (masked; no live check, since a connection would
+/// close the oldest of a running follower's), and where each followed
+/// stream is. Fails only on a REST key given as the streaming key.
+async fn stream_report(
+    settings: &CacheSettings,
+    env: &impl Fn(&str) -> Option<String>,
+    lines: &mut Vec<String>,
+) -> bool {
+    use crate::stream::STREAM_KEY_VAR;
+    lines.push("Stream:".into());
+    let mut ok = true;
+    match env(STREAM_KEY_VAR).filter(|k| !k.trim().is_empty()) {
+        None => lines.push(format!(
+            "  key: not configured (set {STREAM_KEY_VAR} to a Streaming API key to run `leadgen stream`)"
+        )),
+        Some(key) => {
+            lines.push(format!(
+                "  key: {STREAM_KEY_VAR} = {} (not tried: a connection would close a running follower's oldest)",
+                mask(key.trim())
+            ));
+            if env(COMPANIES_HOUSE_KEY_VAR).is_some_and(|rest| rest.trim() == key.trim()) {
+                ok = false;
+                lines.push(format!(
+                    "  WRONG: it is the REST key of {COMPANIES_HOUSE_KEY_VAR}; the streaming API takes a Streaming API key"
+                ));
+            }
+        }
+    }
+    let Some(dir) = &settings.dir else {
+        return ok;
+    };
+    let states = match crate::cache::sqlite::SqliteTier::open(dir).await {
+        Ok(tier) => {
+            let read = tier
+                .db()
+                .call(|c| {
+                    Ok((
+                        crate::cache::followed::read_all(c)?,
+                        crate::cache::followed::changes_recorded(c)?,
+                    ))
+                })
+                .await;
+            match read {
+                Ok(read) => read,
+                Err(e) => {
+                    lines.push(format!("  cannot read the stream state: {e}"));
+                    return ok;
+                }
+            }
+        }
+        Err(e) => {
+            lines.push(format!("  cannot read the stream state: {e}"));
+            return ok;
+        }
+    };
+    let (states, (changes, last_change)) = states;
+    let now = std::time::SystemTime::now();
+    if states.is_empty() {
+        lines.push("  streams: never followed here".into());
+    }
+    for state in &states {
+        lines.push(format!(
+            "  {}",
+            crate::stream::lag_line(state, now, settings.stream_max_lag)
+        ));
+    }
+    let cover = crate::cache::followed::cover(&states, settings.stream_max_lag, now);
+    let covered: Vec<&str> = crate::stream_kind::Stream::ALL
+        .into_iter()
+        .filter(|s| cover.since(*s).is_some())
+        .map(|s| s.path())
+        .collect();
+    lines.push(if covered.is_empty() {
+        "  cached answers: normal lives (no stream followed within stream.max_lag)".into()
+    } else {
+        format!(
+            "  cached answers kept fresh by {} last for {} (cache.ttl_with_stream)",
+            covered.join(", "),
+            crate::progress::duration(settings.ttl.with_stream)
+        )
+    });
+    if changes > 0 {
+        lines.push(format!(
+            "  changes recorded: {}, the last at {}",
+            crate::progress::grouped(changes),
+            last_change.map_or_else(|| "-".into(), crate::report::rfc3339)
+        ));
+    }
+    ok
 }
 
 fn checked(

@@ -9,6 +9,7 @@ use leadgen::cache::{self, CacheMode};
 use leadgen::cli::{
     CacheAction, CacheArgs, Cli, Command, ConfigAction, DiffArgs, DiscoverArgs, ExplainArgs,
     FindArgs, Generate, ListFormat, LogFormat, RegisterAction, RegisterArgs, SicAction, SourceName,
+    StreamArgs,
 };
 use leadgen::config::{self, DiscoverSettings};
 use leadgen::error::{Error, exit};
@@ -44,6 +45,7 @@ fn run(cli: &Cli, run_id: &str) -> Result<u8, Error> {
         Command::Register(args) => register_command(cli, args),
         Command::Find(args) => find_command(cli, args),
         Command::Diff(args) => diff_command(cli, args),
+        Command::Stream(args) => stream_command(cli, args),
         Command::Sic {
             action: SicAction::Search { words, format },
         } => sic_search(words, *format),
@@ -227,6 +229,25 @@ fn with_progress<T>(
         bar.finish_and_clear();
     }
     result
+}
+
+fn stream_command(cli: &Cli, args: &StreamArgs) -> Result<u8, Error> {
+    let config = config::file::load(cli.config.as_deref())?;
+    let mut settings = config::stream_settings(args, &config, |k| std::env::var(k).ok())?;
+    settings.progress = !cli.quiet && std::io::stderr().is_terminal();
+    let summary = match runtime()?.block_on(leadgen::stream::follow(
+        settings,
+        leadgen::stream::interrupted(),
+    )) {
+        Err(e) if e.is_broken_pipe() => return Ok(exit::OK),
+        other => other?,
+    };
+    if !cli.quiet {
+        for line in leadgen::stream::summary_lines(&summary) {
+            eprintln!("leadgen: {line}");
+        }
+    }
+    Ok(exit::OK)
 }
 
 fn diff_command(cli: &Cli, args: &DiffArgs) -> Result<u8, Error> {

@@ -459,21 +459,26 @@ pub fn new_run_id() -> String {
     format!("{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
 }
 
+/// Prometheus text, one gauge family at a time.
 #[derive(Default)]
-struct Metrics {
+pub struct Metrics {
     text: String,
     name: &'static str,
 }
 
 impl Metrics {
-    fn gauge(&mut self, name: &'static str, help: &str) -> &mut Metrics {
+    pub fn into_text(self) -> String {
+        self.text
+    }
+
+    pub fn gauge(&mut self, name: &'static str, help: &str) -> &mut Metrics {
         self.name = name;
         let _ = writeln!(self.text, "# HELP {name} {help}");
         let _ = writeln!(self.text, "# TYPE {name} gauge");
         self
     }
 
-    fn line(&mut self, labels: &[(&str, &str)], value: f64) -> &mut Metrics {
+    pub fn line(&mut self, labels: &[(&str, &str)], value: f64) -> &mut Metrics {
         self.text.push_str(self.name);
         if !labels.is_empty() {
             let labels: Vec<String> = labels

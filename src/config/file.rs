@@ -29,6 +29,25 @@ pub struct FileConfig {
     pub cache: CacheFile,
     #[serde(default)]
     pub register: RegisterFile,
+    #[serde(default)]
+    pub stream: StreamFile,
+}
+
+/// The `[stream]` section: following the streaming API (`leadgen stream`).
+/// The streaming key comes only from the environment.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamFile {
+    pub url: Option<String>,
+    /// A stream lagging more than this keeps no cached answer fresh ("1h").
+    pub max_lag: Option<String>,
+    /// A connection silent (not even a heartbeat) this long is reopened.
+    pub idle_timeout: Option<String>,
+    /// How long a caught-up stream keeps its connection while another
+    /// stream waits for one (three streams share two connections).
+    pub rotate_after: Option<String>,
+    /// Connections to hold at once: 1 or 2 (the service's limit per account).
+    pub connections: Option<usize>,
 }
 
 /// The `[register]` section: the local copy of the register.
@@ -58,6 +77,8 @@ pub struct CacheFile {
     pub ttl_psc: Option<String>,
     pub ttl_social: Option<String>,
     pub ttl_not_found: Option<String>,
+    /// The life of answers a followed stream keeps fresh ("30d").
+    pub ttl_with_stream: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -254,6 +254,11 @@ pub struct ScopeKey {
 pub struct Fingerprint(String);
 
 impl Fingerprint {
+    /// 32 hex digits: safe in a file or key name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
     pub fn of(credential: &str) -> Fingerprint {
         let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"leadgen shared quota v1");
         let tag = ring::hmac::sign(&key, credential.as_bytes());
