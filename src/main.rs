@@ -233,7 +233,7 @@ fn with_progress<T>(
 
 fn stream_command(cli: &Cli, args: &StreamArgs) -> Result<u8, Error> {
     let config = config::file::load(cli.config.as_deref())?;
-    let mut settings = config::stream_settings(args, &config, |k| std::env::var(k).ok())?;
+    let mut settings = leadgen::stream::resolve(args, &config, |k| std::env::var(k).ok())?;
     settings.progress = !cli.quiet && std::io::stderr().is_terminal();
     let summary = match runtime()?.block_on(leadgen::stream::follow(
         settings,

@@ -7,11 +7,17 @@
 //! never depends on the client's Rust types: a client bug in a type cannot be
 //! hidden by the fake sharing it. This module builds the JSON bodies; the HTTP
 //! plumbing (auth, quota, faults) lives in `server.rs`.
+//!
+//! A [`Register`] is immutable once loaded. The running server serves it
+//! through a `LiveRegister`, which keeps copies of the companies that the
+//! fake streaming API has changed (copy-on-write, `stream.rs`), so the REST
+//! endpoints answer with the state after each published event. Changes never
+//! rename a company, so the search index built from the register stays valid.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -158,11 +164,7 @@ impl Register {
 
     /// Look a company up by its 8-character number (case-insensitive).
     pub fn company(&self, number: &str) -> Option<&Company> {
-        let upper = number.to_ascii_uppercase();
-        self.inner
-            .by_number
-            .get(&upper)
-            .map(|&i| &self.inner.companies[i])
+        self.position(number).map(|i| &self.inner.companies[i])
     }
 
     /// The dataset file text for this register.
@@ -176,12 +178,23 @@ impl Register {
 
     /// A `CompanySearch` body for `q`, paged like the real search.
     pub fn search(&self, q: &str, start_index: usize, items_per_page: usize) -> Value {
+        self.search_in(&Base(&self.inner.companies), q, start_index, items_per_page)
+    }
+
+    fn search_in(
+        &self,
+        view: &impl View,
+        q: &str,
+        start_index: usize,
+        items_per_page: usize,
+    ) -> Value {
+        // Names and numbers never change, so the base companies rank the hits.
         let hits = self.inner.index.search(&self.inner.companies, q);
         let items: Vec<Value> = hits
             .iter()
             .skip(start_index)
             .take(items_per_page)
-            .map(|hit| search_item(&self.inner.companies[hit.company], hit))
+            .map(|hit| search_item(view.at(hit.company), hit))
             .collect();
         json!({
             "kind": "search#companies",
@@ -209,6 +222,16 @@ impl Register {
         start_index: usize,
         size: usize,
     ) -> Option<Value> {
+        self.advanced_search_in(&Base(&self.inner.companies), filter, start_index, size)
+    }
+
+    fn advanced_search_in(
+        &self,
+        view: &impl View,
+        filter: &AdvancedFilter,
+        start_index: usize,
+        size: usize,
+    ) -> Option<Value> {
         let includes = tokens(filter.name_includes.as_deref().unwrap_or_default());
         let excludes = tokens(filter.name_excludes.as_deref().unwrap_or_default());
         let location = filter
@@ -216,10 +239,8 @@ impl Register {
             .as_deref()
             .map(str::trim)
             .unwrap_or_default();
-        let mut hits: Vec<&Company> = self
-            .inner
-            .companies
-            .iter()
+        let mut hits: Vec<&Company> = (0..self.inner.companies.len())
+            .map(|i| view.at(i))
             .filter(|c| {
                 let name = tokens(c.name());
                 let p = &c.profile;
@@ -287,30 +308,7 @@ impl Register {
         start_index: usize,
         items_per_page: usize,
     ) -> Option<Value> {
-        let company = self.company(number)?;
-        let resigned = company
-            .officers
-            .iter()
-            .filter(|o| o.get("resigned_on").is_some_and(|v| !v.is_null()))
-            .count();
-        let items: Vec<&Value> = company
-            .officers
-            .iter()
-            .skip(start_index)
-            .take(items_per_page)
-            .collect();
-        Some(json!({
-            "kind": "officer-list",
-            "items_per_page": items_per_page,
-            "start_index": start_index,
-            "total_results": company.officers.len(),
-            "active_count": company.officers.len() - resigned,
-            "resigned_count": resigned,
-            "inactive_count": 0,
-            "etag": etag(&["officers", company.number(), &company.officers.len().to_string()]),
-            "links": { "self": format!("/company/{}/officers", company.number()) },
-            "items": items,
-        }))
+        officer_list(self.company(number)?, start_index, items_per_page)
     }
 
     /// A PSC list page, or `None` when the company is unknown or has no PSCs
@@ -321,16 +319,7 @@ impl Register {
         start_index: usize,
         items_per_page: usize,
     ) -> Option<Value> {
-        let company = self.company(number)?;
-        list_with_ceased(
-            &company.persons_with_significant_control,
-            start_index,
-            items_per_page,
-            format!(
-                "/company/{}/persons-with-significant-control",
-                company.number()
-            ),
-        )
+        psc_list(self.company(number)?, start_index, items_per_page)
     }
 
     /// A page of PSC statements (`statementList`), or `None` when the
@@ -341,17 +330,238 @@ impl Register {
         start_index: usize,
         items_per_page: usize,
     ) -> Option<Value> {
-        let company = self.company(number)?;
-        list_with_ceased(
-            &company.psc_statements,
-            start_index,
-            items_per_page,
-            format!(
-                "/company/{}/persons-with-significant-control-statements",
-                company.number()
-            ),
-        )
+        psc_statement_list(self.company(number)?, start_index, items_per_page)
     }
+
+    /// The position of company `number` (case-insensitive) in [`Register::companies`].
+    fn position(&self, number: &str) -> Option<usize> {
+        self.inner
+            .by_number
+            .get(&number.to_ascii_uppercase())
+            .copied()
+    }
+}
+
+/// Where the query methods read a company from: the register as loaded
+/// ([`Base`]) or with the streaming API's changes (`Overlay`).
+trait View {
+    fn at(&self, index: usize) -> &Company;
+}
+
+struct Base<'a>(&'a [Company]);
+
+impl View for Base<'_> {
+    fn at(&self, index: usize) -> &Company {
+        &self.0[index]
+    }
+}
+
+struct Overlay<'a> {
+    base: &'a [Company],
+    changed: &'a HashMap<usize, Company>,
+}
+
+impl View for Overlay<'_> {
+    fn at(&self, index: usize) -> &Company {
+        self.changed.get(&index).unwrap_or(&self.base[index])
+    }
+}
+
+fn officer_list(company: &Company, start_index: usize, items_per_page: usize) -> Option<Value> {
+    let resigned = company
+        .officers
+        .iter()
+        .filter(|o| o.get("resigned_on").is_some_and(|v| !v.is_null()))
+        .count();
+    let items: Vec<&Value> = company
+        .officers
+        .iter()
+        .skip(start_index)
+        .take(items_per_page)
+        .collect();
+    Some(json!({
+        "kind": "officer-list",
+        "items_per_page": items_per_page,
+        "start_index": start_index,
+        "total_results": company.officers.len(),
+        "active_count": company.officers.len() - resigned,
+        "resigned_count": resigned,
+        "inactive_count": 0,
+        // Follows the list: a new appointment or a resignation changes it.
+        "etag": etag(&[
+            "officers",
+            company.number(),
+            &company.officers.len().to_string(),
+            &resigned.to_string(),
+        ]),
+        "links": { "self": format!("/company/{}/officers", company.number()) },
+        "items": items,
+    }))
+}
+
+fn psc_list(company: &Company, start_index: usize, items_per_page: usize) -> Option<Value> {
+    list_with_ceased(
+        &company.persons_with_significant_control,
+        start_index,
+        items_per_page,
+        format!(
+            "/company/{}/persons-with-significant-control",
+            company.number()
+        ),
+    )
+}
+
+fn psc_statement_list(
+    company: &Company,
+    start_index: usize,
+    items_per_page: usize,
+) -> Option<Value> {
+    list_with_ceased(
+        &company.psc_statements,
+        start_index,
+        items_per_page,
+        format!(
+            "/company/{}/persons-with-significant-control-statements",
+            company.number()
+        ),
+    )
+}
+
+/// The register as the running server serves it: the loaded [`Register`]
+/// plus copies of the companies the fake streaming API has changed, so the
+/// REST endpoints reflect every published event. Reads share a lock; a
+/// change copies its company once and then edits the copy.
+#[derive(Debug)]
+pub(crate) struct LiveRegister {
+    base: Register,
+    /// By position in the base register.
+    changed: RwLock<HashMap<usize, Company>>,
+}
+
+impl LiveRegister {
+    pub(crate) fn new(base: Register) -> LiveRegister {
+        LiveRegister {
+            base,
+            changed: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, HashMap<usize, Company>> {
+        self.changed.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, HashMap<usize, Company>> {
+        self.changed.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn with_view<R>(&self, f: impl FnOnce(&Overlay<'_>) -> R) -> R {
+        let changed = self.read();
+        f(&Overlay {
+            base: &self.base.inner.companies,
+            changed: &changed,
+        })
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.base.len()
+    }
+
+    pub(crate) fn contains(&self, number: &str) -> bool {
+        self.base.position(number).is_some()
+    }
+
+    /// The company as served now.
+    pub(crate) fn company(&self, number: &str) -> Option<Company> {
+        let i = self.base.position(number)?;
+        Some(self.with_view(|v| v.at(i).clone()))
+    }
+
+    /// The profile as `/company/{n}` serves it now.
+    pub(crate) fn profile(&self, number: &str) -> Option<Value> {
+        let i = self.base.position(number)?;
+        Some(self.with_view(|v| v.at(i).profile.clone()))
+    }
+
+    /// Change the company at `index` (copied from the base on its first change).
+    pub(crate) fn update<R>(&self, index: usize, f: impl FnOnce(&mut Company) -> R) -> R {
+        let mut changed = self.write();
+        let company = changed
+            .entry(index)
+            .or_insert_with(|| self.base.inner.companies[index].clone());
+        f(company)
+    }
+
+    /// A register of the companies as served now (rebuilds the index).
+    pub(crate) fn snapshot(&self) -> Register {
+        let companies = self.with_view(|v| (0..self.len()).map(|i| v.at(i).clone()).collect());
+        // The changes keep numbers and names, so this cannot fail.
+        Register::from_companies(companies).unwrap_or_default()
+    }
+
+    pub(crate) fn search(&self, q: &str, start_index: usize, items_per_page: usize) -> Value {
+        self.with_view(|v| self.base.search_in(v, q, start_index, items_per_page))
+    }
+
+    pub(crate) fn advanced_search(
+        &self,
+        filter: &AdvancedFilter,
+        start_index: usize,
+        size: usize,
+    ) -> Option<Value> {
+        self.with_view(|v| self.base.advanced_search_in(v, filter, start_index, size))
+    }
+
+    fn list(&self, number: &str, f: impl FnOnce(&Company) -> Option<Value>) -> Option<Value> {
+        let i = self.base.position(number)?;
+        self.with_view(|v| f(v.at(i)))
+    }
+
+    pub(crate) fn officer_list(
+        &self,
+        number: &str,
+        start_index: usize,
+        items_per_page: usize,
+    ) -> Option<Value> {
+        self.list(number, |c| officer_list(c, start_index, items_per_page))
+    }
+
+    pub(crate) fn psc_list(
+        &self,
+        number: &str,
+        start_index: usize,
+        items_per_page: usize,
+    ) -> Option<Value> {
+        self.list(number, |c| psc_list(c, start_index, items_per_page))
+    }
+
+    pub(crate) fn psc_statement_list(
+        &self,
+        number: &str,
+        start_index: usize,
+        items_per_page: usize,
+    ) -> Option<Value> {
+        self.list(number, |c| {
+            psc_statement_list(c, start_index, items_per_page)
+        })
+    }
+}
+
+/// After a registered office change: a recorded search item (kept for its
+/// real quirks) shows the new address too.
+pub(crate) fn refresh_search_item(company: &mut Company) {
+    let Some(Value::Object(item)) = &mut company.search_item else {
+        return;
+    };
+    let mut address = Map::new();
+    if let Some(office) = company.profile["registered_office_address"].as_object() {
+        for (k, v) in office {
+            if !v.is_null() {
+                address.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    item.insert("address_snippet".into(), json!(address_snippet(&address)));
+    item.insert("address".into(), Value::Object(address));
 }
 
 /// One page of a PSC or statement list (`list` / `statementList` in

@@ -10,6 +10,11 @@
 //! The fake misbehaves on request, like the real service does on its bad
 //! days: a per-key quota answered with 429s, and seeded random faults (429,
 //! a 503 gateway page, slow answers, truncated bodies, dropped connections).
+//!
+//! The same server also speaks Companies House's streaming API
+//! (`/companies`, `/officers`, `/persons-with-significant-control`; see
+//! [`stream`]): changes published with [`FakeServer::publish_burst`] reach
+//! the REST endpoints and the streams alike.
 
 pub mod bulk;
 pub mod companies_house;
@@ -18,6 +23,7 @@ mod linkedin;
 pub mod quota;
 mod server;
 pub mod social;
+pub mod stream;
 pub mod synthetic;
 mod x;
 
@@ -26,6 +32,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper::StatusCode;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -36,9 +43,13 @@ use tokio::task::JoinHandle;
 
 pub use quota::Quota;
 use server::Shared;
+pub use stream::{Burst, BurstKind, Stream, StreamLogStats, StreamStats};
 
 /// The key `leadgen-fakes` accepts unless told otherwise. Not a secret.
 pub const DEMO_API_KEY: &str = "demo-key-not-secret";
+
+/// The streaming key `leadgen-fakes` accepts unless told otherwise. Not a secret.
+pub const DEMO_STREAM_KEY: &str = "demo-stream-key-not-secret";
 
 /// The credentials the social fakes accept unless told otherwise. Not secrets.
 pub const DEMO_X_BEARER_TOKEN: &str = "demo-x-bearer-not-secret";
@@ -106,6 +117,53 @@ impl SocialFakeConfig {
     }
 }
 
+/// The fake streaming API: whom it lets in and how it paces its streams.
+#[derive(Debug, Clone)]
+pub struct StreamFakeConfig {
+    /// The streaming key accepted as the Basic-auth username on the stream
+    /// paths (and refused on the REST paths, as REST keys are on streams).
+    pub stream_key: String,
+    /// More streaming keys (accounts), each with its own connection limit.
+    pub other_stream_keys: Vec<String>,
+    /// A blank line is sent after this long with nothing else sent.
+    pub heartbeat: Duration,
+    /// When set, each stream publishes one event this often about a company
+    /// that is not on the register (`9` and seven digits): the background
+    /// traffic of the real, never quiet streams.
+    pub ambient: Option<Duration>,
+    /// Events kept per stream for `?timepoint=` resumes; older ones get 416.
+    pub backlog: usize,
+    /// Events queued per connection before its reader counts as too slow
+    /// and is disconnected.
+    pub queue: usize,
+    /// Open connections per key; one more closes the key's oldest.
+    pub max_connections: usize,
+}
+
+impl StreamFakeConfig {
+    /// `stream_key` with the defaults: heartbeat 30 s, an ambient event per
+    /// stream every second, a backlog of 100,000 events per stream, a queue
+    /// of 10,000 events, two connections per key.
+    pub fn new(stream_key: &str) -> StreamFakeConfig {
+        StreamFakeConfig {
+            stream_key: stream_key.to_owned(),
+            other_stream_keys: Vec::new(),
+            heartbeat: Duration::from_secs(30),
+            ambient: Some(Duration::from_secs(1)),
+            backlog: 100_000,
+            queue: 10_000,
+            max_connections: 2,
+        }
+    }
+}
+
+impl Default for StreamFakeConfig {
+    /// With [`DEMO_STREAM_KEY`].
+    fn default() -> StreamFakeConfig {
+        StreamFakeConfig::new(DEMO_STREAM_KEY)
+    }
+}
+
 /// What the fake server serves and how it misbehaves.
 #[derive(Debug, Clone)]
 pub struct FakeConfig {
@@ -124,6 +182,8 @@ pub struct FakeConfig {
     pub faults: Faults,
     /// The fake X, LinkedIn and Facebook on the same server.
     pub social: SocialFakeConfig,
+    /// The fake streaming API on the same server.
+    pub stream: StreamFakeConfig,
 }
 
 /// Fault injection: each a probability in 0..=1, drawn per request from a seeded RNG.
@@ -158,6 +218,8 @@ pub struct Stats {
     pub served_404: u64,
     pub served_5xx: u64,
     /// Requests by endpoint: `search`, `profile`, `officers`, `psc`, `other`;
+    /// stream connection attempts `stream_companies`, `stream_officers`,
+    /// `stream_psc`;
     /// `x_oauth2_token`, `x_users_by`, `x_search_recent`, `x_other`;
     /// `linkedin_organizations`, `linkedin_other`; `facebook_pages_search`,
     /// `facebook_page`, `facebook_other`.
@@ -178,6 +240,8 @@ pub struct FakeServer {
     shared: Arc<Shared>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    /// Publishes the ambient stream events.
+    ambient: Option<JoinHandle<()>>,
 }
 
 impl FakeServer {
@@ -192,11 +256,25 @@ impl FakeServer {
         let shared = Arc::new(Shared::new(config));
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared), stopped));
+        let ambient = shared.config.stream.ambient.map(|every| {
+            let shared = Arc::clone(&shared);
+            tokio::spawn(async move {
+                let every = every.max(Duration::from_millis(1));
+                let mut ticks =
+                    tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    ticks.tick().await;
+                    stream::ambient_tick(&shared.live, &shared.hub);
+                }
+            })
+        });
         Ok(FakeServer {
             addr,
             shared,
             stop: Some(stop),
             task: Some(task),
+            ambient,
         })
     }
 
@@ -221,8 +299,71 @@ impl FakeServer {
         *self.shared.stats.lock().unwrap_or_else(|e| e.into_inner()) = Stats::default();
     }
 
+    /// The streaming API's base URL (the same server), the value for
+    /// `LEADGEN_COMPANIES_HOUSE_STREAM_URL`.
+    pub fn stream_url(&self) -> String {
+        self.base_url()
+    }
+
+    /// The company as the REST endpoints serve it now (with the changes
+    /// published so far).
+    pub fn company(&self, number: &str) -> Option<companies_house::Company> {
+        self.shared.live.company(number)
+    }
+
+    /// The register as served now, changes included.
+    pub fn register(&self) -> companies_house::Register {
+        self.shared.live.snapshot()
+    }
+
+    /// Change `companies` distinct register companies, chosen from `seed`,
+    /// one change of `kind` each, and publish each change's event (after the
+    /// REST endpoints have it). As `POST /__fake/stream/burst`.
+    pub fn publish_burst(&self, kind: BurstKind, companies: usize, seed: u64) -> Burst {
+        self.shared.publish_burst(kind, companies, seed)
+    }
+
+    /// Append `line` to `stream` as it is (valid or not; one trailing
+    /// newline is dropped, the stream adds its own), in order with the
+    /// events. It takes the next timepoint, which this returns, so ordering
+    /// and resuming work around it. As `POST /__fake/stream/raw`.
+    pub fn publish_raw(&self, stream: Stream, line: &str) -> u64 {
+        self.shared.publish_raw(stream, line)
+    }
+
+    /// End every open stream connection; returns how many there were. As
+    /// `POST /__fake/stream/disconnect`.
+    pub fn disconnect_streams(&self) -> usize {
+        self.shared.hub.disconnect_all()
+    }
+
+    /// Answer the next `times` authorised stream connection attempts with
+    /// `status` instead of streaming: 429 and 416 with an empty body, 502,
+    /// 503 and 504 with the real gateway pages (other 5xx a page like
+    /// them). As `POST /__fake/stream/fail?status=..&times=..`.
+    ///
+    /// # Panics
+    /// When `status` is not a valid HTTP status code (100 to 999).
+    pub fn fail_stream_connects(&self, status: u16, times: u32) {
+        let status = StatusCode::from_u16(status).expect("an HTTP status code");
+        self.shared.hub.fail_connects(status, times);
+    }
+
+    /// While on, open and new stream connections send nothing at all, not
+    /// even heartbeats (a dead connection); events queue up meanwhile. As
+    /// `POST /__fake/stream/silence?on=true|false`.
+    pub fn silence_streams(&self, on: bool) {
+        self.shared.hub.silence(on);
+    }
+
+    /// As `GET /__fake/stream/stats`.
+    pub fn stream_stats(&self) -> StreamStats {
+        self.shared.hub.stats()
+    }
+
     /// Stop accepting, close open connections and wait for the server task.
     pub async fn shutdown(mut self) {
+        self.stop_streams();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -230,10 +371,18 @@ impl FakeServer {
             let _ = task.await;
         }
     }
+
+    fn stop_streams(&mut self) {
+        if let Some(ambient) = self.ambient.take() {
+            ambient.abort();
+        }
+        self.shared.hub.disconnect_all();
+    }
 }
 
 impl Drop for FakeServer {
     fn drop(&mut self) {
+        self.stop_streams();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -282,6 +431,7 @@ impl FakeConfig {
             latency: Duration::ZERO,
             faults: Faults::default(),
             social: SocialFakeConfig::new(social::SocialData::bundled()),
+            stream: StreamFakeConfig::default(),
         }
     }
 

@@ -12,7 +12,9 @@ use clap::{Args, Parser, Subcommand};
 use leadgen_fakes::companies_house::Register;
 use leadgen_fakes::quota::parse_duration;
 use leadgen_fakes::social::SocialData;
-use leadgen_fakes::{DEMO_API_KEY, FakeConfig, FakeServer, Faults, Quota};
+use leadgen_fakes::{
+    BurstKind, DEMO_API_KEY, DEMO_STREAM_KEY, FakeConfig, FakeServer, Faults, Quota,
+};
 
 /// Local fakes of the Companies House public data API, X API v2, LinkedIn's
 /// organization lookup and Facebook's Graph API (Pages), speaking their wire formats.
@@ -28,8 +30,10 @@ enum Command {
     /// Serve until Ctrl-C or SIGTERM; prints the base URL as the first line of stdout.
     Serve(ServeArgs),
     /// Start the fake, run CMD with LEADGEN_COMPANIES_HOUSE_URL and
-    /// COMPANIES_HOUSE_API_KEY set (and the X, LinkedIn and Facebook URLs and
-    /// demo credentials), stop the fake and exit with CMD's code.
+    /// COMPANIES_HOUSE_API_KEY set (and LEADGEN_COMPANIES_HOUSE_STREAM_URL and
+    /// COMPANIES_HOUSE_STREAM_KEY for the streaming API, and the X, LinkedIn
+    /// and Facebook URLs and demo credentials), stop the fake and exit with
+    /// CMD's code.
     Exec {
         #[command(flatten)]
         serve: ServeArgs,
@@ -167,6 +171,83 @@ struct ServeArgs {
     /// Graph error code 10.
     #[arg(long)]
     facebook_no_page_access: bool,
+    /// The streaming API key accepted on the stream paths (`/companies`,
+    /// `/officers`, `/persons-with-significant-control`).
+    #[arg(long, env = "LEADGEN_FAKES_STREAM_KEY", default_value = DEMO_STREAM_KEY)]
+    stream_key: String,
+    /// Send a heartbeat (a blank line) after this long with nothing sent.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    stream_heartbeat: Duration,
+    /// Publish one background event per stream this often, about companies
+    /// not on the register; `off` for none.
+    #[arg(long, default_value = "1s", value_parser = parse_every, value_name = "DURATION|off")]
+    stream_ambient: Every,
+    /// Events kept per stream for resuming with `?timepoint=`; older ones get 416.
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    stream_backlog: usize,
+    /// Events queued per stream connection before its reader counts as too
+    /// slow and is disconnected.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    stream_queue: usize,
+    /// Open stream connections per key; one more closes the key's oldest.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    stream_max_connections: usize,
+    /// Change N register companies and publish their events right after
+    /// starting (before CMD runs), so a client resuming from an old
+    /// timepoint finds a backlog. KIND: officers, psc, companies or mixed;
+    /// SEED picks the companies (default: the burst's position, 1 for the
+    /// first). Repeatable.
+    #[arg(long, value_name = "KIND:N[:SEED]", value_parser = parse_burst)]
+    stream_burst: Vec<BurstSpec>,
+}
+
+/// `--stream-ambient`: a period, or none.
+#[derive(Clone, Copy)]
+struct Every(Option<Duration>);
+
+fn parse_every(text: &str) -> Result<Every, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "off" | "none" | "no" => Ok(Every(None)),
+        _ => match parse_duration(text)? {
+            d if d.is_zero() => Err("use `off` rather than a zero period".into()),
+            d => Ok(Every(Some(d))),
+        },
+    }
+}
+
+/// `--stream-burst KIND:N[:SEED]`.
+#[derive(Clone, Copy)]
+struct BurstSpec {
+    kind: BurstKind,
+    companies: usize,
+    seed: Option<u64>,
+}
+
+fn parse_burst(text: &str) -> Result<BurstSpec, String> {
+    let mut parts = text.split(':');
+    let kind: BurstKind = parts.next().unwrap_or_default().parse()?;
+    let companies = parts
+        .next()
+        .ok_or_else(|| format!("{text:?} is not KIND:N[:SEED]"))?
+        .trim()
+        .parse::<usize>()
+        .map_err(|_| format!("{text:?}: N is not a number"))?;
+    let seed = match parts.next() {
+        None => None,
+        Some(s) => Some(
+            s.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("{text:?}: SEED is not a number"))?,
+        ),
+    };
+    if parts.next().is_some() {
+        return Err(format!("{text:?} is not KIND:N[:SEED]"));
+    }
+    Ok(BurstSpec {
+        kind,
+        companies,
+        seed,
+    })
 }
 
 fn rate(text: &str) -> Result<f64, String> {
@@ -201,6 +282,12 @@ impl ServeArgs {
         config.quota_limit = self.quota.limit.get();
         config.quota_window = self.quota.window;
         config.latency = self.latency;
+        config.stream.stream_key = self.stream_key.clone();
+        config.stream.heartbeat = self.stream_heartbeat;
+        config.stream.ambient = self.stream_ambient.0;
+        config.stream.backlog = self.stream_backlog;
+        config.stream.queue = self.stream_queue;
+        config.stream.max_connections = self.stream_max_connections;
         config.faults = Faults {
             rate_429: self.fault_429,
             rate_403: self.fault_403,
@@ -212,6 +299,18 @@ impl ServeArgs {
             seed: self.seed,
         };
         Ok(config)
+    }
+
+    /// Start the fake on `config` and publish the `--stream-burst`s.
+    async fn start(&self, config: FakeConfig) -> Result<FakeServer> {
+        let server = FakeServer::start_on(config, self.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", self.addr))?;
+        for (i, burst) in self.stream_burst.iter().enumerate() {
+            let seed = burst.seed.unwrap_or(i as u64 + 1);
+            server.publish_burst(burst.kind, burst.companies, seed);
+        }
+        Ok(server)
     }
 }
 
@@ -240,10 +339,7 @@ async fn terminated() {
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => {
-            let config = args.config()?;
-            let server = FakeServer::start_on(config, args.addr)
-                .await
-                .with_context(|| format!("cannot listen on {}", args.addr))?;
+            let server = args.start(args.config()?).await?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", server.base_url())?;
             out.flush()?;
@@ -255,14 +351,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Exec { serve, stats, cmd } => {
             let config = serve.config()?;
             let key = config.api_key.clone();
+            let stream_key = config.stream.stream_key.clone();
             let social = config.social.clone();
-            let server = FakeServer::start_on(config, serve.addr)
-                .await
-                .with_context(|| format!("cannot listen on {}", serve.addr))?;
+            let server = serve.start(config).await?;
             let status = tokio::process::Command::new(&cmd[0])
                 .args(&cmd[1..])
                 .env("LEADGEN_COMPANIES_HOUSE_URL", server.base_url())
                 .env("COMPANIES_HOUSE_API_KEY", &key)
+                // The streaming API answers on the same address.
+                .env("LEADGEN_COMPANIES_HOUSE_STREAM_URL", server.stream_url())
+                .env("COMPANIES_HOUSE_STREAM_KEY", &stream_key)
                 // The social fakes answer on the same address.
                 .env("LEADGEN_X_URL", server.base_url())
                 .env("LEADGEN_LINKEDIN_URL", server.base_url())
@@ -387,5 +485,39 @@ fn main() -> ExitCode {
             eprintln!("leadgen-fakes: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_flags_parse() {
+        let b = parse_burst("officers:100").unwrap();
+        assert_eq!(
+            (b.kind, b.companies, b.seed),
+            (BurstKind::Officers, 100, None)
+        );
+        let b = parse_burst("mixed:5:42").unwrap();
+        assert_eq!(
+            (b.kind, b.companies, b.seed),
+            (BurstKind::Mixed, 5, Some(42))
+        );
+        for bad in [
+            "officers",
+            "filings:3",
+            "psc:x",
+            "psc:1:2:3",
+            "companies:1:y",
+        ] {
+            assert!(parse_burst(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_every("off").unwrap().0, None);
+        assert_eq!(
+            parse_every("250ms").unwrap().0,
+            Some(Duration::from_millis(250))
+        );
+        assert!(parse_every("0s").is_err());
     }
 }

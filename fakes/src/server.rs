@@ -1,16 +1,19 @@
 //! HTTP plumbing of the fake: accept loop, auth, the per-key quota, fault
-//! injection and counters.
+//! injection and counters; the streaming API's connections (`stream.rs`)
+//! and the `/__fake/` control endpoints.
 //!
 //! Built on hyper directly rather than axum because a "dropped" fault must
 //! close the connection without any response, which a router cannot express:
 //! here the service returns an error and hyper closes the socket unanswered.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
@@ -18,12 +21,18 @@ use hyper::http::request::Parts;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
+use super::companies_house::LiveRegister;
+use super::stream::{self, BurstKind, Hub, Refused, Stream};
 use super::synthetic::SplitMix64;
 use super::{FakeConfig, Stats, companies_house};
 
 /// Everything the connection tasks share.
 pub(crate) struct Shared {
     pub(crate) config: FakeConfig,
+    /// `config.data` with the changes the streams have published.
+    pub(crate) live: LiveRegister,
+    /// The streaming API's logs and connections.
+    pub(crate) hub: Arc<Hub>,
     pub(crate) stats: Mutex<Stats>,
     quota: Mutex<HashMap<String, QuotaWindow>>,
     rng: Mutex<SplitMix64>,
@@ -70,7 +79,8 @@ impl std::fmt::Display for DroppedConnection {
 
 impl std::error::Error for DroppedConnection {}
 
-type Body = Full<Bytes>;
+/// A whole answer (`Full`) or an open stream (`stream::ChannelBody`).
+pub(crate) type Body = BoxBody<Bytes, Infallible>;
 
 /// A counter lock poisoned by a panicking test thread must not take the fake down.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -81,6 +91,8 @@ impl Shared {
     pub(crate) fn new(config: FakeConfig) -> Shared {
         let seed = config.faults.seed;
         Shared {
+            live: LiveRegister::new(config.data.clone()),
+            hub: Hub::new(config.stream.clone()),
             config,
             stats: Mutex::new(Stats::default()),
             quota: Mutex::new(HashMap::new()),
@@ -146,7 +158,20 @@ impl Shared {
         let path = req.uri().path().to_owned();
         if let Some(admin) = path.strip_prefix("/__fake/") {
             // Not a Companies House path: never delayed, faulted or counted.
-            return Ok(self.admin(admin, req.method()).into_response());
+            let (parts, body) = req.into_parts();
+            let body = body
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            let query = Query::parse(parts.uri.query());
+            return Ok(self
+                .admin(admin, &parts.method, &query, &body)
+                .into_response());
+        }
+        if let Some(stream) = Stream::from_path(&path) {
+            // The streaming API: no REST quota, latency or random faults.
+            return Ok(self.stream(stream, req));
         }
         let service = Service::parse(&path);
         {
@@ -232,7 +257,7 @@ impl Shared {
     }
 
     fn route(&self, route: &Route, query: &Query) -> Reply {
-        let data = &self.config.data;
+        let data = &self.live;
         match route {
             Route::Search => {
                 let Some(q) = query.get("q").filter(|q| !q.trim().is_empty()) else {
@@ -311,8 +336,8 @@ impl Shared {
                         &json!({"exception_id": exception_id(number), "error": "Internal server error"}),
                     );
                 }
-                match data.company(number) {
-                    Some(c) => json_response(StatusCode::OK, &c.profile),
+                match data.profile(number) {
+                    Some(profile) => json_response(StatusCode::OK, &profile),
                     None => json_response(
                         StatusCode::NOT_FOUND,
                         &json!({"errors": [{"type": "ch:service", "error": "company-profile-not-found"}]}),
@@ -344,7 +369,60 @@ impl Shared {
         }
     }
 
-    fn admin(&self, path: &str, method: &Method) -> Reply {
+    /// A connection attempt to a stream: counted, authorised with a
+    /// streaming key, then an injected failure if one is pending, else the
+    /// stream from the requested timepoint.
+    fn stream(&self, stream: Stream, req: Request<Incoming>) -> Response<Body> {
+        {
+            let mut stats = lock(&self.stats);
+            stats.requests += 1;
+            *stats
+                .by_endpoint
+                .entry(stream.endpoint().to_owned())
+                .or_default() += 1;
+        }
+        let (parts, _body) = req.into_parts();
+        let response = self.open_stream(stream, &parts);
+        self.count(response.status());
+        response
+    }
+
+    fn open_stream(&self, stream: Stream, req: &Parts) -> Response<Body> {
+        let key = basic_user(req).filter(|user| self.hub.accepts(user));
+        let Some(key) = key else {
+            return json_response(
+                StatusCode::UNAUTHORIZED,
+                &json!({"error": "Invalid Authorization", "type": "ch:service"}),
+            )
+            .into_response();
+        };
+        if req.method != Method::GET {
+            return empty(StatusCode::METHOD_NOT_ALLOWED).into_response();
+        }
+        if let Some(status) = self.hub.take_failure() {
+            return match stream::failure_page(status) {
+                Some(page) => Reply {
+                    status,
+                    body: Bytes::from_static(page.as_bytes()),
+                    content_type: Some("text/html"),
+                    headers: Vec::new(),
+                },
+                None => empty(status),
+            }
+            .into_response();
+        }
+        let query = Query::parse(req.uri.query());
+        match self.hub.open(&key, stream, query.get("timepoint")) {
+            Ok(body) => Response::new(body.boxed()),
+            // The real 416 body is undocumented: none.
+            Err(Refused::RangeNotSatisfiable) => {
+                empty(StatusCode::RANGE_NOT_SATISFIABLE).into_response()
+            }
+        }
+    }
+
+    fn admin(&self, path: &str, method: &Method, query: &Query, body: &[u8]) -> Reply {
+        let bad = |what: String| json_response(StatusCode::BAD_REQUEST, &json!({ "error": what }));
         match (method, path) {
             (&Method::GET, "stats") => {
                 let stats = lock(&self.stats).clone();
@@ -354,11 +432,88 @@ impl Shared {
                 *lock(&self.stats) = Stats::default();
                 empty(StatusCode::NO_CONTENT)
             }
+            (&Method::GET, "stream/stats") => {
+                json_response(StatusCode::OK, &self.hub.stats().to_json())
+            }
+            (&Method::POST, "stream/burst") => {
+                let kind: BurstKind = match query.get("kind").unwrap_or_default().parse() {
+                    Ok(kind) => kind,
+                    Err(e) => return bad(e),
+                };
+                let number = |key: &str, default: u64| match query.get(key) {
+                    None => Ok(default),
+                    Some(v) => v
+                        .trim()
+                        .parse::<u64>()
+                        .map_err(|_| format!("{key}={v:?} is not a number")),
+                };
+                let (companies, seed) = match (number("companies", 1), number("seed", 0)) {
+                    (Ok(c), Ok(s)) => (c, s),
+                    (Err(e), _) | (_, Err(e)) => return bad(e),
+                };
+                let burst = self.publish_burst(kind, companies as usize, seed);
+                json_response(StatusCode::OK, &json!(burst))
+            }
+            (&Method::POST, "stream/raw") => {
+                let Some(stream) = query.get("stream").and_then(Stream::parse) else {
+                    return bad(
+                        "stream= must be companies, officers or persons-with-significant-control"
+                            .into(),
+                    );
+                };
+                let line = String::from_utf8_lossy(body);
+                let timepoint = self.publish_raw(stream, &line);
+                json_response(StatusCode::OK, &json!({ "timepoint": timepoint }))
+            }
+            (&Method::POST, "stream/disconnect") => {
+                let closed = self.hub.disconnect_all();
+                json_response(StatusCode::OK, &json!({ "closed": closed }))
+            }
+            (&Method::POST, "stream/fail") => {
+                let status = query
+                    .get("status")
+                    .and_then(|v| v.trim().parse::<u16>().ok())
+                    .and_then(|v| StatusCode::from_u16(v).ok());
+                let Some(status) = status else {
+                    return bad("status= must be an HTTP status code".into());
+                };
+                let Ok(times) = query.get("times").unwrap_or("1").trim().parse::<u32>() else {
+                    return bad("times= must be a number".into());
+                };
+                self.hub.fail_connects(status, times);
+                empty(StatusCode::NO_CONTENT)
+            }
+            (&Method::POST, "stream/silence") => {
+                let on = match query.get("on").map(|v| v.trim().to_ascii_lowercase()) {
+                    None => true,
+                    Some(v) if v == "true" || v == "1" || v == "on" => true,
+                    Some(v) if v == "false" || v == "0" || v == "off" => false,
+                    Some(v) => return bad(format!("on={v:?} is not true or false")),
+                };
+                self.hub.silence(on);
+                empty(StatusCode::NO_CONTENT)
+            }
             _ => empty(StatusCode::NOT_FOUND),
         }
     }
 
-    fn count(&self, status: StatusCode) {
+    pub(crate) fn publish_burst(
+        &self,
+        kind: BurstKind,
+        companies: usize,
+        seed: u64,
+    ) -> stream::Burst {
+        stream::burst(&self.live, &self.hub, kind, companies, seed)
+    }
+
+    /// Append `line` verbatim (without a trailing newline of its own) to
+    /// `stream`; returns the timepoint slot it took.
+    pub(crate) fn publish_raw(&self, stream: Stream, line: &str) -> u64 {
+        let line = line.trim_end_matches(['\n', '\r']);
+        self.hub.publish(stream, |_| line.as_bytes().to_vec())
+    }
+
+    pub(crate) fn count(&self, status: StatusCode) {
         let mut stats = lock(&self.stats);
         match status.as_u16() {
             401 => stats.served_401 += 1,
@@ -420,6 +575,13 @@ impl RateHeaders {
 /// The key when the request carries `Basic base64(KEY:...)` with our key.
 /// The real API ignores the password, so this does too.
 fn authorised_key(req: &Parts, api_key: &str, others: &[String]) -> Option<String> {
+    let user = basic_user(req)?;
+    let known = user == api_key || others.contains(&user);
+    (known && !user.is_empty()).then_some(user)
+}
+
+/// The username of a `Basic base64(USER:...)` authorisation.
+fn basic_user(req: &Parts) -> Option<String> {
     let value = req.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, encoded) = value.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -430,8 +592,7 @@ fn authorised_key(req: &Parts, api_key: &str, others: &[String]) -> Option<Strin
         .ok()?;
     let decoded = String::from_utf8(decoded).ok()?;
     let (user, _password) = decoded.split_once(':')?;
-    let known = user == api_key || others.iter().any(|k| k == user);
-    (known && !user.is_empty()).then(|| user.to_owned())
+    Some(user.to_owned())
 }
 
 enum Route {
@@ -529,7 +690,7 @@ pub(crate) struct Reply {
 
 impl Reply {
     fn into_response(self) -> Response<Body> {
-        let mut response = Response::new(Full::new(self.body));
+        let mut response = Response::new(Full::new(self.body).boxed());
         *response.status_mut() = self.status;
         if let Some(ct) = self.content_type {
             response

@@ -655,3 +655,115 @@ fn synthetic_company(rng: &mut SplitMix64, number: &str, base: &str) -> Company 
         search_item: None,
     }
 }
+
+// ---------------------------------------------------------------------------
+// Records for the changes the fake streaming API publishes (`stream.rs`).
+// They draw from their own RNGs, so the registers above are unaffected.
+
+fn person(rng: &mut SplitMix64) -> Person {
+    Person {
+        forename: rng.pick(FORENAMES),
+        middle: rng.pick(MIDDLES),
+        surname: rng.pick(SURNAMES),
+        dob: (rng.range(1950, 2000), rng.range(1, 12)),
+    }
+}
+
+/// A new director's `officerSummary`, appointed on `today`, shaped like the
+/// bundled items (name as "SURNAME, Forenames", links to the appointment
+/// and to the officer's appointments).
+pub(crate) fn new_director(
+    rng: &mut SplitMix64,
+    number: &str,
+    address: &Value,
+    today: &str,
+) -> Value {
+    let p = person(rng);
+    let appointment = opaque_id(rng);
+    let officer = opaque_id(rng);
+    json!({
+        "name": p.officer_name(),
+        "officer_role": "director",
+        "appointed_on": today,
+        "date_of_birth": { "month": p.dob.1, "year": p.dob.0 },
+        "nationality": "British",
+        "country_of_residence": "United Kingdom",
+        "occupation": rng.pick(OCCUPATIONS),
+        "address": address,
+        "links": {
+            "self": format!("/company/{number}/appointments/{appointment}"),
+            "officer": { "appointments": format!("/officers/{officer}/appointments") },
+        },
+    })
+}
+
+/// A newly notified individual PSC (notified on `today`), shaped like the
+/// bundled items.
+pub(crate) fn new_individual_psc(
+    rng: &mut SplitMix64,
+    number: &str,
+    address: &Value,
+    today: &str,
+) -> Value {
+    let p = person(rng);
+    let title = ["Mr", "Mrs", "Ms", "Dr", "Miss"][rng.below(5)];
+    let mut elements = json!({ "title": title, "forename": p.forename, "surname": p.surname });
+    let mut full = format!("{title} {}", p.forename);
+    if !p.middle.is_empty() {
+        elements["middle_name"] = json!(p.middle);
+        full.push(' ');
+        full.push_str(p.middle);
+    }
+    full.push(' ');
+    full.push_str(p.surname);
+    let share = ["25-to-50-percent", "50-to-75-percent", "75-to-100-percent"][rng.below(3)];
+    let id = opaque_id(rng);
+    json!({
+        "kind": "individual-person-with-significant-control",
+        "name": full,
+        "name_elements": elements,
+        "date_of_birth": { "month": p.dob.1, "year": p.dob.0 },
+        "nationality": "British",
+        "country_of_residence": "United Kingdom",
+        "address": address,
+        "natures_of_control": [
+            format!("ownership-of-shares-{share}"),
+            format!("voting-rights-{share}"),
+        ],
+        "notified_on": today,
+        "etag": etag(&["psc", number, &full, &id]),
+        "links": {
+            "self": format!("/company/{number}/persons-with-significant-control/individual/{id}")
+        },
+    })
+}
+
+/// A new registered office street address: `(premises, address_line_1)`.
+pub(crate) fn new_street(rng: &mut SplitMix64) -> (String, String) {
+    (rng.range(1, 250).to_string(), rng.pick(STREETS).to_owned())
+}
+
+/// A company that is not on the register (the stream's background traffic
+/// is mostly about companies a client never asked for), with at least one
+/// officer and one PSC; the same `(number, seed)` gives the same company.
+pub(crate) fn outside_company(number: &str, seed: u64) -> Company {
+    let mut rng = SplitMix64::new(seed ^ 0x0a4b_1e47);
+    let base = [rng.pick(NAME_A), rng.pick(NAME_B), rng.pick(NAME_C)]
+        .iter()
+        .filter(|w| !w.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut company = synthetic_company(&mut rng, number, &base);
+    if company.persons_with_significant_control.is_empty() {
+        let address = company.profile["registered_office_address"].clone();
+        let notified = company.profile["date_of_creation"]
+            .as_str()
+            .unwrap_or("2016-04-06")
+            .max("2016-04-06")
+            .to_owned();
+        let psc = new_individual_psc(&mut rng, number, &address, &notified);
+        company.persons_with_significant_control.push(psc);
+    }
+    company
+}

@@ -1118,3 +1118,677 @@ mod social {
         assert_eq!(server.stats().by_endpoint["linkedin_organizations"], 2);
     }
 }
+
+/// The streaming API (`stream.rs`): read as a client reads it, line by line.
+mod streams {
+    use super::*;
+    use crate::companies_house::Company;
+    use crate::{BurstKind, Stream, StreamFakeConfig};
+    use serde_json::json;
+
+    const STREAM_KEY: &str = "test-stream-key";
+
+    /// The bundled register, quiet streams (no ambient events) and a short heartbeat.
+    fn config() -> FakeConfig {
+        let mut c = FakeConfig::bundled(KEY);
+        c.stream = StreamFakeConfig {
+            heartbeat: Duration::from_millis(50),
+            ambient: None,
+            ..StreamFakeConfig::new(STREAM_KEY)
+        };
+        c
+    }
+
+    /// No overall timeout: a stream's body never ends.
+    fn stream_client() -> reqwest::Client {
+        reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .expect("client builds")
+    }
+
+    async fn connect(server: &FakeServer, path: &str, key: &str) -> reqwest::Response {
+        stream_client()
+            .get(format!("{}{path}", server.base_url()))
+            .basic_auth(key, Some(""))
+            .send()
+            .await
+            .expect("answered")
+    }
+
+    async fn open(server: &FakeServer, path: &str) -> Lines {
+        let response = connect(server, path, STREAM_KEY).await;
+        assert_eq!(response.status(), 200, "{path}");
+        Lines {
+            response,
+            buf: Vec::new(),
+        }
+    }
+
+    /// A stream body split into lines.
+    struct Lines {
+        response: reqwest::Response,
+        buf: Vec<u8>,
+    }
+
+    impl Lines {
+        /// The next line (`""` for a heartbeat), `Ok(None)` when the body
+        /// ended, `Err` when nothing came within `wait`.
+        async fn within(&mut self, wait: Duration) -> Result<Option<String>, ()> {
+            loop {
+                if let Some(i) = self.buf.iter().position(|&b| b == b'\n') {
+                    let line: Vec<u8> = self.buf.drain(..=i).collect();
+                    return Ok(Some(String::from_utf8_lossy(&line[..i]).into_owned()));
+                }
+                match tokio::time::timeout(wait, self.response.chunk()).await {
+                    Err(_) => return Err(()),
+                    Ok(Ok(Some(chunk))) => self.buf.extend_from_slice(&chunk),
+                    Ok(Ok(None) | Err(_)) => return Ok(None),
+                }
+            }
+        }
+
+        async fn line(&mut self) -> Option<String> {
+            self.within(Duration::from_secs(5))
+                .await
+                .expect("a line within 5 s")
+        }
+
+        /// The next line that is not a heartbeat.
+        async fn text(&mut self) -> String {
+            loop {
+                match self.line().await {
+                    Some(l) if l.is_empty() => continue,
+                    Some(l) => return l,
+                    None => panic!("the stream ended"),
+                }
+            }
+        }
+
+        async fn event(&mut self) -> Value {
+            let text = self.text().await;
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+        }
+
+        /// Whether the body ends within 5 s (lines before the end are skipped).
+        async fn ends(&mut self) -> bool {
+            loop {
+                match self.within(Duration::from_secs(5)).await {
+                    Ok(None) => return true,
+                    Ok(Some(_)) => continue,
+                    Err(()) => return false,
+                }
+            }
+        }
+
+        /// Nothing at all arrives for `quiet` (after what was already in flight).
+        async fn falls_silent(&mut self, quiet: Duration) -> bool {
+            // Up to a few frames may already be on their way.
+            for _ in 0..20 {
+                if self.within(quiet).await.is_err() {
+                    return true;
+                }
+            }
+            false
+        }
+    }
+
+    fn timepoint(event: &Value) -> u64 {
+        event["event"]["timepoint"]
+            .as_u64()
+            .expect("an integer timepoint")
+    }
+
+    /// The envelope's members are the real ones, in the real order.
+    fn assert_envelope(event: &Value) {
+        let members: Vec<&str> = event
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            members,
+            [
+                "resource_kind",
+                "resource_uri",
+                "resource_id",
+                "data",
+                "event"
+            ],
+            "{event}"
+        );
+        let meta = event["event"].as_object().unwrap();
+        for key in meta.keys() {
+            assert!(
+                ["timepoint", "published_at", "type", "fields_changed"].contains(&key.as_str()),
+                "event.{key}"
+            );
+        }
+        assert_eq!(event["event"]["type"], "changed");
+        timepoint(event);
+        let at = event["event"]["published_at"].as_str().unwrap();
+        let b = at.as_bytes();
+        assert!(
+            b.len() == 19
+                && b[4] == b'-'
+                && b[7] == b'-'
+                && b[10] == b'T'
+                && b[13] == b':'
+                && b[16] == b':'
+                && at
+                    .replace(['-', 'T', ':'], "")
+                    .bytes()
+                    .all(|c| c.is_ascii_digit()),
+            "published_at {at}"
+        );
+        assert_eq!(
+            event["resource_uri"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap(),
+            event["resource_id"].as_str().unwrap()
+        );
+    }
+
+    fn number_of(event: &Value) -> String {
+        event["resource_uri"]
+            .as_str()
+            .unwrap()
+            .split('/')
+            .nth(2)
+            .unwrap()
+            .to_owned()
+    }
+
+    #[tokio::test]
+    async fn each_stream_sends_the_real_envelope_for_a_published_change() {
+        // A third connection would close the first: use a second account.
+        let mut c = config();
+        c.stream.other_stream_keys = vec!["second-key".into()];
+        let server = serve(c).await;
+        let mut companies = open(&server, "/companies").await;
+        let mut officers = open(&server, "/officers").await;
+        let response = connect(&server, "/persons-with-significant-control", "second-key").await;
+        assert_eq!(response.status(), 200);
+        let mut psc = Lines {
+            response,
+            buf: Vec::new(),
+        };
+        // Mixed: officers, PSC, companies in turn.
+        let burst = server.publish_burst(BurstKind::Mixed, 3, 1);
+        assert_eq!(burst.events, 3);
+        assert_eq!(burst.companies.len(), 3);
+
+        let o = officers.event().await;
+        assert_envelope(&o);
+        assert_eq!(o["resource_kind"], "company-officers");
+        assert_eq!(number_of(&o), burst.companies[0]);
+        assert!(
+            o["resource_uri"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("/company/{}/appointments/", burst.companies[0]))
+        );
+        assert_eq!(o["resource_uri"], o["data"]["links"]["self"]);
+        assert!(o["data"].get("company_number").is_none());
+        assert!(o["data"]["name"].is_string() && o["data"]["officer_role"].is_string());
+        assert_eq!(timepoint(&o), Stream::Officers.first_timepoint());
+
+        let p = psc.event().await;
+        assert_envelope(&p);
+        assert_eq!(number_of(&p), burst.companies[1]);
+        let kind = p["data"]["kind"].as_str().unwrap();
+        assert_eq!(p["resource_kind"], crate::stream::psc_resource_kind(kind));
+        assert!(
+            p["resource_kind"]
+                .as_str()
+                .unwrap()
+                .starts_with("company-psc-")
+        );
+        assert!(p["resource_uri"].as_str().unwrap().starts_with(&format!(
+            "/company/{}/persons-with-significant-control/",
+            burst.companies[1]
+        )));
+        assert_eq!(timepoint(&p), Stream::Psc.first_timepoint());
+
+        let c = companies.event().await;
+        assert_envelope(&c);
+        assert_eq!(c["resource_kind"], "company-profile");
+        let n = &burst.companies[2];
+        assert_eq!(c["resource_uri"], format!("/company/{n}"));
+        assert_eq!(c["resource_id"], n.as_str());
+        assert_eq!(c["data"]["company_number"], n.as_str());
+        assert_eq!(
+            c["event"]["fields_changed"][0],
+            "registered_office_address.address_line_1"
+        );
+        assert_eq!(timepoint(&c), Stream::Companies.first_timepoint());
+        // The profile the event carries is the one REST serves now.
+        assert_eq!(get_json(&server, &format!("/company/{n}")).await, c["data"]);
+        assert_ne!(
+            c["data"]["etag"],
+            Register::bundled().company(n).unwrap().profile["etag"]
+        );
+
+        let stats = server.stream_stats();
+        assert_eq!((stats.open, stats.connections), (3, 3));
+        assert_eq!(stats.streams["officers"].latest, Some(7_800_000));
+        assert_eq!(stats.streams["companies"].published, 1);
+    }
+
+    #[tokio::test]
+    async fn rest_reflects_published_officer_and_psc_changes() {
+        let server = serve(config()).await;
+        let before = Register::bundled();
+        let burst = server.publish_burst(BurstKind::Officers, 6, 3);
+        assert_eq!(burst.events, 6);
+        let mut stream = open(&server, &format!("/officers?timepoint={}", 7_800_000)).await;
+        let mut appointed = 0;
+        for number in &burst.companies {
+            let event = stream.event().await;
+            assert_eq!(&number_of(&event), number);
+            let item = &event["data"];
+            let list = get_json(
+                &server,
+                &format!("/company/{number}/officers?items_per_page=100"),
+            )
+            .await;
+            let old: &Company = before.company(number).unwrap();
+            let served = list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|o| o["links"]["self"] == item["links"]["self"])
+                .expect("the changed appointment is listed");
+            assert_eq!(served, item);
+            let total = list["total_results"].as_u64().unwrap() as usize;
+            let active = list["active_count"].as_u64().unwrap();
+            let resigned = list["resigned_count"].as_u64().unwrap();
+            assert_eq!(active + resigned, total as u64);
+            if item.get("resigned_on").is_some()
+                && old
+                    .officers
+                    .iter()
+                    .any(|o| o["links"]["self"] == item["links"]["self"])
+            {
+                assert_eq!(total, old.officers.len());
+            } else {
+                appointed += 1;
+                assert_eq!(total, old.officers.len() + 1);
+                assert_eq!(list["items"][0], *item, "the newest appointment first");
+                assert_eq!(item["officer_role"], "director");
+                assert!(item["name"].as_str().unwrap().contains(", "));
+                assert_eq!(
+                    item["appointed_on"],
+                    crate::stream::utc_date(std::time::SystemTime::now())
+                );
+                assert!(
+                    item["links"]["officer"]["appointments"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("/officers/")
+                );
+                assert!(item["date_of_birth"]["year"].is_u64());
+            }
+        }
+        assert!(appointed > 0, "seed 3 appoints someone");
+        assert_eq!(
+            server.stats().by_endpoint["officers"],
+            burst.companies.len() as u64
+        );
+
+        let burst = server.publish_burst(BurstKind::Psc, 4, 9);
+        let mut stream = open(
+            &server,
+            "/persons-with-significant-control?timepoint=4900000",
+        )
+        .await;
+        for number in &burst.companies {
+            let event = stream.event().await;
+            let list = get_json(
+                &server,
+                &format!("/company/{number}/persons-with-significant-control"),
+            )
+            .await;
+            assert!(
+                list["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|p| *p == event["data"]),
+                "{number}: the PSC list has the event's item"
+            );
+        }
+        // The register as served now still follows the spec.
+        assert_eq!(validate(&server.register()), Vec::<String>::new());
+    }
+
+    #[tokio::test]
+    async fn resume_is_inclusive_and_bad_timepoints_get_416() {
+        let mut c = config();
+        c.stream.backlog = 5;
+        let server = serve(c).await;
+        // Before anything is published only "now" is a valid timepoint.
+        let response = connect(&server, "/officers?timepoint=7799999", STREAM_KEY).await;
+        assert_eq!(response.status(), 416);
+        let _now = open(&server, "/officers?timepoint=7800000").await;
+        drop(_now);
+        server.publish_burst(BurstKind::Officers, 8, 2);
+        let stats = server.stream_stats();
+        assert_eq!(stats.streams["officers"].oldest, Some(7_800_003));
+        assert_eq!(stats.streams["officers"].latest, Some(7_800_007));
+
+        let mut resumed = open(&server, "/officers?timepoint=7800005").await;
+        for expected in 7_800_005..=7_800_007 {
+            assert_eq!(timepoint(&resumed.event().await), expected);
+        }
+        // Then live events follow the backlog.
+        server.publish_burst(BurstKind::Officers, 1, 77);
+        assert_eq!(timepoint(&resumed.event().await), 7_800_008);
+        drop(resumed);
+
+        // The oldest retained (the backlog of 5 has moved on) and latest + 1
+        // are both fine.
+        let mut oldest = open(&server, "/officers?timepoint=7800004").await;
+        assert_eq!(timepoint(&oldest.event().await), 7_800_004);
+        drop(oldest);
+        let mut next = open(&server, "/officers?timepoint=7800009").await;
+        assert_eq!(
+            next.line().await.as_deref(),
+            Some(""),
+            "a heartbeat, no event"
+        );
+        drop(next);
+
+        for bad in ["7800003", "7800010", "abc", "", "-1", "7800004.5"] {
+            let response =
+                connect(&server, &format!("/officers?timepoint={bad}"), STREAM_KEY).await;
+            assert_eq!(response.status(), 416, "timepoint={bad}");
+            assert_eq!(response.bytes().await.unwrap().len(), 0);
+        }
+        // Each stream counts on its own.
+        let response = connect(&server, "/companies?timepoint=7800005", STREAM_KEY).await;
+        assert_eq!(response.status(), 416);
+        assert_eq!(server.stats().by_endpoint["stream_officers"], 11);
+    }
+
+    #[tokio::test]
+    async fn rest_and_stream_keys_are_not_interchangeable() {
+        let server = serve(config()).await;
+        let invalid = json!({"error": "Invalid Authorization", "type": "ch:service"});
+        let response = connect(&server, "/companies", KEY).await;
+        assert_eq!(response.status(), 401);
+        assert_eq!(response.json::<Value>().await.unwrap(), invalid);
+        let response = stream_client()
+            .get(format!("{}/officers", server.base_url()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401);
+        let response = client()
+            .get(format!("{}/company/08957400", server.base_url()))
+            .basic_auth(STREAM_KEY, Some(""))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401);
+        assert_eq!(response.json::<Value>().await.unwrap(), invalid);
+        let stats = server.stats();
+        assert_eq!(stats.served_401, 3);
+        assert_eq!(stats.by_endpoint["stream_companies"], 1);
+        assert_eq!(stats.by_endpoint["stream_officers"], 1);
+        assert_eq!(server.stream_stats().connections, 0);
+    }
+
+    #[tokio::test]
+    async fn a_third_connection_closes_the_oldest_of_its_key() {
+        let mut c = config();
+        c.stream.other_stream_keys = vec!["other-account".into()];
+        let server = serve(c).await;
+        let mut first = open(&server, "/companies").await;
+        let mut second = open(&server, "/officers").await;
+        let other = connect(&server, "/companies", "other-account").await;
+        assert_eq!(other.status(), 200);
+        assert_eq!(server.stream_stats().closed_oldest, 0);
+        let mut third = open(&server, "/persons-with-significant-control").await;
+        assert!(first.ends().await, "the oldest connection is closed");
+        // The others still stream.
+        assert_eq!(second.line().await.as_deref(), Some(""));
+        assert_eq!(third.line().await.as_deref(), Some(""));
+        let stats = server.stream_stats();
+        assert_eq!(
+            (
+                stats.open,
+                stats.max_open,
+                stats.connections,
+                stats.closed_oldest
+            ),
+            (3, 2, 4, 1)
+        );
+    }
+
+    #[tokio::test]
+    async fn injected_failures_answer_the_next_attempts_then_streaming_resumes() {
+        let server = serve(config()).await;
+        server.fail_stream_connects(429, 1);
+        let response = connect(&server, "/officers", STREAM_KEY).await;
+        assert_eq!(response.status(), 429);
+        assert_eq!(response.bytes().await.unwrap().len(), 0);
+        let _ok = open(&server, "/officers").await;
+
+        // Over HTTP, as the benchmarks drive it.
+        let admin = format!(
+            "{}/__fake/stream/fail?status=503&times=2",
+            server.base_url()
+        );
+        assert_eq!(client().post(admin).send().await.unwrap().status(), 204);
+        for _ in 0..2 {
+            let response = connect(&server, "/companies", STREAM_KEY).await;
+            assert_eq!(response.status(), 503);
+            assert_eq!(
+                header(&response, "content-type").as_deref(),
+                Some("text/html")
+            );
+            let page = response.text().await.unwrap();
+            assert!(page.starts_with("<html>") && page.contains("503"), "{page}");
+        }
+        server.fail_stream_connects(416, 1);
+        assert_eq!(
+            connect(&server, "/companies", STREAM_KEY).await.status(),
+            416
+        );
+        let _ok = open(&server, "/companies").await;
+        let stats = server.stats();
+        assert_eq!((stats.served_429, stats.served_5xx), (1, 2));
+        assert_eq!(stats.requests, 6);
+        // The REST quota is untouched by stream connections.
+        let response = get(&server, "/company/08957400").await;
+        assert_eq!(
+            header(&response, "x-ratelimit-remain").as_deref(),
+            Some("599")
+        );
+    }
+
+    #[tokio::test]
+    async fn heartbeats_when_idle_and_silence_sends_nothing_at_all() {
+        let server = serve(config()).await;
+        let mut stream = open(&server, "/officers").await;
+        let started = Instant::now();
+        for _ in 0..3 {
+            assert_eq!(stream.line().await.as_deref(), Some(""));
+        }
+        assert!(started.elapsed() >= Duration::from_millis(100));
+
+        server.silence_streams(true);
+        assert!(stream.falls_silent(Duration::from_millis(300)).await);
+        // New connections are silent too, backlog and all.
+        server.publish_burst(BurstKind::Officers, 1, 5);
+        let mut late = open(&server, "/officers?timepoint=7800000").await;
+        assert!(late.within(Duration::from_millis(300)).await.is_err());
+
+        server.silence_streams(false);
+        assert_eq!(timepoint(&late.event().await), 7_800_000);
+        assert_eq!(timepoint(&stream.event().await), 7_800_000);
+        assert_eq!(stream.line().await.as_deref(), Some(""));
+
+        // Over HTTP.
+        let admin = format!("{}/__fake/stream/silence?on=true", server.base_url());
+        assert_eq!(client().post(admin).send().await.unwrap().status(), 204);
+        assert!(stream.falls_silent(Duration::from_millis(300)).await);
+        server.silence_streams(false);
+        assert_eq!(stream.line().await.as_deref(), Some(""));
+    }
+
+    #[tokio::test]
+    async fn raw_lines_are_delivered_verbatim_in_order() {
+        let server = serve(config()).await;
+        let mut stream = open(&server, "/officers").await;
+        server.publish_burst(BurstKind::Officers, 1, 1);
+        let raws = [
+            "{\"resource_kind\":\"company-officers\",\"resource_uri\":\"/company/1234",
+            "{\"resource_kind\":\"company-charges\",\"resource_uri\":\"/company/00000006/charges/x\",\"resource_id\":\"x\",\"data\":{},\"event\":{\"timepoint\":1,\"published_at\":\"2022-11-15T18:27:56\",\"type\":\"changed\"}}",
+            "{\"resource_kind\":\"company-officers\",\"resource_uri\":\"/company/123456789/appointments/y\",\"resource_id\":\"y\",\"data\":{},\"event\":{\"timepoint\":2,\"published_at\":\"2022-11-15T18:27:56\",\"type\":\"changed\"}}",
+        ];
+        let mut slots = Vec::new();
+        for raw in raws {
+            slots.push(server.publish_raw(Stream::Officers, raw));
+        }
+        // Over HTTP, with a trailing newline of its own that is dropped.
+        let url = format!("{}/__fake/stream/raw?stream=officers", server.base_url());
+        let answer: Value = client()
+            .post(url)
+            .body("not json at all\n")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer["timepoint"], 7_800_004);
+        server.publish_burst(BurstKind::Officers, 1, 2);
+
+        assert_eq!(timepoint(&stream.event().await), 7_800_000);
+        for raw in raws {
+            assert_eq!(stream.text().await, raw);
+        }
+        assert_eq!(stream.text().await, "not json at all");
+        // The raw lines took their slots: the next event's timepoint is after them.
+        assert_eq!(slots, [7_800_001, 7_800_002, 7_800_003]);
+        assert_eq!(timepoint(&stream.event().await), 7_800_005);
+        // And a resume lands on a raw line as on any event.
+        let mut resumed = open(&server, "/officers?timepoint=7800002").await;
+        assert_eq!(resumed.text().await, raws[1]);
+    }
+
+    #[tokio::test]
+    async fn ambient_events_are_about_companies_off_the_register() {
+        let mut c = config();
+        c.stream.ambient = Some(Duration::from_millis(20));
+        let server = serve(c).await;
+        let register = Register::bundled();
+        let mut companies = open(&server, "/companies").await;
+        let mut officers = open(&server, "/officers").await;
+        let mut seen = HashSet::new();
+        for _ in 0..3 {
+            for event in [companies.event().await, officers.event().await] {
+                assert_envelope(&event);
+                let n = number_of(&event);
+                assert!(n.len() == 8 && n.starts_with('9'), "{n}");
+                assert!(register.company(&n).is_none());
+                seen.insert(n);
+            }
+        }
+        assert!(seen.len() >= 6, "distinct companies: {seen:?}");
+        drop((companies, officers));
+        let mut psc = open(&server, "/persons-with-significant-control").await;
+        let event = psc.event().await;
+        assert_envelope(&event);
+        assert_eq!(
+            event["resource_kind"],
+            crate::stream::psc_resource_kind(event["data"]["kind"].as_str().unwrap())
+        );
+        let n = number_of(&event);
+        assert!(n.starts_with('9') && register.company(&n).is_none());
+        // The register is not changed by background traffic.
+        assert_eq!(server.register().to_json(), register.to_json());
+    }
+
+    #[tokio::test]
+    async fn admin_endpoints_publish_disconnect_and_report() {
+        let server = serve(config()).await;
+        let base = server.base_url();
+        let mut stream = open(&server, "/companies").await;
+        let burst: Value = client()
+            .post(format!(
+                "{base}/__fake/stream/burst?kind=companies&companies=4&seed=1"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(burst["events"], 4);
+        let numbers = burst["companies"].as_array().unwrap();
+        assert_eq!(numbers.len(), 4);
+        for n in numbers {
+            let event = stream.event().await;
+            assert_eq!(event["resource_id"], *n);
+        }
+        let bad = client()
+            .post(format!("{base}/__fake/stream/burst?kind=filings"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bad.status(), 400);
+        let stats: Value = client()
+            .get(format!("{base}/__fake/stream/stats"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(stats["open"], 1);
+        assert_eq!(stats["streams"]["companies"]["latest"], 20_000_003);
+        assert_eq!(stats["streams"]["companies"]["published"], 4);
+        assert_eq!(stats["streams"]["officers"]["latest"], Value::Null);
+        let closed: Value = client()
+            .post(format!("{base}/__fake/stream/disconnect"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(closed["closed"], 1);
+        assert!(stream.ends().await);
+        assert_eq!(server.stream_stats().open, 0);
+        // Admin calls are not counted as requests.
+        assert_eq!(server.stats().requests, 1);
+    }
+
+    #[tokio::test]
+    async fn a_reader_that_falls_behind_is_disconnected() {
+        let mut c = config();
+        c.stream.queue = 4;
+        c.stream.heartbeat = Duration::from_secs(30);
+        let server = serve(c).await;
+        // Connected but never read: the socket buffers fill, then the queue.
+        let _stalled = open(&server, "/officers").await;
+        let big = format!("{{\"padding\":\"{}\"}}", "x".repeat(64 * 1024));
+        let mut published = 0;
+        while published < 600 && server.stream_stats().closed_slow == 0 {
+            server.publish_raw(Stream::Officers, &big);
+            published += 1;
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let stats = server.stream_stats();
+        assert_eq!((stats.closed_slow, stats.open), (1, 0));
+        // It was read for a while (into the socket buffers), not cut at once.
+        assert!(published > 8, "closed after {published} lines");
+    }
+}

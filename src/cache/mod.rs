@@ -299,10 +299,11 @@ impl Ttl {
     /// The life of `entry`: its kind's, or longer while a followed stream
     /// keeps it fresh.
     pub fn life(&self, resource: Resource, entry: &Entry) -> Duration {
-        let found = entry.body.is_some();
-        let ttl = self.for_kind(resource, found);
+        let ttl = self.for_kind(resource, entry.body.is_some());
+        // "Not found" too: a company incorporated, or a first PSC notified,
+        // is an event about that company, which drops the answer.
         match resource.stream().and_then(|s| self.cover.since(s)) {
-            Some(since) if found && entry.fetched_at >= since => ttl.max(self.with_stream),
+            Some(since) if entry.fetched_at >= since => ttl.max(self.with_stream),
             _ => ttl,
         }
     }
@@ -889,9 +890,13 @@ mod tests {
             ttl.remaining(Resource::Officers, &entry(110 * HOUR, true))
                 .is_zero()
         );
-        // A kind the followed stream does not cover, and a "not found".
+        // A kind the followed stream does not cover; a "not found" it does.
         assert_eq!(ttl.life(Resource::Psc, &entry(HOUR, true)), 24 * HOUR);
-        assert_eq!(ttl.life(Resource::Officers, &entry(HOUR, false)), HOUR);
+        assert_eq!(ttl.life(Resource::Psc, &entry(HOUR, false)), HOUR);
+        assert_eq!(
+            ttl.life(Resource::Officers, &entry(HOUR, false)),
+            DEFAULT_TTL_WITH_STREAM
+        );
         assert_eq!(Resource::AdvancedSearch.stream(), None);
         for stream in Stream::ALL {
             for r in stale_on(stream) {

@@ -53,7 +53,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         WHERE e.resource = 'search' AND e.found = 1 AND json_valid(CAST(e.body AS TEXT))
           AND json_extract(item.value, '$.company_number') IS NOT NULL;
     -- Following the streaming API: where each stream is, and since when
-    -- it has been followed without a gap (see `crate::stream`).
+    -- it has been followed without a gap (see `leadgen stream`).
     CREATE TABLE stream_state (
         stream        TEXT PRIMARY KEY,
         timepoint     INTEGER,
@@ -248,8 +248,7 @@ impl SqliteTier {
                     let normal = cutoff(ttl.for_stored(&resource, found));
                     let since = super::Resource::from_stored(&resource)
                         .and_then(super::Resource::stream)
-                        .and_then(|s| cover.since(s))
-                        .filter(|_| found);
+                        .and_then(|s| cover.since(s));
                     // Kept fresh since `since`: gone only past the longer life.
                     let (since, long) = match since {
                         Some(since) => (to_millis(since), cutoff(ttl.with_stream.max(ttl.for_stored(&resource, found)))),

@@ -31,6 +31,9 @@
 //! writes it as a JSON line to the output.
 
 pub mod event;
+mod settings;
+
+pub use settings::resolve;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -66,6 +69,11 @@ pub struct StreamSettings {
     pub cache: CacheSettings,
     pub idle_timeout: Duration,
     pub rotate_after: Duration,
+    /// How long a connection slot rests after a connection is dropped: the
+    /// service notices a closed connection only when it next writes to it,
+    /// and until then counts it, so a new one at once could make it close
+    /// the oldest open one: another stream's.
+    pub handover: Duration,
     /// 1 or 2.
     pub connections: usize,
     pub waits: Waits,
@@ -128,6 +136,7 @@ pub enum Failure {
 /// Defaults of the `[stream]` keys.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 pub const DEFAULT_ROTATE_AFTER: Duration = Duration::from_secs(10 * 60);
+pub const DEFAULT_HANDOVER: Duration = Duration::from_secs(2);
 
 /// One stream's run, for the summary and the metrics.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -171,6 +180,8 @@ struct Ctx {
     redis: Option<RedisTier>,
     client: reqwest::Client,
     slots: Semaphore,
+    /// When a connection was last dropped (see [`StreamSettings::handover`]).
+    released: Mutex<Option<Instant>>,
     waiting: AtomicUsize,
     stop: watch::Receiver<bool>,
     out: Mutex<Box<dyn Write + Send>>,
@@ -250,6 +261,7 @@ pub async fn follow(
     };
     let ctx = Arc::new(Ctx {
         slots: Semaphore::new(settings.connections.clamp(1, 2)),
+        released: Mutex::new(None),
         settings,
         sqlite,
         redis,
@@ -375,11 +387,22 @@ async fn follow_one(ctx: &Ctx, stream: Stream) -> Result<(), Error> {
             }
         };
         ctx.waiting.fetch_sub(1, Ordering::SeqCst);
-        let Ok(_permit) = permit else {
+        let Ok(permit) = permit else {
             return Ok(());
         };
-        let ended = connect_and_read(ctx, stream, &mut state).await?;
-        drop(_permit);
+        let rest = lock(&ctx.released)
+            .map(|at| ctx.settings.handover.saturating_sub(at.elapsed()))
+            .unwrap_or_default();
+        if !rest.is_zero() {
+            tokio::select! {
+                () = tokio::time::sleep(rest) => {}
+                _ = stop.wait_for(|s| *s) => return Ok(()),
+            }
+        }
+        let ended = connect_and_read(ctx, stream, &mut state).await;
+        *lock(&ctx.released) = Some(Instant::now());
+        drop(permit);
+        let ended = ended?;
         let wait = match ended {
             Ended::Done => return Ok(()),
             Ended::Rotate => {
@@ -530,7 +553,8 @@ async fn connect_and_read(
     let held_since = Instant::now();
     let mut body = response.bytes_stream();
     let mut buf: Vec<u8> = Vec::new();
-    let mut caught_up = false;
+    // Without a timepoint there is no backlog: the stream starts at "now".
+    let mut caught_up = resume.is_none();
     let mut last_saved = Instant::now();
     loop {
         let next = tokio::select! {
@@ -581,9 +605,11 @@ async fn connect_and_read(
                     if last_timepoint.is_some_and(|t| e.timepoint <= t) {
                         continue; // replayed
                     }
-                    if e.published()
-                        .is_some_and(|p| p + Duration::from_secs(5) >= connected_at)
-                    {
+                    // Published after the connection opened: live, so
+                    // every event before it (the backlog) is in hand.
+                    // `published_at` has whole seconds, so a backlog event
+                    // (published before) never reads as after.
+                    if e.published().is_some_and(|p| p >= connected_at) {
                         caught_up = true;
                     }
                     last_timepoint = Some(e.timepoint);
@@ -631,7 +657,10 @@ async fn connect_and_read(
         if let Some(ended) = ended {
             return Ok(ended);
         }
-        if caught_up && settings.until_caught_up {
+        // A first run waits for an event, so the next can resume from it
+        // (on a stream quiet for a whole idle timeout, it gives up).
+        let resumable = s.timepoint.is_some() || held_since.elapsed() >= settings.idle_timeout;
+        if caught_up && settings.until_caught_up && resumable {
             return Ok(Ended::Done);
         }
         if caught_up

@@ -17,3 +17,4 @@ mod resume;
 mod secrets;
 mod shared_quota;
 mod social;
+mod stream;
