@@ -108,7 +108,8 @@ pub enum Command {
     #[command(after_help = DIFF_EXIT_CODES)]
     Diff(DiffArgs),
 
-    /// Follow Companies House's streaming API (companies, officers, PSCs):
+    /// Follow Companies House's streaming API (companies, officers, PSCs,
+    /// PSC statements):
     /// each change drops the changed company's cached answers, and is
     /// written as a JSON line when the cache knew the company. While the
     /// streams are followed, cached answers stay valid for
@@ -193,7 +194,7 @@ pub struct StreamArgs {
     #[arg(long = "for", value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub run_for: Option<std::time::Duration>,
 
-    /// Streams to follow, comma-separated [default: companies,officers,psc].
+    /// Streams to follow, comma-separated [default: companies,officers,psc,psc-statements].
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub streams: Vec<String>,
 

@@ -13,10 +13,18 @@ pub enum Stream {
     Officers,
     /// `/persons-with-significant-control` (`company-psc-individual`, ...).
     Psc,
+    /// `/persons-with-significant-control-statements`: what a company says
+    /// instead of naming PSCs.
+    PscStatements,
 }
 
 impl Stream {
-    pub const ALL: [Stream; 3] = [Stream::Companies, Stream::Officers, Stream::Psc];
+    pub const ALL: [Stream; 4] = [
+        Stream::Companies,
+        Stream::Officers,
+        Stream::Psc,
+        Stream::PscStatements,
+    ];
 
     /// The URL path, which is also the stream's name in the state table,
     /// the metrics and the output: never rename one.
@@ -25,6 +33,7 @@ impl Stream {
             Stream::Companies => "companies",
             Stream::Officers => "officers",
             Stream::Psc => "persons-with-significant-control",
+            Stream::PscStatements => "persons-with-significant-control-statements",
         }
     }
 
@@ -34,6 +43,9 @@ impl Stream {
             "companies" | "company" | "profile" => Some(Stream::Companies),
             "officers" | "officer" => Some(Stream::Officers),
             "psc" | "persons-with-significant-control" => Some(Stream::Psc),
+            "psc-statements" | "statements" | "persons-with-significant-control-statements" => {
+                Some(Stream::PscStatements)
+            }
             _ => None,
         }
     }
@@ -42,12 +54,18 @@ impl Stream {
     /// mrbrianevans/ch-guide docs/streams, and Companies House's own PSC
     /// service, which names its stream kinds `company-psc-individual`,
     /// `company-psc-corporate`, `company-psc-legal`, `company-psc-supersecure`
-    /// and the four beneficial-owner kinds).
+    /// and the four beneficial-owner kinds). The statements stream's kind
+    /// is not documented anywhere leadgen's sources reach: any kind naming
+    /// a statement is taken.
     pub fn knows_kind(self, kind: &str) -> bool {
         match self {
             Stream::Companies => kind == "company-profile",
             Stream::Officers => kind == "company-officers",
-            Stream::Psc => kind.starts_with("company-psc-") || kind.ends_with("-beneficial-owner"),
+            Stream::Psc => {
+                (kind.starts_with("company-psc-") && !kind.contains("statement"))
+                    || kind.ends_with("-beneficial-owner")
+            }
+            Stream::PscStatements => kind.contains("statement"),
         }
     }
 }

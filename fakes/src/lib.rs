@@ -12,7 +12,8 @@
 //! a 503 gateway page, slow answers, truncated bodies, dropped connections).
 //!
 //! The same server also speaks Companies House's streaming API
-//! (`/companies`, `/officers`, `/persons-with-significant-control`; see
+//! (`/companies`, `/officers`, `/persons-with-significant-control`,
+//! `/persons-with-significant-control-statements`; see
 //! [`stream`]): changes published with [`FakeServer::publish_burst`] reach
 //! the REST endpoints and the streams alike.
 
@@ -217,9 +218,10 @@ pub struct Stats {
     pub served_401: u64,
     pub served_404: u64,
     pub served_5xx: u64,
-    /// Requests by endpoint: `search`, `profile`, `officers`, `psc`, `other`;
-    /// stream connection attempts `stream_companies`, `stream_officers`,
-    /// `stream_psc`;
+    /// Requests by endpoint: `search`, `advanced_search`, `profile`,
+    /// `officers`, `psc`, `psc_statements`, `other`; stream connection
+    /// attempts `stream_companies`,
+    /// `stream_officers`, `stream_psc`, `stream_psc_statements`;
     /// `x_oauth2_token`, `x_users_by`, `x_search_recent`, `x_other`;
     /// `linkedin_organizations`, `linkedin_other`; `facebook_pages_search`,
     /// `facebook_page`, `facebook_other`.

@@ -172,7 +172,8 @@ struct ServeArgs {
     #[arg(long)]
     facebook_no_page_access: bool,
     /// The streaming API key accepted on the stream paths (`/companies`,
-    /// `/officers`, `/persons-with-significant-control`).
+    /// `/officers`, `/persons-with-significant-control`,
+    /// `/persons-with-significant-control-statements`).
     #[arg(long, env = "LEADGEN_FAKES_STREAM_KEY", default_value = DEMO_STREAM_KEY)]
     stream_key: String,
     /// Send a heartbeat (a blank line) after this long with nothing sent.
@@ -194,7 +195,8 @@ struct ServeArgs {
     stream_max_connections: usize,
     /// Change N register companies and publish their events right after
     /// starting (before CMD runs), so a client resuming from an old
-    /// timepoint finds a backlog. KIND: officers, psc, companies or mixed;
+    /// timepoint finds a backlog. KIND: officers, psc, companies,
+    /// psc-statements or mixed (all four in turn);
     /// SEED picks the companies (default: the burst's position, 1 for the
     /// first). Repeatable.
     #[arg(long, value_name = "KIND:N[:SEED]", value_parser = parse_burst)]
@@ -498,6 +500,11 @@ mod tests {
         assert_eq!(
             (b.kind, b.companies, b.seed),
             (BurstKind::Officers, 100, None)
+        );
+        let b = parse_burst("psc-statements:3").unwrap();
+        assert_eq!(
+            (b.kind, b.companies, b.seed),
+            (BurstKind::PscStatements, 3, None)
         );
         let b = parse_burst("mixed:5:42").unwrap();
         assert_eq!(

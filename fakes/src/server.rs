@@ -456,10 +456,10 @@ impl Shared {
             }
             (&Method::POST, "stream/raw") => {
                 let Some(stream) = query.get("stream").and_then(Stream::parse) else {
-                    return bad(
-                        "stream= must be companies, officers or persons-with-significant-control"
-                            .into(),
-                    );
+                    return bad("stream= must be companies, officers, \
+                         persons-with-significant-control or \
+                         persons-with-significant-control-statements (psc-statements)"
+                        .into());
                 };
                 let line = String::from_utf8_lossy(body);
                 let timepoint = self.publish_raw(stream, &line);

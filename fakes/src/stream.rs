@@ -1,7 +1,8 @@
-//! The fake Companies House **streaming API**: `/companies`, `/officers` and
-//! `/persons-with-significant-control` of `https://stream.companieshouse.gov.uk`,
-//! served on the same address as the fake REST API (the paths do not
-//! collide).
+//! The fake Companies House **streaming API**: `/companies`, `/officers`,
+//! `/persons-with-significant-control` and
+//! `/persons-with-significant-control-statements` of
+//! `https://stream.companieshouse.gov.uk`, served on the same address as the
+//! fake REST API (the paths do not collide).
 //!
 //! # What is real
 //! From Companies House's own guide (DDX: `companieshouse/dapperdox.developer.ch.gov.uk`
@@ -23,6 +24,14 @@
 //!   `company-officers`, `company-psc-individual`, `company-psc-corporate`,
 //!   `company-psc-legal`, `company-psc-supersecure` and the beneficial-owner
 //!   kinds under their own names (`individual-beneficial-owner`, ...).
+//! - `/persons-with-significant-control-statements` is one of the real
+//!   streams (the shared API notes, section 5, list it). Its `data` is the
+//!   statement as the REST list
+//!   `/company/{n}/persons-with-significant-control-statements` serves it (`pscModels.json#statement`: `kind`
+//!   `persons-with-significant-control-statement`, `statement` a key of
+//!   `psc_descriptions.yml`'s `statement_description`, `notified_on`,
+//!   `ceased_on`, `etag`, `links.self`), and its `resource_uri` that item's
+//!   REST path, `/company/{n}/persons-with-significant-control-statements/{id}`.
 //! - `?timepoint=N` resumes from the stream's backlog; too old (or invalid)
 //!   gets `416`. Without it, only events published after connecting come.
 //!   Timepoints are per-stream integers, not times.
@@ -32,6 +41,10 @@
 //!   and 504 pages below are ch-guide's records of them).
 //!
 //! # What is the fake's own choice
+//! - The statements stream's `resource_kind` is **`company-psc-statement`**:
+//!   the real one is not documented anywhere we have, so this name is the
+//!   fake's own (unconfirmed); `resource_id` is the statement id (the last
+//!   segment of its `resource_uri`), as on the other streams.
 //! - `timepoint=N` serves events from `N` *inclusive* (a client resuming
 //!   from its last event sees that event again), and accepts `N` from the
 //!   oldest retained event to latest + 1; anything else is `416` with an
@@ -43,10 +56,11 @@
 //!   returning from its handler does); the client sees the end of the body.
 //! - "Ambient" events (background traffic, as the real streams are never
 //!   quiet) are about companies numbered `9xxxxxxx` that are not on the
-//!   register. Changes published by [`crate::FakeServer::publish_burst`] are applied to the register
-//!   first, so the REST endpoints answer with the new state by the time the
-//!   event arrives.
-//! - The connection limit counts one key's connections across all three
+//!   register (a statement one is a company statement notified today).
+//!   Changes published by [`crate::FakeServer::publish_burst`] are applied
+//!   to the register first, so the REST endpoints answer with the new state
+//!   by the time the event arrives.
+//! - The connection limit counts one key's connections across all four
 //!   streams, as the guide words it. (Forum threads say the real limit has
 //!   since been raised to about ten per key; `max_connections` sets it.)
 //! - Stream connections are counted in `Stats` but never take from the REST
@@ -55,7 +69,13 @@
 //!   valid streaming key (a bad key still gets its 401).
 //! - Changes are `changed` events only: nothing the fake publishes is
 //!   `deleted` (a raw line can be one; the register is then not changed).
-//!   An officer or PSC change does not touch the company profile.
+//!   An officer, PSC or statement change does not touch the company profile.
+//! - A statements burst notifies a new statement first in the list (as the
+//!   PSC burst does), dated today: `no-individual-or-entity-with-signficant-control`
+//!   (the enumeration's own spelling) when the company has no active PSC,
+//!   else `psc-details-not-confirmed`; or it ceases an active statement,
+//!   always when the same statement is already active, else one time in
+//!   three. A ceased statement gets a new etag.
 //! - A `silence`d connection sends nothing, not even heartbeats, while
 //!   events queue for it (a long silence can overflow its queue).
 
@@ -88,10 +108,18 @@ pub enum Stream {
     Officers,
     /// `/persons-with-significant-control`: `company-psc-*` and beneficial-owner events.
     Psc,
+    /// `/persons-with-significant-control-statements`: `company-psc-statement`
+    /// events (a resource kind of the fake's own choosing; see the module doc).
+    PscStatements,
 }
 
 impl Stream {
-    pub const ALL: [Stream; 3] = [Stream::Companies, Stream::Officers, Stream::Psc];
+    pub const ALL: [Stream; 4] = [
+        Stream::Companies,
+        Stream::Officers,
+        Stream::Psc,
+        Stream::PscStatements,
+    ];
 
     /// The URL path without its slash, also the stream's name in [`StreamStats`].
     pub fn path(self) -> &'static str {
@@ -99,15 +127,20 @@ impl Stream {
             Stream::Companies => "companies",
             Stream::Officers => "officers",
             Stream::Psc => "persons-with-significant-control",
+            Stream::PscStatements => "persons-with-significant-control-statements",
         }
     }
 
-    /// `companies`, `officers`, `psc` or `persons-with-significant-control`.
+    /// `companies`, `officers`, `psc`, `persons-with-significant-control`,
+    /// `psc-statements` or `persons-with-significant-control-statements`.
     pub fn parse(name: &str) -> Option<Stream> {
         match name.trim().to_ascii_lowercase().as_str() {
             "companies" => Some(Stream::Companies),
             "officers" => Some(Stream::Officers),
             "psc" | "persons-with-significant-control" => Some(Stream::Psc),
+            "psc-statements" | "persons-with-significant-control-statements" => {
+                Some(Stream::PscStatements)
+            }
             _ => None,
         }
     }
@@ -126,6 +159,7 @@ impl Stream {
             Stream::Companies => 20_000_000,
             Stream::Officers => 7_800_000,
             Stream::Psc => 4_900_000,
+            Stream::PscStatements => 3_100_000,
         }
     }
 
@@ -135,6 +169,7 @@ impl Stream {
             Stream::Companies => "stream_companies",
             Stream::Officers => "stream_officers",
             Stream::Psc => "stream_psc",
+            Stream::PscStatements => "stream_psc_statements",
         }
     }
 
@@ -154,7 +189,10 @@ impl std::str::FromStr for Stream {
 
     fn from_str(s: &str) -> Result<Stream, String> {
         Stream::parse(s).ok_or_else(|| {
-            format!("{s:?} is not a stream (companies, officers, persons-with-significant-control)")
+            format!(
+                "{s:?} is not a stream (companies, officers, persons-with-significant-control, \
+                 persons-with-significant-control-statements)"
+            )
         })
     }
 }
@@ -168,7 +206,9 @@ pub enum BurstKind {
     Psc,
     /// Move the registered office (a new first address line).
     Companies,
-    /// Officers, PSC and companies changes in turn.
+    /// Notify a new PSC statement, or cease an active one.
+    PscStatements,
+    /// Officers, PSC, companies and PSC statements changes in turn.
     Mixed,
 }
 
@@ -176,7 +216,12 @@ impl BurstKind {
     /// The change for the `k`th company of a burst.
     fn nth(self, k: usize) -> BurstKind {
         match self {
-            BurstKind::Mixed => [BurstKind::Officers, BurstKind::Psc, BurstKind::Companies][k % 3],
+            BurstKind::Mixed => [
+                BurstKind::Officers,
+                BurstKind::Psc,
+                BurstKind::Companies,
+                BurstKind::PscStatements,
+            ][k % 4],
             other => other,
         }
     }
@@ -190,9 +235,12 @@ impl std::str::FromStr for BurstKind {
             "officers" => Ok(BurstKind::Officers),
             "psc" | "persons-with-significant-control" => Ok(BurstKind::Psc),
             "companies" => Ok(BurstKind::Companies),
+            "psc-statements" | "persons-with-significant-control-statements" => {
+                Ok(BurstKind::PscStatements)
+            }
             "mixed" => Ok(BurstKind::Mixed),
             _ => Err(format!(
-                "{s:?} is not a burst kind (officers, psc, companies, mixed)"
+                "{s:?} is not a burst kind (officers, psc, companies, psc-statements, mixed)"
             )),
         }
     }
@@ -221,7 +269,8 @@ pub struct StreamStats {
     /// Connections closed because their reader fell behind its queue (or
     /// the backlog it was replaying moved past it).
     pub closed_slow: u64,
-    /// By stream path (`companies`, `officers`, `persons-with-significant-control`).
+    /// By stream path (`companies`, `officers`, `persons-with-significant-control`,
+    /// `persons-with-significant-control-statements`).
     pub streams: BTreeMap<String, StreamLogStats>,
 }
 
@@ -258,7 +307,7 @@ pub(crate) struct Hub {
 }
 
 struct HubState {
-    logs: [Log; 3],
+    logs: [Log; Stream::ALL.len()],
     /// In the order they were opened.
     conns: Vec<Conn>,
     next_id: u64,
@@ -743,7 +792,30 @@ impl Event {
             fields_changed: None,
         }
     }
+
+    /// A statements event for a `pscModels.json#statement` item (its
+    /// `links.self` is the resource).
+    fn psc_statement(number: &str, item: &Value) -> Event {
+        let uri = item["links"]["self"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| {
+                format!("/company/{number}/persons-with-significant-control-statements/")
+            });
+        Event {
+            stream: Stream::PscStatements,
+            resource_kind: PSC_STATEMENT_RESOURCE_KIND.to_owned(),
+            resource_id: last_segment(&uri),
+            resource_uri: uri,
+            data: Some(item.clone()),
+            fields_changed: None,
+        }
+    }
 }
+
+/// The statements stream's `resource_kind`: the fake's own choice, as the
+/// real one is undocumented (unconfirmed).
+pub const PSC_STATEMENT_RESOURCE_KIND: &str = "company-psc-statement";
 
 fn last_segment(uri: &str) -> String {
     uri.rsplit('/').next().unwrap_or_default().to_owned()
@@ -796,7 +868,8 @@ pub(crate) fn burst(
         let event = live.update(index, |c| match kind.nth(k) {
             BurstKind::Officers => change_officers(c, &mut rng, &today),
             BurstKind::Psc => change_psc(c, &mut rng, &today),
-            _ => change_office(c, &mut rng),
+            BurstKind::PscStatements => change_psc_statements(c, &mut rng, &today),
+            BurstKind::Companies | BurstKind::Mixed => change_office(c, &mut rng),
         });
         hub.publish_event(&event);
         out.events += 1;
@@ -896,6 +969,65 @@ fn change_psc(c: &mut Company, rng: &mut SplitMix64, today: &str) -> Event {
     Event::psc(&number, &c.persons_with_significant_control[0])
 }
 
+/// `statement_description` keys (psc_descriptions.yml; the first keeps the
+/// enumeration's own spelling, "signficant").
+const NO_PSC_STATEMENT: &str = "no-individual-or-entity-with-signficant-control";
+const PSC_NOT_CONFIRMED_STATEMENT: &str = "psc-details-not-confirmed";
+/// Company statements the ambient events draw from.
+const AMBIENT_STATEMENTS: [&str; 4] = [
+    NO_PSC_STATEMENT,
+    "psc-exists-but-not-identified",
+    PSC_NOT_CONFIRMED_STATEMENT,
+    "steps-to-find-psc-not-yet-completed",
+];
+
+/// Notify a new statement (first in the list), or cease an active one: the
+/// one with the same statement when there is one (a company does not hold
+/// the same statement twice), else one time in three when there is any.
+/// The statement notified is "no registrable person" when the company has
+/// no active PSC, else "PSC details not confirmed".
+fn change_psc_statements(c: &mut Company, rng: &mut SplitMix64, today: &str) -> Event {
+    let number = c.number().to_owned();
+    let has_active_psc = c
+        .persons_with_significant_control
+        .iter()
+        .any(|p| !is_set(p.get("ceased_on")) && p["ceased"] != true);
+    let statement = if has_active_psc {
+        PSC_NOT_CONFIRMED_STATEMENT
+    } else {
+        NO_PSC_STATEMENT
+    };
+    let active: Vec<usize> = c
+        .psc_statements
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !is_set(s.get("ceased_on")) && s["links"]["self"].is_string())
+        .map(|(i, _)| i)
+        .collect();
+    let same = active
+        .iter()
+        .copied()
+        .find(|&i| c.psc_statements[i]["statement"] == statement);
+    let cease = match same {
+        Some(i) => Some(i),
+        None if !active.is_empty() && rng.below(3) == 0 => Some(active[rng.below(active.len())]),
+        None => None,
+    };
+    if let Some(i) = cease {
+        let item = &mut c.psc_statements[i];
+        item["ceased_on"] = json!(today);
+        let uri = item["links"]["self"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        item["etag"] = json!(etag(&["psc-statement", &uri, "ceased", today]));
+        return Event::psc_statement(&number, item);
+    }
+    let item = synthetic::new_psc_statement(rng, &number, statement, today);
+    c.psc_statements.insert(0, item);
+    Event::psc_statement(&number, &c.psc_statements[0])
+}
+
 /// Move the registered office to a new street address (same town and
 /// postcode); a new profile etag.
 fn change_office(c: &mut Company, rng: &mut SplitMix64) -> Event {
@@ -929,6 +1061,7 @@ fn change_office(c: &mut Company, rng: &mut SplitMix64) -> Event {
 
 /// One ambient event on each stream, about companies not on the register.
 pub(crate) fn ambient_tick(live: &LiveRegister, hub: &Hub) {
+    let today = utc_date(SystemTime::now());
     for stream in Stream::ALL {
         let (number, seed) = loop {
             let n = hub.ambient.fetch_add(1, Ordering::Relaxed);
@@ -937,17 +1070,24 @@ pub(crate) fn ambient_tick(live: &LiveRegister, hub: &Hub) {
                 break (number, n);
             }
         };
-        let company = synthetic::outside_company(&number, seed);
+        let company = || synthetic::outside_company(&number, seed);
         let event = match stream {
-            Stream::Companies => Event::profile(&company, None),
-            Stream::Officers => match company.officers.first() {
+            Stream::Companies => Event::profile(&company(), None),
+            Stream::Officers => match company().officers.first() {
                 Some(o) => Event::officer(&number, o),
                 None => continue,
             },
-            Stream::Psc => match company.persons_with_significant_control.first() {
+            Stream::Psc => match company().persons_with_significant_control.first() {
                 Some(p) => Event::psc(&number, p),
                 None => continue,
             },
+            Stream::PscStatements => {
+                // A statement notified today; no company needs building for it.
+                let mut rng = SplitMix64::new(seed ^ 0x5747_e3e0);
+                let statement = AMBIENT_STATEMENTS[rng.below(AMBIENT_STATEMENTS.len())];
+                let item = synthetic::new_psc_statement(&mut rng, &number, statement, &today);
+                Event::psc_statement(&number, &item)
+            }
         };
         hub.publish_event(&event);
     }
@@ -1083,7 +1223,20 @@ mod unit_tests {
             Stream::from_path("/persons-with-significant-control"),
             Some(Stream::Psc)
         );
+        assert_eq!(
+            Stream::from_path("/persons-with-significant-control-statements"),
+            Some(Stream::PscStatements)
+        );
+        assert_eq!(Stream::parse("psc-statements"), Some(Stream::PscStatements));
+        assert_eq!(
+            "PSC-Statements".parse::<BurstKind>(),
+            Ok(BurstKind::PscStatements)
+        );
         assert_eq!(Stream::from_path("/officers/abc/appointments"), None);
+        assert_eq!(
+            Stream::from_path("/company/00000006/persons-with-significant-control-statements"),
+            None
+        );
         assert_eq!(Stream::from_path("/company/00000006"), None);
     }
 }

@@ -738,6 +738,28 @@ pub(crate) fn new_individual_psc(
     })
 }
 
+/// A newly notified PSC statement (`pscModels.json#statement`, members in
+/// the order of the bundled items): `statement` is a
+/// `statement_description` key of psc_descriptions.yml, notified on
+/// `notified_on`, with a new opaque id.
+pub(crate) fn new_psc_statement(
+    rng: &mut SplitMix64,
+    number: &str,
+    statement: &str,
+    notified_on: &str,
+) -> Value {
+    let id = opaque_id(rng);
+    json!({
+        "kind": "persons-with-significant-control-statement",
+        "statement": statement,
+        "notified_on": notified_on,
+        "etag": etag(&["psc-statement", number, statement, &id]),
+        "links": {
+            "self": format!("/company/{number}/persons-with-significant-control-statements/{id}")
+        },
+    })
+}
+
 /// A new registered office street address: `(premises, address_line_1)`.
 pub(crate) fn new_street(rng: &mut SplitMix64) -> (String, String) {
     (rng.range(1, 250).to_string(), rng.pick(STREETS).to_owned())

@@ -1317,10 +1317,21 @@ mod streams {
             response,
             buf: Vec::new(),
         };
-        // Mixed: officers, PSC, companies in turn.
-        let burst = server.publish_burst(BurstKind::Mixed, 3, 1);
-        assert_eq!(burst.events, 3);
-        assert_eq!(burst.companies.len(), 3);
+        let response = connect(
+            &server,
+            "/persons-with-significant-control-statements",
+            "second-key",
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        let mut statements = Lines {
+            response,
+            buf: Vec::new(),
+        };
+        // Mixed: officers, PSC, companies, PSC statements in turn.
+        let burst = server.publish_burst(BurstKind::Mixed, 4, 1);
+        assert_eq!(burst.events, 4);
+        assert_eq!(burst.companies.len(), 4);
 
         let o = officers.event().await;
         assert_envelope(&o);
@@ -1373,10 +1384,152 @@ mod streams {
             Register::bundled().company(n).unwrap().profile["etag"]
         );
 
+        let s = statements.event().await;
+        assert_envelope(&s);
+        assert_eq!(s["resource_kind"], "company-psc-statement");
+        assert_eq!(number_of(&s), burst.companies[3]);
+        assert_eq!(timepoint(&s), Stream::PscStatements.first_timepoint());
+
         let stats = server.stream_stats();
-        assert_eq!((stats.open, stats.connections), (3, 3));
+        assert_eq!((stats.open, stats.connections), (4, 4));
         assert_eq!(stats.streams["officers"].latest, Some(7_800_000));
         assert_eq!(stats.streams["companies"].published, 1);
+        assert_eq!(
+            stats.streams["persons-with-significant-control-statements"].latest,
+            Some(3_100_000)
+        );
+    }
+
+    #[tokio::test]
+    async fn statements_stream_carries_the_rest_items_of_a_statements_burst() {
+        let server = serve(config()).await;
+        let before = Register::bundled();
+        let today = crate::stream::utc_date(std::time::SystemTime::now());
+        let mut stream = open(&server, "/persons-with-significant-control-statements").await;
+        // Every company: most have no statement yet, 14285715 has an active one.
+        let burst = server.publish_burst(BurstKind::PscStatements, before.len(), 1);
+        let rest = client();
+        assert_eq!(burst.events, before.len());
+        let (mut notified, mut ceased) = (0, 0);
+        for (k, number) in burst.companies.iter().enumerate() {
+            let event = stream.event().await;
+            assert_envelope(&event);
+            assert_eq!(event["resource_kind"], "company-psc-statement");
+            assert_eq!(&number_of(&event), number);
+            assert_eq!(
+                timepoint(&event),
+                Stream::PscStatements.first_timepoint() + k as u64
+            );
+            let item = &event["data"];
+            assert_eq!(event["resource_uri"], item["links"]["self"]);
+            assert!(
+                event["resource_uri"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&format!(
+                        "/company/{number}/persons-with-significant-control-statements/"
+                    ))
+            );
+            assert_eq!(item["kind"], "persons-with-significant-control-statement");
+            // pscModels.json#statement members only.
+            for key in item.as_object().unwrap().keys() {
+                assert!(
+                    [
+                        "etag",
+                        "kind",
+                        "notified_on",
+                        "ceased_on",
+                        "restrictions_notice_withdrawal_reason",
+                        "statement",
+                        "linked_psc_name",
+                        "links"
+                    ]
+                    .contains(&key.as_str()),
+                    "statement.{key}"
+                );
+            }
+            // The REST list has the event's item, and counts it (one client
+            // for all the requests keeps the test quick).
+            let list: Value = rest
+                .get(format!(
+                    "{}/company/{number}/persons-with-significant-control-statements?items_per_page=100",
+                    server.base_url()
+                ))
+                .basic_auth(KEY, Some(""))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let items = list["items"].as_array().unwrap();
+            assert!(items.contains(item), "{number}: listed");
+            let old = &before.company(number).unwrap().psc_statements;
+            let old_ceased = old.iter().filter(|s| s.get("ceased_on").is_some()).count();
+            let total = list["total_results"].as_u64().unwrap() as usize;
+            let active = list["active_count"].as_u64().unwrap() as usize;
+            let ceased_now = list["ceased_count"].as_u64().unwrap() as usize;
+            assert_eq!(active + ceased_now, total);
+            if item["ceased_on"] == today.as_str() {
+                ceased += 1;
+                assert_eq!(total, old.len());
+                assert_eq!(ceased_now, old_ceased + 1);
+                let was = old
+                    .iter()
+                    .find(|s| s["links"]["self"] == item["links"]["self"])
+                    .expect("an existing statement ceased");
+                assert!(was.get("ceased_on").is_none());
+                assert_ne!(was["etag"], item["etag"], "a new etag");
+            } else {
+                notified += 1;
+                assert_eq!(item["notified_on"], today.as_str());
+                assert!(item.get("ceased_on").is_none());
+                assert_eq!(total, old.len() + 1);
+                assert_eq!(ceased_now, old_ceased);
+                assert_eq!(items[0], *item, "the newest statement first");
+                let has_psc = before
+                    .company(number)
+                    .unwrap()
+                    .persons_with_significant_control
+                    .iter()
+                    .any(|p| p.get("ceased_on").is_none() && p["ceased"] != true);
+                let expected = if has_psc {
+                    "psc-details-not-confirmed"
+                } else {
+                    "no-individual-or-entity-with-signficant-control"
+                };
+                assert_eq!(item["statement"], expected, "{number}");
+            }
+        }
+        assert!(
+            notified > 0 && ceased > 0,
+            "{notified} notified, {ceased} ceased"
+        );
+        // 14285715's only statement was active: it is ceased, not doubled.
+        let list = get_json(
+            &server,
+            "/company/14285715/persons-with-significant-control-statements",
+        )
+        .await;
+        assert_eq!(
+            (
+                list["total_results"].as_u64(),
+                list["active_count"].as_u64()
+            ),
+            (Some(1), Some(0))
+        );
+        // The other streams are untouched, and the register still follows the spec.
+        let stats = server.stream_stats();
+        assert_eq!(
+            stats.streams["persons-with-significant-control"].published,
+            0
+        );
+        assert_eq!(
+            stats.streams["persons-with-significant-control-statements"].published,
+            before.len() as u64
+        );
+        assert_eq!(server.stats().by_endpoint["stream_psc_statements"], 1);
+        assert_eq!(validate(&server.register()), Vec::<String>::new());
     }
 
     #[tokio::test]
@@ -1553,7 +1706,7 @@ mod streams {
         let other = connect(&server, "/companies", "other-account").await;
         assert_eq!(other.status(), 200);
         assert_eq!(server.stream_stats().closed_oldest, 0);
-        let mut third = open(&server, "/persons-with-significant-control").await;
+        let mut third = open(&server, "/persons-with-significant-control-statements").await;
         assert!(first.ends().await, "the oldest connection is closed");
         // The others still stream.
         assert_eq!(second.line().await.as_deref(), Some(""));
@@ -1712,6 +1865,21 @@ mod streams {
         );
         let n = number_of(&event);
         assert!(n.starts_with('9') && register.company(&n).is_none());
+        drop(psc);
+        let mut statements = open(&server, "/persons-with-significant-control-statements").await;
+        let event = statements.event().await;
+        assert_envelope(&event);
+        assert_eq!(event["resource_kind"], "company-psc-statement");
+        assert_eq!(
+            event["data"]["kind"],
+            "persons-with-significant-control-statement"
+        );
+        assert_eq!(
+            event["data"]["notified_on"],
+            crate::stream::utc_date(std::time::SystemTime::now())
+        );
+        let n = number_of(&event);
+        assert!(n.starts_with('9') && register.company(&n).is_none());
         // The register is not changed by background traffic.
         assert_eq!(server.register().to_json(), register.to_json());
     }
@@ -1738,6 +1906,27 @@ mod streams {
             let event = stream.event().await;
             assert_eq!(event["resource_id"], *n);
         }
+        let raw: Value = client()
+            .post(format!("{base}/__fake/stream/raw?stream=psc-statements"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(raw["timepoint"], 3_100_000);
+        let burst: Value = client()
+            .post(format!(
+                "{base}/__fake/stream/burst?kind=psc-statements&companies=2&seed=1"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(burst["events"], 2);
         let bad = client()
             .post(format!("{base}/__fake/stream/burst?kind=filings"))
             .send()
@@ -1756,6 +1945,10 @@ mod streams {
         assert_eq!(stats["streams"]["companies"]["latest"], 20_000_003);
         assert_eq!(stats["streams"]["companies"]["published"], 4);
         assert_eq!(stats["streams"]["officers"]["latest"], Value::Null);
+        assert_eq!(
+            stats["streams"]["persons-with-significant-control-statements"]["latest"],
+            3_100_002
+        );
         let closed: Value = client()
             .post(format!("{base}/__fake/stream/disconnect"))
             .send()

@@ -118,13 +118,13 @@ impl Resource {
     /// The stream whose events say when this kind of entry goes stale
     /// ([`stale_on`] is the other direction). Advanced searches list
     /// thousands of companies, one of which changes every few seconds, so
-    /// no stream keeps them fresh; nor PSC statements, whose stream leadgen
-    /// does not follow.
+    /// no stream keeps them fresh.
     pub fn stream(self) -> Option<Stream> {
         match self {
             Resource::Search | Resource::Profile => Some(Stream::Companies),
             Resource::Officers => Some(Stream::Officers),
             Resource::Psc => Some(Stream::Psc),
+            Resource::PscStatements => Some(Stream::PscStatements),
             _ => None,
         }
     }
@@ -152,6 +152,7 @@ pub fn stale_on(stream: Stream) -> &'static [Resource] {
         Stream::Companies => &[Resource::Profile, Resource::Search],
         Stream::Officers => &[Resource::Officers],
         Stream::Psc => &[Resource::Psc],
+        Stream::PscStatements => &[Resource::PscStatements],
     }
 }
 
@@ -226,6 +227,7 @@ pub struct Cover {
     pub companies: Option<SystemTime>,
     pub officers: Option<SystemTime>,
     pub psc: Option<SystemTime>,
+    pub psc_statements: Option<SystemTime>,
 }
 
 impl Cover {
@@ -234,6 +236,7 @@ impl Cover {
             Stream::Companies => self.companies,
             Stream::Officers => self.officers,
             Stream::Psc => self.psc,
+            Stream::PscStatements => self.psc_statements,
         }
     }
 
@@ -242,6 +245,7 @@ impl Cover {
             Stream::Companies => self.companies = since,
             Stream::Officers => self.officers = since,
             Stream::Psc => self.psc = since,
+            Stream::PscStatements => self.psc_statements = since,
         }
     }
 }

@@ -44,7 +44,7 @@ pub struct StreamFile {
     /// A connection silent (not even a heartbeat) this long is reopened.
     pub idle_timeout: Option<String>,
     /// How long a caught-up stream keeps its connection while another
-    /// stream waits for one (three streams share two connections).
+    /// stream waits for one (four streams share two connections).
     pub rotate_after: Option<String>,
     /// Connections to hold at once: 1 or 2 (the service's limit per account).
     pub connections: Option<usize>,

@@ -8,7 +8,7 @@
 //!   JSON event per line; a blank line is a heartbeat. A connection silent
 //!   for longer than `stream.idle_timeout` is taken for dead and reopened.
 //! - at most two connections per account (a third closes the oldest), so
-//!   the three streams share `stream.connections` (at most 2) slots: in
+//!   the four streams share `stream.connections` (at most 2) slots: in
 //!   `--until-caught-up` each stream holds a slot until it has caught up;
 //!   when following, a caught-up stream gives its slot up after
 //!   `stream.rotate_after` if another stream is waiting for one. One
@@ -721,28 +721,60 @@ async fn apply(
     state.updated_at = now;
     let saved = state.clone();
     let received = to_millis(now);
-    let (changes, dropped) = ctx
+    // The changes go out before the timepoint is committed: a kill between
+    // the two replays them (at least once), where the other order would
+    // lose them.
+    let numbers: Vec<String> = events.iter().map(|e| e.company.clone()).collect();
+    let known = ctx
         .sqlite
         .db()
         .call(move |c| {
-            let mut changes = Vec::new();
+            numbers
+                .iter()
+                .map(|n| sqlite::knows_company(c, n))
+                .collect::<rusqlite::Result<Vec<bool>>>()
+        })
+        .await
+        .map_err(cache::CacheError::from)?;
+    let changes: Vec<Change> = events
+        .iter()
+        .zip(&known)
+        .filter(|(_, known)| **known)
+        .map(|(e, _)| Change {
+            company_number: e.company.clone(),
+            stream: stream.path(),
+            resource_kind: e.resource_kind.clone(),
+            resource_id: e.resource_id.clone(),
+            event_type: e.event_type.clone(),
+            fields_changed: e.fields_changed.clone(),
+            timepoint: e.timepoint,
+            published_at: e.published_at.clone(),
+        })
+        .collect();
+    if !changes.is_empty() {
+        let mut text = String::new();
+        for change in &changes {
+            text.push_str(&serde_json::to_string(change).unwrap_or_default());
+            text.push('\n');
+        }
+        let mut out = lock(&ctx.out);
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|source| Error::Output {
+                path: ctx.settings.output.clone().unwrap_or_else(|| "-".into()),
+                source,
+            })?;
+    }
+    let recorded = changes.clone();
+    let dropped = ctx
+        .sqlite
+        .db()
+        .call(move |c| {
             let mut dropped = 0;
-            for e in events {
-                let known = sqlite::knows_company(c, &e.company)?;
+            for e in &events {
                 dropped += sqlite::drop_company(c, &e.company, stale)?;
-                if !known {
-                    continue;
-                }
-                let change = Change {
-                    company_number: e.company,
-                    stream: stream.path(),
-                    resource_kind: e.resource_kind,
-                    resource_id: e.resource_id,
-                    event_type: e.event_type,
-                    fields_changed: e.fields_changed,
-                    timepoint: e.timepoint,
-                    published_at: e.published_at,
-                };
+            }
+            for change in &recorded {
                 c.prepare_cached(
                     "INSERT INTO stream_changes (company, stream, resource_kind, resource_id, \
                      event_type, fields_changed, timepoint, published_at, received_at) \
@@ -762,28 +794,13 @@ async fn apply(
                     change.published_at,
                     received,
                 ])?;
-                changes.push(change);
             }
             followed::write(c, &saved)?;
-            Ok((changes, dropped))
+            Ok(dropped)
         })
         .await
         .map_err(cache::CacheError::from)?;
     mirror(ctx, state).await;
-    if !changes.is_empty() {
-        let mut text = String::new();
-        for change in &changes {
-            text.push_str(&serde_json::to_string(change).unwrap_or_default());
-            text.push('\n');
-        }
-        let mut out = lock(&ctx.out);
-        out.write_all(text.as_bytes())
-            .and_then(|()| out.flush())
-            .map_err(|source| Error::Output {
-                path: ctx.settings.output.clone().unwrap_or_else(|| "-".into()),
-                source,
-            })?;
-    }
     let mut runs = lock(&ctx.runs);
     let run = runs.entry(stream).or_default();
     run.events += n;

@@ -64,7 +64,7 @@ pub fn resolve(
     for name in &args.streams {
         let stream = crate::stream_kind::Stream::parse(name).ok_or_else(|| {
             Error::Usage(format!(
-                "--streams: {name:?} is not a stream leadgen follows (companies, officers, psc)"
+                "--streams: {name:?} is not a stream leadgen follows (companies, officers, psc, psc-statements)"
             ))
         })?;
         if !streams.contains(&stream) {

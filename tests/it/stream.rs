@@ -345,7 +345,7 @@ fn reconnects_wait_as_the_guide_says_and_a_silent_connection_is_reopened() {
 }
 
 #[test]
-fn three_streams_share_two_connections() {
+fn four_streams_share_two_connections() {
     let fake = Fake::with(quick);
     let mut s = settings(&fake, Stream::ALL.to_vec());
     s.until_caught_up = false;
@@ -408,4 +408,53 @@ fn changes_drop_redis_entries_too_so_another_machine_refetches_only_them() {
     for endpoint in ["search", "profile", "officers"] {
         assert_eq!(by.get(endpoint), None, "{endpoint}: {by:?}");
     }
+}
+
+#[test]
+fn a_follower_killed_mid_stream_loses_no_change() {
+    let fake = Fake::with(quick);
+    let dir = tempfile::tempdir().unwrap();
+    let input = every_company(&fake, dir.path());
+    catch_up(&fake, &["--streams", "officers"]);
+    discover(&fake, &expiring_config(dir.path()), &input, &[]);
+    let first_out = dir.path().join("first.jsonl");
+    let mut cmd = fake.command();
+    cmd.env("COMPANIES_HOUSE_STREAM_KEY", DEMO_STREAM_KEY)
+        .env(
+            "LEADGEN_COMPANIES_HOUSE_STREAM_URL",
+            fake.server.stream_url(),
+        )
+        .args(["stream", "--streams", "officers", "-o"])
+        .arg(&first_out)
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let one = fake.server.publish_burst(BurstKind::Officers, 20, 21);
+    while std::fs::read_to_string(&first_out).map_or(0, |t| t.lines().count()) == 0 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let two = fake.server.publish_burst(BurstKind::Officers, 20, 22);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let second = catch_up(&fake, &["--streams", "officers"]);
+    let mut seen = std::collections::BTreeMap::<(String, u64), u32>::new();
+    let first = std::fs::read_to_string(&first_out).unwrap();
+    let lines: Vec<serde_json::Value> = first
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .chain(jsonl(&second))
+        .collect();
+    for c in &lines {
+        *seen
+            .entry((
+                c["company_number"].as_str().unwrap().to_owned(),
+                c["timepoint"].as_u64().unwrap(),
+            ))
+            .or_default() += 1;
+    }
+    let companies: std::collections::BTreeSet<&str> =
+        seen.keys().map(|(c, _)| c.as_str()).collect();
+    for c in one.companies.iter().chain(&two.companies) {
+        assert!(companies.contains(c.as_str()), "{c} lost: {seen:?}");
+    }
+    assert!(seen.values().all(|n| *n <= 2), "{seen:?}");
 }
