@@ -702,8 +702,80 @@ pub fn cache_settings(
     })
 }
 
+/// `https://stream.companieshouse.gov.uk`.
+pub const DEFAULT_STREAM_URL: &str = "https://stream.companieshouse.gov.uk";
+/// The environment variable holding the streaming key (environment only).
+pub const STREAM_KEY_VAR: &str = "COMPANIES_HOUSE_STREAM_KEY";
+/// Defaults of the `[stream]` keys.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+pub const DEFAULT_ROTATE_AFTER: Duration = Duration::from_secs(10 * 60);
+
+/// The `[stream]` section's keys (`stream.max_lag` is the cache's, in
+/// [`cache_settings`]).
+#[derive(Debug, Clone)]
+pub struct StreamKeys {
+    pub url: String,
+    pub idle_timeout: Duration,
+    pub rotate_after: Duration,
+    pub connections: usize,
+}
+
+/// The `[stream]` keys: `--stream-url` (`url_flag`), then the environment,
+/// then the file, then the defaults.
+pub fn stream_keys(layers: &Layers, url_flag: Option<String>) -> Result<StreamKeys, Error> {
+    let file = &layers.config().file.stream;
+    let url_key = Key::file("stream", "url")
+        .flag("--stream-url")
+        .var("LEADGEN_COMPANIES_HOUSE_STREAM_URL");
+    let url = layers.get_or(
+        &url_key,
+        url_flag.filter(|u| !u.trim().is_empty()),
+        file.url.clone(),
+        Secret::No,
+        DEFAULT_STREAM_URL.to_string(),
+    );
+    match url::Url::parse(&url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+        _ => {
+            return Err(Error::Usage(format!(
+                "streaming API URL ({}): {url:?} is not an http(s) URL",
+                layers.names(&url_key)
+            )));
+        }
+    }
+    let connections = layers.get_or(
+        &Key::file("stream", "connections"),
+        None,
+        file.connections,
+        Secret::No,
+        2,
+    );
+    if !(1..=2).contains(&connections) {
+        return Err(Error::Usage(format!(
+            "{}: must be 1 or 2 (the streaming API allows two connections per account)",
+            layers.in_file("stream.connections")
+        )));
+    }
+    Ok(StreamKeys {
+        url,
+        idle_timeout: stream_duration(
+            layers,
+            "idle_timeout",
+            file.idle_timeout.as_ref(),
+            DEFAULT_IDLE_TIMEOUT,
+        )?,
+        rotate_after: stream_duration(
+            layers,
+            "rotate_after",
+            file.rotate_after.as_ref(),
+            DEFAULT_ROTATE_AFTER,
+        )?,
+        connections,
+    })
+}
+
 /// A `[stream]` duration over its default.
-pub fn stream_duration(
+fn stream_duration(
     layers: &Layers,
     name: &'static str,
     value: Option<&String>,

@@ -26,6 +26,7 @@ pub fn effective(
 ) -> Result<Vec<(&'static str, Vec<Entry>)>, Error> {
     let layers = Layers::new(config, env);
     Resolved::from(&DiscoverArgs::default(), &layers)?;
+    super::stream_keys(&layers, None)?;
     let entries = layers.entries();
     Ok(SECTIONS
         .iter()
@@ -41,7 +42,7 @@ pub fn effective(
 }
 
 /// The config file's sections, in the order the example file has them.
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "discover",
     "companies_house",
     "x",
@@ -49,6 +50,7 @@ const SECTIONS: [&str; 7] = [
     "facebook",
     "cache",
     "register",
+    "stream",
 ];
 
 /// The credentials of the social sources (environment only), masked, as
@@ -57,11 +59,16 @@ fn social_credentials(provider: Provider, env: &impl Fn(&str) -> Option<String>)
     crate::sources::policy(provider)
         .credential_vars()
         .iter()
-        .map(|var| match env(var).filter(|v| !v.trim().is_empty()) {
-            Some(v) => format!("# {var} = {}  # from: env {var}", quoted(&mask(v.trim()))),
-            None => format!("# {var}: unset"),
-        })
+        .map(|var| env_credential(var, env))
         .collect()
+}
+
+/// An environment-only credential, masked, as a comment line.
+fn env_credential(var: &str, env: &impl Fn(&str) -> Option<String>) -> String {
+    match env(var).filter(|v| !v.trim().is_empty()) {
+        Some(v) => format!("# {var} = {}  # from: env {var}", quoted(&mask(v.trim()))),
+        None => format!("# {var}: unset"),
+    }
 }
 
 /// The lines `leadgen config show` prints.
@@ -89,6 +96,9 @@ pub fn show(
             .find(|p| p.key() == section && *p != Provider::CompaniesHouse);
         if let Some(provider) = social {
             lines.extend(social_credentials(provider, env));
+        }
+        if section == "stream" {
+            lines.push(env_credential(super::STREAM_KEY_VAR, env));
         }
     }
     Ok(lines)

@@ -55,10 +55,9 @@ use crate::error::Error;
 use crate::stream_kind::Stream;
 use event::{Event, Line};
 
-/// `https://stream.companieshouse.gov.uk`.
-pub const DEFAULT_STREAM_URL: &str = "https://stream.companieshouse.gov.uk";
-/// The environment variable holding the streaming key.
-pub const STREAM_KEY_VAR: &str = "COMPANIES_HOUSE_STREAM_KEY";
+pub use crate::config::{
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_ROTATE_AFTER, DEFAULT_STREAM_URL, STREAM_KEY_VAR,
+};
 
 /// What `leadgen stream` was asked to do.
 #[derive(Debug, Clone)]
@@ -133,9 +132,7 @@ pub enum Failure {
     Network,
 }
 
-/// Defaults of the `[stream]` keys.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
-pub const DEFAULT_ROTATE_AFTER: Duration = Duration::from_secs(10 * 60);
+/// How long a freed connection slot rests (see [`StreamSettings::handover`]).
 pub const DEFAULT_HANDOVER: Duration = Duration::from_secs(2);
 
 /// One stream's run, for the summary and the metrics.

@@ -3,14 +3,11 @@
 
 use secrecy::SecretString;
 
-use super::{
-    DEFAULT_HANDOVER, DEFAULT_IDLE_TIMEOUT, DEFAULT_ROTATE_AFTER, DEFAULT_STREAM_URL,
-    STREAM_KEY_VAR, StreamSettings, Waits,
-};
+use super::{DEFAULT_HANDOVER, STREAM_KEY_VAR, StreamSettings, Waits};
 use crate::cache::CacheMode;
 use crate::config::file::LoadedConfig;
-use crate::config::layers::{Key, Layers, Secret};
-use crate::config::{COMPANIES_HOUSE_KEY_VAR, cache_settings, stream_duration};
+use crate::config::layers::Layers;
+use crate::config::{COMPANIES_HOUSE_KEY_VAR, cache_settings};
 use crate::error::Error;
 
 /// `leadgen stream`'s settings: flags, then the environment, then the
@@ -21,26 +18,7 @@ pub fn resolve(
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<crate::stream::StreamSettings, Error> {
     let layers = Layers::new(config, &env);
-    let file = &config.file.stream;
-    let url_key = Key::file("stream", "url")
-        .flag("--stream-url")
-        .var("LEADGEN_COMPANIES_HOUSE_STREAM_URL");
-    let url = layers.get_or(
-        &url_key,
-        args.stream_url.clone().filter(|u| !u.trim().is_empty()),
-        file.url.clone(),
-        Secret::No,
-        DEFAULT_STREAM_URL.to_string(),
-    );
-    match url::Url::parse(&url) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
-        _ => {
-            return Err(Error::Usage(format!(
-                "streaming API URL ({}): {url:?} is not an http(s) URL",
-                layers.names(&url_key)
-            )));
-        }
-    }
+    let keys = crate::config::stream_keys(&layers, args.stream_url.clone())?;
     let key = env(STREAM_KEY_VAR)
         .filter(|k| !k.trim().is_empty())
         .map(|k| SecretString::from(k.trim().to_owned()))
@@ -74,31 +52,6 @@ pub fn resolve(
     if streams.is_empty() {
         streams = crate::stream_kind::Stream::ALL.to_vec();
     }
-    let connections = layers.get_or(
-        &Key::file("stream", "connections"),
-        None,
-        file.connections,
-        Secret::No,
-        2,
-    );
-    if !(1..=2).contains(&connections) {
-        return Err(Error::Usage(format!(
-            "{}: must be 1 or 2 (the streaming API allows two connections per account)",
-            layers.in_file("stream.connections")
-        )));
-    }
-    let idle_timeout = stream_duration(
-        &layers,
-        "idle_timeout",
-        file.idle_timeout.as_ref(),
-        DEFAULT_IDLE_TIMEOUT,
-    )?;
-    let rotate_after = stream_duration(
-        &layers,
-        "rotate_after",
-        file.rotate_after.as_ref(),
-        DEFAULT_ROTATE_AFTER,
-    )?;
     if args.run_for.is_some_and(|d| d.is_zero()) {
         return Err(Error::Usage("--for must be longer than 0s".into()));
     }
@@ -107,14 +60,14 @@ pub fn resolve(
         return Err(Error::Cache(crate::cache::CacheError::NoDir));
     }
     Ok(StreamSettings {
-        url,
+        url: keys.url,
         key,
         streams,
         cache,
-        idle_timeout,
-        rotate_after,
+        idle_timeout: keys.idle_timeout,
+        rotate_after: keys.rotate_after,
         handover: DEFAULT_HANDOVER,
-        connections,
+        connections: keys.connections,
         waits: Waits::DOCUMENTED,
         until_caught_up: args.until_caught_up,
         run_for: args.run_for,
