@@ -186,7 +186,25 @@ fn a_rerun_resumes_after_its_timepoint_and_skips_bad_lines_without_losing_it() {
         r#"{"resource_kind":"company-officers","resource_uri":"/company/4475590/appointments/x","resource_id":"x","event":{"timepoint":0,"published_at":"2026-12-01T00:00:00","type":"changed"}}"#,
     );
     assert!(malformed < unknown && unknown < bad_number);
-    let out = catch_up(&fake, &["--streams", "officers"]);
+    let metrics = fake.cache_dir.path().join("stream.prom");
+    let out = catch_up(
+        &fake,
+        &[
+            "--streams",
+            "officers",
+            "--metrics-file",
+            metrics.to_str().unwrap(),
+        ],
+    );
+    let prom = std::fs::read_to_string(&metrics).unwrap();
+    assert!(
+        prom.contains("leadgen_stream_lag_seconds{stream=\"officers\"}"),
+        "{prom}"
+    );
+    assert!(
+        prom.contains("leadgen_stream_skipped_lines{stream=\"officers\"} 3"),
+        "{prom}"
+    );
     let err = stderr(&out);
     assert!(err.contains("not a JSON event"), "{err}");
     assert!(err.contains("company-charges"), "{err}");
@@ -342,6 +360,27 @@ fn reconnects_wait_as_the_guide_says_and_a_silent_connection_is_reopened() {
         run.reconnects_after.get("was_silent_too_long") >= Some(&1),
         "{run:?}"
     );
+
+    // The service ends a connection: reopened at once.
+    let mut s = settings(&fake, vec![Stream::Psc]);
+    s.until_caught_up = false;
+    s.run_for = Some(Duration::from_millis(800));
+    let opened = fake.server.stream_stats().connections;
+    let summary = std::thread::scope(|scope| {
+        let run = scope.spawn(|| follow(s));
+        while fake.server.stream_stats().connections == opened {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        fake.server.disconnect_streams();
+        run.join().unwrap()
+    });
+    let run = &summary.streams[&Stream::Psc];
+    assert_eq!(
+        run.reconnects_after.get("was_closed_by_the_server"),
+        Some(&1),
+        "{run:?}"
+    );
+    assert_eq!(run.connections, 2, "{run:?}");
 }
 
 #[test]
