@@ -470,6 +470,11 @@ pub struct DiscoverArgs {
     #[arg(long)]
     pub include_birth_month: bool,
 
+    /// Keep only the executives whose seniority is `executive` (those who
+    /// run the company: see the seniority column).
+    #[arg(long)]
+    pub executives_only: bool,
+
     /// Companies looked up at once; output order stays the input order [default: 8].
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,

@@ -64,6 +64,7 @@ pub mod provider;
 pub mod register;
 pub mod report;
 pub mod resolve;
+pub mod seniority;
 pub mod sic;
 pub mod sources;
 pub mod stream;

@@ -847,7 +847,10 @@ async fn fill(
     };
     let (social, warnings) = ctx.social.lookup(&social_query).await;
     merge::confirm(&mut executives, &social.profiles, match_confidence);
-    executives.retain(|e| e.confidence >= ctx.min_confidence);
+    executives.retain(|e| {
+        e.confidence >= ctx.min_confidence
+            && (!ctx.merge.executives_only || e.seniority == crate::seniority::Seniority::Executive)
+    });
     outcome.executives = executives;
     outcome.organisations = organisations;
     outcome.accounts = social.accounts;

@@ -87,6 +87,8 @@ pub struct DiscoverFile {
     pub format: Option<Format>,
     pub concurrency: Option<usize>,
     pub include_resigned: Option<bool>,
+    /// Keep only the executives whose seniority is `executive`.
+    pub executives_only: Option<bool>,
     pub include_birth_month: Option<bool>,
     pub sources: Option<Vec<SourceName>>,
     /// JSON-lines audit of credential use.

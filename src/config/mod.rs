@@ -321,6 +321,13 @@ impl RunKeys {
                 Secret::No,
                 false,
             ),
+            executives_only: layers.get_or(
+                &discover("executives_only").flag("--executives-only"),
+                args.executives_only.then_some(true),
+                file.discover.executives_only,
+                Secret::No,
+                false,
+            ),
         };
         let sources = layers.get_or(
             &discover("sources").flag("--sources"),

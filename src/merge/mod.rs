@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::model::{
     BirthMonth, Findings, OrganisationRecord, PersonRecord, Registration, SourceKind,
 };
+use crate::seniority::{self, Board, Seniority};
 use crate::sources::social::{Platform, VerifiedProfile};
 
 /// What the user asked to see.
@@ -25,6 +26,8 @@ pub struct MergeOptions {
     pub include_resigned: bool,
     /// Output month/year of birth.
     pub include_birth: bool,
+    /// Keep only the executives whose seniority is `executive`.
+    pub executives_only: bool,
 }
 
 /// A person with one or more roles at the company.
@@ -56,6 +59,10 @@ pub struct Executive {
     /// list, PSC register, a verified social profile).
     pub verified_by: usize,
     pub confidence: f64,
+    /// Executive, non-executive, secretary, ... ([`crate::seniority`]), and
+    /// the rule that decided it.
+    pub seniority: Seniority,
+    pub seniority_basis: String,
     pub links: BTreeMap<String, String>,
     /// The register's evidence before the match and social factors (see
     /// [`score`]); kept to rescore when social sources confirm the person.
@@ -125,11 +132,48 @@ pub fn merge(
             .unwrap_or(usize::MAX)
     };
     clusters.sort_by_key(|c| c.iter().map(|r| position(r)).min());
-    let executives = clusters
+    let mut executives: Vec<Executive> = clusters
         .iter()
         .map(|c| executive(c, options, match_confidence))
         .collect();
-    (executives, organisations(&findings.organisations, options))
+    let organisations = organisations(&findings.organisations, options);
+    // The board: every active officer, people and bodies corporate alike.
+    let active_roles: Vec<(Vec<String>, Option<String>)> = clusters
+        .iter()
+        .map(|c| {
+            let roles = c
+                .iter()
+                .filter(|r| r.active)
+                .map(|r| r.role.clone())
+                .collect();
+            (roles, c.iter().find_map(|r| r.occupation.clone()))
+        })
+        .chain(
+            findings
+                .organisations
+                .iter()
+                .filter(|o| o.active)
+                .map(|o| (vec![o.role.clone()], None)),
+        )
+        .collect();
+    let board = Board::of(
+        active_roles
+            .iter()
+            .map(|(roles, occupation)| seniority::Person {
+                roles,
+                occupation: occupation.as_deref(),
+            }),
+    );
+    for e in &mut executives {
+        (e.seniority, e.seniority_basis) = seniority::classify(
+            seniority::Person {
+                roles: &e.roles,
+                occupation: e.occupation.as_deref(),
+            },
+            board,
+        );
+    }
+    (executives, organisations)
 }
 
 fn same_person(record: &PersonRecord, cluster: &[&PersonRecord]) -> bool {
@@ -278,6 +322,8 @@ fn executive(records: &[&PersonRecord], options: MergeOptions, match_confidence:
         profiles: vec![],
         evidence,
         confidence: score::confidence(evidence, 0, match_confidence),
+        seniority: Seniority::Unknown,
+        seniority_basis: String::new(),
         links,
     }
 }
@@ -473,6 +519,7 @@ mod tests {
         let options = MergeOptions {
             include_resigned: true,
             include_birth: true,
+            ..MergeOptions::default()
         };
         let (execs, orgs) = merge(&recorded_you_limited(), options, 1.0);
         // Two Benjamin Thomas Stevensons: born 1985-07 (current) and 1985-06 (resigned).
@@ -518,7 +565,7 @@ mod tests {
             &findings,
             MergeOptions {
                 include_resigned: true,
-                include_birth: false,
+                ..MergeOptions::default()
             },
             1.0,
         );

@@ -100,7 +100,7 @@ enum Out<W: Write> {
 }
 
 /// CSV columns, one row per executive.
-const CSV_COLUMNS: [&str; 31] = [
+const CSV_COLUMNS: [&str; 33] = [
     "row",
     "input_id",
     "input_company_name",
@@ -115,6 +115,8 @@ const CSV_COLUMNS: [&str; 31] = [
     "given_name",
     "family_name",
     "roles",
+    "seniority",
+    "seniority_basis",
     "appointed_on",
     "resigned_on",
     "occupation",
@@ -281,6 +283,8 @@ enum Col {
     GivenName,
     FamilyName,
     Roles,
+    Seniority,
+    SeniorityBasis,
     AppointedOn,
     ResignedOn,
     Occupation,
@@ -353,7 +357,7 @@ fn row_columns(o: &RowOutcome) -> Line {
             .unwrap_or("")
             .to_string()
     };
-    let mut line = Line(Default::default());
+    let mut line = Line(std::array::from_fn(|_| String::new()));
     line.set(Col::Row, o.row.to_string());
     line.set(Col::InputId, input(&["id"]));
     line.set(
@@ -432,6 +436,8 @@ fn executive_columns(line: &mut Line, e: &Executive) {
     line.set(Col::GivenName, opt(&e.given_name));
     line.set(Col::FamilyName, e.family_name.clone());
     line.set(Col::Roles, e.roles.join(";"));
+    line.set(Col::Seniority, e.seniority.as_str());
+    line.set(Col::SeniorityBasis, e.seniority_basis.clone());
     line.set(
         Col::AppointedOn,
         e.appointed_on
@@ -513,6 +519,8 @@ mod tests {
                 profiles: vec![],
                 verified_by: 1,
                 confidence: 0.95,
+                seniority: crate::seniority::Seniority::Unknown,
+                seniority_basis: String::new(),
                 links: BTreeMap::new(),
                 evidence: 0.95,
             }],

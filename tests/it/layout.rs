@@ -104,6 +104,7 @@ fn top_level_modules_import_each_other_without_cycles() {
         "timing",
         "masking",
         "stream_kind",
+        "seniority",
     ] {
         assert_eq!(
             graph[leaf],

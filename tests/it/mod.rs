@@ -15,6 +15,7 @@ mod register;
 mod resolution;
 mod resume;
 mod secrets;
+mod seniority;
 mod shared_quota;
 mod social;
 mod stream;
