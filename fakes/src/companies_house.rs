@@ -1,6 +1,7 @@
 //! The fake Companies House: `/search/companies`, `/advanced-search/companies`,
 //! `/company/{n}`, `/company/{n}/officers`,
-//! `/company/{n}/persons-with-significant-control`.
+//! `/company/{n}/persons-with-significant-control`,
+//! `/officers/{officer_id}/appointments`.
 //!
 //! The register holds every record as `serde_json::Value` in the API's own
 //! shapes (profile verbatim, officer summaries, PSC list items), so the fake
@@ -17,7 +18,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::Path;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -90,6 +91,10 @@ struct RegisterInner {
     companies: Vec<Company>,
     by_number: HashMap<String, usize>,
     index: SearchIndex,
+    /// `(hash of links.officer.appointments, company position)`, sorted:
+    /// which companies list an officer. Built on the first appointments
+    /// request, so registers nobody asks that of never pay for it.
+    by_officer: OnceLock<Vec<(u64, u32)>>,
 }
 
 impl Register {
@@ -139,6 +144,7 @@ impl Register {
                 companies,
                 by_number,
                 index,
+                by_officer: OnceLock::new(),
             }),
         })
     }
@@ -333,6 +339,69 @@ impl Register {
         psc_statement_list(self.company(number)?, start_index, items_per_page)
     }
 
+    /// An `appointmentList` page (officerAppointmentList.json) of the person
+    /// whose officer items link to `/officers/{officer_id}/appointments`,
+    /// or `None` when no officer item does (the endpoint's 404). See
+    /// [`appointment_list`] for the order and the fields.
+    pub fn appointment_list(
+        &self,
+        officer_id: &str,
+        start_index: usize,
+        items_per_page: usize,
+        active_only: bool,
+    ) -> Option<Value> {
+        let page = Paging {
+            start_index,
+            items_per_page,
+            active_only,
+        };
+        self.appointments_in(&Base(&self.inner.companies), officer_id, &page)
+    }
+
+    fn appointments_in(&self, view: &impl View, officer_id: &str, page: &Paging) -> Option<Value> {
+        let link = format!("/officers/{officer_id}/appointments");
+        // Unchanged companies through the index; changed ones (which may
+        // have gained or lost the officer) are all looked at.
+        let mut positions: Vec<usize> = self.officer_positions(&link);
+        positions.extend(view.changed());
+        positions.sort_unstable();
+        positions.dedup();
+        let mut found: Vec<(&Company, usize, &Value)> = Vec::new();
+        for i in positions {
+            let company = view.at(i);
+            for (k, o) in company.officers.iter().enumerate() {
+                if o["links"]["officer"]["appointments"].as_str() == Some(link.as_str()) {
+                    found.push((company, k, o));
+                }
+            }
+        }
+        appointment_list(officer_id, found, page)
+    }
+
+    /// The positions of the companies whose base records list `link`.
+    fn officer_positions(&self, link: &str) -> Vec<usize> {
+        let index = self.inner.by_officer.get_or_init(|| {
+            let mut index: Vec<(u64, u32)> = Vec::new();
+            for (i, c) in self.inner.companies.iter().enumerate() {
+                for o in &c.officers {
+                    if let Some(l) = o["links"]["officer"]["appointments"].as_str() {
+                        index.push((fnv1a(l), i as u32));
+                    }
+                }
+            }
+            index.sort_unstable();
+            index.dedup();
+            index
+        });
+        let h = fnv1a(link);
+        let from = index.partition_point(|&(k, _)| k < h);
+        index[from..]
+            .iter()
+            .take_while(|&&(k, _)| k == h)
+            .map(|&(_, i)| i as usize)
+            .collect()
+    }
+
     /// The position of company `number` (case-insensitive) in [`Register::companies`].
     fn position(&self, number: &str) -> Option<usize> {
         self.inner
@@ -346,6 +415,11 @@ impl Register {
 /// ([`Base`]) or with the streaming API's changes (`Overlay`).
 trait View {
     fn at(&self, index: usize) -> &Company;
+
+    /// The positions of the companies that differ from the base register.
+    fn changed(&self) -> Vec<usize> {
+        Vec::new()
+    }
 }
 
 struct Base<'a>(&'a [Company]);
@@ -364,6 +438,10 @@ struct Overlay<'a> {
 impl View for Overlay<'_> {
     fn at(&self, index: usize) -> &Company {
         self.changed.get(&index).unwrap_or(&self.base[index])
+    }
+
+    fn changed(&self) -> Vec<usize> {
+        self.changed.keys().copied().collect()
     }
 }
 
@@ -397,6 +475,208 @@ fn officer_list(company: &Company, start_index: usize, items_per_page: usize) ->
         "links": { "self": format!("/company/{}/officers", company.number()) },
         "items": items,
     }))
+}
+
+/// A page request of the appointments endpoint.
+struct Paging {
+    start_index: usize,
+    items_per_page: usize,
+    /// `filter=active`: active appointments only.
+    active_only: bool,
+}
+
+fn is_resigned(officer: &Value) -> bool {
+    officer.get("resigned_on").is_some_and(|v| !v.is_null())
+}
+
+/// The members an `officerSummary` shares with an `officerAppointmentSummary`
+/// (officerAppointmentList.json), copied when the officer item has them.
+const APPOINTMENT_MEMBERS: &[&str] = &[
+    "appointed_on",
+    "is_pre_1992_appointment",
+    "appointed_before",
+    "resigned_on",
+    "occupation",
+    "nationality",
+    "country_of_residence",
+    "address",
+    "former_names",
+    "identification",
+    "contact_details",
+    "principal_office_address",
+    "responsibilities",
+    "identity_verification_details",
+];
+
+/// Whether an officer item is a corporate body's: a `corporate-*` role, or
+/// the `identification` only corporate bodies carry (a corporate body can
+/// hold a natural role, as LONDON LAW SERVICES LIMITED is a `nominee-director`).
+fn is_corporate(officer: &Value) -> bool {
+    officer["officer_role"]
+        .as_str()
+        .is_some_and(|r| r.starts_with("corporate-"))
+        || officer.get("identification").is_some_and(|v| !v.is_null())
+}
+
+/// A natural officer's name as the appointments list shows it, from the
+/// officer list's `"SURNAME, Forenames"`: `("Forenames SURNAME",
+/// nameElements)` (`"HORLEY, Allan David"` → `"Allan David HORLEY"`,
+/// forename Allan, other_forenames David, surname HORLEY). A name without
+/// a comma is all surname. The officer list has no title or honours, so
+/// neither has this.
+fn appointment_name(list_name: &str) -> (String, Value) {
+    let (surname, forenames) = match list_name.split_once(',') {
+        Some((surname, forenames)) => (surname.trim(), forenames.trim()),
+        None => (list_name.trim(), ""),
+    };
+    let mut words = forenames.split_whitespace();
+    let mut elements = Map::new();
+    if let Some(forename) = words.next() {
+        elements.insert("forename".into(), json!(forename));
+        let others: Vec<&str> = words.collect();
+        if !others.is_empty() {
+            elements.insert("other_forenames".into(), json!(others.join(" ")));
+        }
+    }
+    elements.insert("surname".into(), json!(surname));
+    let name = if forenames.is_empty() {
+        surname.to_owned()
+    } else {
+        format!("{forenames} {surname}")
+    };
+    (name, Value::Object(elements))
+}
+
+/// One `officerAppointmentSummary`: the officer item's appointment at `company`.
+fn appointment_item(company: &Company, officer: &Value) -> Value {
+    let number = company.number();
+    let mut appointed_to = Map::new();
+    appointed_to.insert("company_number".into(), json!(number));
+    appointed_to.insert("company_name".into(), json!(company.name()));
+    if let Some(status) = company
+        .profile
+        .get("company_status")
+        .filter(|v| !v.is_null())
+    {
+        appointed_to.insert("company_status".into(), status.clone());
+    }
+    let mut item = Map::new();
+    item.insert("appointed_to".into(), Value::Object(appointed_to));
+    let list_name = officer["name"].as_str().unwrap_or_default();
+    if is_corporate(officer) {
+        // nameElements are "the separate elements of a natural officer's name".
+        item.insert("name".into(), json!(list_name));
+    } else {
+        let (name, elements) = appointment_name(list_name);
+        item.insert("name".into(), json!(name));
+        item.insert("name_elements".into(), elements);
+    }
+    item.insert("officer_role".into(), officer["officer_role"].clone());
+    for key in APPOINTMENT_MEMBERS {
+        if let Some(v) = officer.get(*key).filter(|v| !v.is_null()) {
+            item.insert((*key).into(), v.clone());
+        }
+    }
+    item.insert(
+        "links".into(),
+        json!({ "company": format!("/company/{number}") }),
+    );
+    Value::Object(item)
+}
+
+/// An `appointmentList` (officerAppointmentList.json) of the officer items
+/// `found` (company, position in its list, item), or `None` when empty.
+///
+/// Order, as Companies House staff describe it (forum
+/// /t/officer-appointments-disqualifications-ordering/488): active
+/// appointments by appointment date, newest first, then resigned ones by
+/// resignation date, newest first (a pre-1992 appointment by its
+/// `appointed_before`); ties by company number, then list position.
+/// `name`, `is_corporate_officer` and `date_of_birth` come from the first
+/// appointment of that order, whatever the page and filter.
+fn appointment_list(
+    officer_id: &str,
+    mut found: Vec<(&Company, usize, &Value)>,
+    page: &Paging,
+) -> Option<Value> {
+    if found.is_empty() {
+        return None;
+    }
+    let date = |o: &Value| -> String {
+        let key = if is_resigned(o) {
+            "resigned_on"
+        } else if o.get("appointed_on").is_some_and(|v| !v.is_null()) {
+            "appointed_on"
+        } else {
+            "appointed_before"
+        };
+        o[key].as_str().unwrap_or_default().to_owned()
+    };
+    found.sort_by(|(ca, ka, a), (cb, kb, b)| {
+        is_resigned(a)
+            .cmp(&is_resigned(b))
+            .then_with(|| date(b).cmp(&date(a)))
+            .then_with(|| ca.number().cmp(cb.number()))
+            .then_with(|| ka.cmp(kb))
+    });
+    let resigned = found.iter().filter(|(_, _, o)| is_resigned(o)).count();
+    let all = found.len();
+    let (_, _, first) = found[0];
+    let corporate = is_corporate(first);
+    let name = if corporate {
+        first["name"].as_str().unwrap_or_default().to_owned()
+    } else {
+        appointment_name(first["name"].as_str().unwrap_or_default()).0
+    };
+    let date_of_birth = found.iter().find_map(|(_, _, o)| {
+        let dob = o.get("date_of_birth")?;
+        // dateOfBirth is month and year only.
+        Some(json!({ "month": dob.get("month")?, "year": dob.get("year")? }))
+    });
+    let listed: Vec<&(&Company, usize, &Value)> = found
+        .iter()
+        .filter(|(_, _, o)| !page.active_only || !is_resigned(o))
+        .collect();
+    let items: Vec<Value> = listed
+        .iter()
+        .skip(page.start_index)
+        .take(page.items_per_page)
+        .map(|(c, _, o)| appointment_item(c, o))
+        .collect();
+    let mut body = Map::new();
+    body.insert("kind".into(), json!("personal-appointment"));
+    body.insert("name".into(), json!(name));
+    body.insert("is_corporate_officer".into(), json!(corporate));
+    if let Some(dob) = date_of_birth.filter(|_| !corporate) {
+        body.insert("date_of_birth".into(), dob);
+    }
+    body.insert("items_per_page".into(), json!(page.items_per_page));
+    body.insert("start_index".into(), json!(page.start_index));
+    body.insert("total_results".into(), json!(listed.len()));
+    // Follows the list: a new appointment or a resignation changes it.
+    body.insert(
+        "etag".into(),
+        json!(etag(&[
+            "appointments",
+            officer_id,
+            &all.to_string(),
+            &resigned.to_string(),
+            if page.active_only { "active" } else { "" },
+        ])),
+    );
+    body.insert(
+        "links".into(),
+        json!({ "self": format!("/officers/{officer_id}/appointments") }),
+    );
+    body.insert("items".into(), Value::Array(items));
+    Some(Value::Object(body))
+}
+
+/// FNV-1a, for the officer index.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 fn psc_list(company: &Company, start_index: usize, items_per_page: usize) -> Option<Value> {
@@ -532,6 +812,22 @@ impl LiveRegister {
         items_per_page: usize,
     ) -> Option<Value> {
         self.list(number, |c| psc_list(c, start_index, items_per_page))
+    }
+
+    /// As [`Register::appointment_list`], with the published changes.
+    pub(crate) fn appointment_list(
+        &self,
+        officer_id: &str,
+        start_index: usize,
+        items_per_page: usize,
+        active_only: bool,
+    ) -> Option<Value> {
+        let page = Paging {
+            start_index,
+            items_per_page,
+            active_only,
+        };
+        self.with_view(|v| self.base.appointments_in(v, officer_id, &page))
     }
 
     pub(crate) fn psc_statement_list(

@@ -219,7 +219,8 @@ pub struct Stats {
     pub served_404: u64,
     pub served_5xx: u64,
     /// Requests by endpoint: `search`, `advanced_search`, `profile`,
-    /// `officers`, `psc`, `psc_statements`, `other`; stream connection
+    /// `officers`, `appointments` (`/officers/{id}/appointments`), `psc`,
+    /// `psc_statements`, `other`; stream connection
     /// attempts `stream_companies`,
     /// `stream_officers`, `stream_psc`, `stream_psc_statements`;
     /// `x_oauth2_token`, `x_users_by`, `x_search_recent`, `x_other`;

@@ -351,6 +351,20 @@ impl Shared {
                     None => empty(StatusCode::NOT_FOUND),
                 }
             }
+            Route::Appointments(officer_id) => {
+                // The default page is the officer list's 35 (observed). The
+                // spec (officerAppointmentList.json) documents no maximum
+                // for items_per_page, so the cap is the fake's own: 50.
+                let (start, per_page) = query.paging_up_to(35, APPOINTMENTS_MAX_PAGE);
+                // `active` is the spec's only filter value; what the real API
+                // does with others is undocumented, so here they filter nothing.
+                let active_only = query.get("filter").is_some_and(|f| f.trim() == "active");
+                match data.appointment_list(officer_id, start, per_page, active_only) {
+                    Some(body) => json_response(StatusCode::OK, &body),
+                    // The real 404 body is undocumented: none.
+                    None => empty(StatusCode::NOT_FOUND),
+                }
+            }
             Route::Psc(number) => {
                 let (start, per_page) = query.paging(25);
                 match data.psc_list(number, start, per_page) {
@@ -595,11 +609,16 @@ fn basic_user(req: &Parts) -> Option<String> {
     Some(user.to_owned())
 }
 
+/// The largest page `/officers/{id}/appointments` serves (the fake's own cap).
+const APPOINTMENTS_MAX_PAGE: usize = 50;
+
 enum Route {
     Search,
     AdvancedSearch,
     Profile(String),
     Officers(String),
+    /// `/officers/{officer_id}/appointments`.
+    Appointments(String),
     Psc(String),
     PscStatements(String),
     Other,
@@ -613,6 +632,9 @@ impl Route {
             ["advanced-search", "companies"] => Route::AdvancedSearch,
             ["company", n] if !n.is_empty() => Route::Profile((*n).to_owned()),
             ["company", n, "officers"] => Route::Officers((*n).to_owned()),
+            ["officers", id, "appointments"] if !id.is_empty() => {
+                Route::Appointments((*id).to_owned())
+            }
             ["company", n, "persons-with-significant-control"] => Route::Psc((*n).to_owned()),
             ["company", n, "persons-with-significant-control-statements"] => {
                 Route::PscStatements((*n).to_owned())
@@ -627,6 +649,7 @@ impl Route {
             Route::AdvancedSearch => "advanced_search",
             Route::Profile(_) => "profile",
             Route::Officers(_) => "officers",
+            Route::Appointments(_) => "appointments",
             Route::Psc(_) => "psc",
             Route::PscStatements(_) => "psc_statements",
             Route::Other => "other",
@@ -663,11 +686,16 @@ impl Query {
     /// `(start_index, items_per_page)`; a missing, unparsable or zero page
     /// size gives the endpoint's default, and no page exceeds 100.
     fn paging(&self, default_per_page: usize) -> (usize, usize) {
+        self.paging_up_to(default_per_page, 100)
+    }
+
+    /// As [`Query::paging`], with no page exceeding `max_per_page`.
+    fn paging_up_to(&self, default_per_page: usize, max_per_page: usize) -> (usize, usize) {
         let number = |k: &str| self.get(k).and_then(|v| v.trim().parse::<usize>().ok());
         let per_page = number("items_per_page")
             .filter(|&n| n > 0)
             .unwrap_or(default_per_page)
-            .min(100);
+            .min(max_per_page);
         (number("start_index").unwrap_or(0), per_page)
     }
 }

@@ -4,6 +4,30 @@
 //! RNG is a hand-rolled SplitMix64 rather than a crate whose streams may
 //! change between releases. Records follow the same spec shapes as the
 //! bundled dataset; numbers start at `20000000` so they never clash with it.
+//!
+//! **People with several appointments.** After each company's own officers
+//! (drawn as before) come the appointments of *shared people*, who hold the
+//! same officer id, name and date of birth in every company they serve, so
+//! `/officers/{id}/appointments` agrees with the officer lists:
+//!
+//! * the *pool* ([`pooled_person`]): the companies are cut into groups of
+//!   [`POOL_GROUP`] consecutive ones, each group into [`POOL_STRIDE`] blocks
+//!   (block `r` holds the group's companies `r`, `r + 20`, `r + 40`, ...),
+//!   and each block has [`POOL_PEOPLE_PER_BLOCK`] pooled people, each
+//!   appointed in 2 to 6 of the block's companies (theirs plus 1 to 5
+//!   others). That is 0.4 extra appointments per company beside the ~3.5
+//!   drawn, so about 10% of all officer items are pooled people's. Person
+//!   `p` of the pool and their companies follow from `(seed, p)` alone,
+//!   so a company's list is made without looking at any other company;
+//! * [`shared_person`]: when the register has at least
+//!   [`SHARED_PERSON_MIN_COMPANIES`] companies, one person is a director of
+//!   each of its first [`SHARED_PERSON_SPAN`] companies (300 to 360
+//!   appointments; a quarter of them resigned, and all those in dissolved
+//!   companies), for paging tests.
+//!
+//! A company's own officers and everything else about it depend on
+//! `(seed, index)` only, as before; the shared people's appointments come
+//! from RNGs of their own, so they change none of it.
 
 use std::collections::HashSet;
 
@@ -376,7 +400,8 @@ impl Person {
 
 impl Register {
     /// `n` synthetic companies with officers and PSCs, unique names, numbers
-    /// from [`FIRST_SYNTHETIC_NUMBER`]; the same `(n, seed)` gives the same register.
+    /// from [`FIRST_SYNTHETIC_NUMBER`], people with appointments in several
+    /// of them (see the module doc); the same `(n, seed)` gives the same register.
     pub fn synthetic(n: usize, seed: u64) -> Register {
         let companies: Vec<Company> = SyntheticCompanies::new(n, seed).collect();
         // Unique numbers and non-empty names by construction.
@@ -392,6 +417,7 @@ pub struct SyntheticCompanies {
     names: HashSet<String>,
     next: usize,
     n: usize,
+    seed: u64,
 }
 
 impl SyntheticCompanies {
@@ -401,6 +427,7 @@ impl SyntheticCompanies {
             names: HashSet::with_capacity(n.min(1 << 20)),
             next: 0,
             n,
+            seed,
         }
     }
 }
@@ -453,7 +480,9 @@ impl Iterator for SyntheticCompanies {
             }
         }
         self.names.insert(base.clone());
-        Some(synthetic_company(rng, &number, &base))
+        let mut company = synthetic_company(rng, &number, &base);
+        append_shared_people(&mut company, i, self.n, self.seed);
+        Some(company)
     }
 }
 
@@ -653,6 +682,270 @@ fn synthetic_company(rng: &mut SplitMix64, number: &str, base: &str) -> Company 
         persons_with_significant_control: pscs,
         psc_statements: Vec::new(),
         search_item: None,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// People with appointments in several synthetic companies (see the module
+// doc). Drawn from RNGs of their own, so the companies' own records are
+// those of a register without them.
+
+/// Consecutive companies per pool group; a pooled person's companies are
+/// all in one group.
+pub const POOL_GROUP: usize = 1000;
+/// Blocks per group: block `r` holds the group's companies `r`, `r + 20`, ...
+pub const POOL_STRIDE: usize = 20;
+/// Companies per block.
+const POOL_BLOCK: usize = POOL_GROUP / POOL_STRIDE;
+/// Pooled people per block: 5 people of 2 to 6 appointments (4 on average)
+/// are 20 appointments per 50 companies, beside the companies' own ~175.
+pub const POOL_PEOPLE_PER_BLOCK: usize = 5;
+/// The register size from which [`shared_person`] exists.
+pub const SHARED_PERSON_MIN_COMPANIES: usize = 300;
+/// [`shared_person`] is appointed in the first this many companies.
+pub const SHARED_PERSON_SPAN: usize = 360;
+
+const POOL_SALT: u64 = 0x9e0_0150_7e0b_1e5d;
+const APPOINTMENT_SALT: u64 = 0xa990_1a7e_d000_0001;
+const SHARED_SALT: u64 = 0x5ba2_ed00_0300_0360;
+
+/// A person with appointments in several synthetic companies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedPerson {
+    /// The opaque id of `/officers/{officer_id}/appointments`.
+    pub officer_id: String,
+    /// As the officer lists show it: `"SURNAME, Forenames"`.
+    pub name: String,
+    /// `(year, month)`.
+    pub date_of_birth: (u32, u32),
+    /// The numbers of the companies of an `n`-company register that list
+    /// them, in register order.
+    pub company_numbers: Vec<String>,
+}
+
+impl SharedPerson {
+    /// `/officers/{officer_id}/appointments`.
+    pub fn appointments_path(&self) -> String {
+        format!("/officers/{}/appointments", self.officer_id)
+    }
+}
+
+/// Who a shared person is, in every company.
+struct Identity {
+    person: Person,
+    occupation: &'static str,
+    officer_id: String,
+}
+
+/// A seed for `(a, b)`: two SplitMix64 finalisations, so nearby inputs give
+/// unrelated streams.
+fn mix(a: u64, b: u64) -> u64 {
+    let x = SplitMix64::new(a).next_u64();
+    SplitMix64::new(x ^ b).next_u64()
+}
+
+/// The number of pooled people of an `n`-company register (some, near the
+/// end, may hold fewer than two of its appointments).
+pub fn pooled_people(n: usize) -> usize {
+    n.div_ceil(POOL_GROUP) * POOL_STRIDE * POOL_PEOPLE_PER_BLOCK
+}
+
+/// Pooled person `p`'s block (`group * POOL_STRIDE + r`) and positions in
+/// it (distinct, 2 to 6), then the RNG their identity is drawn from.
+fn pool_slots(seed: u64, p: usize) -> (usize, Vec<usize>, SplitMix64) {
+    let mut rng = SplitMix64::new(mix(seed ^ POOL_SALT, p as u64));
+    let k = rng.range(2, 6) as usize;
+    let mut slots: Vec<usize> = Vec::with_capacity(k);
+    while slots.len() < k {
+        let t = rng.below(POOL_BLOCK);
+        if !slots.contains(&t) {
+            slots.push(t);
+        }
+    }
+    (p / POOL_PEOPLE_PER_BLOCK, slots, rng)
+}
+
+/// The company index of position `t` of `block`.
+fn block_company(block: usize, t: usize) -> usize {
+    let (group, r) = (block / POOL_STRIDE, block % POOL_STRIDE);
+    group * POOL_GROUP + t * POOL_STRIDE + r
+}
+
+fn pool_identity(rng: &mut SplitMix64) -> Identity {
+    Identity {
+        person: Person {
+            forename: rng.pick(FORENAMES),
+            middle: rng.pick(MIDDLES),
+            surname: rng.pick(SURNAMES),
+            dob: (rng.range(1945, 1990), rng.range(1, 12)),
+        },
+        occupation: rng.pick(OCCUPATIONS),
+        officer_id: opaque_id(rng),
+    }
+}
+
+fn shared_identity(seed: u64) -> Identity {
+    let mut rng = SplitMix64::new(mix(seed ^ SHARED_SALT, 0));
+    Identity {
+        // A name none of the drawn officers has, so it is easy to spot.
+        person: Person {
+            forename: "Alistair",
+            middle: "Quentin",
+            surname: "Pemberton-Hale",
+            dob: (1958, 6),
+        },
+        occupation: "Company Director",
+        officer_id: opaque_id(&mut rng),
+    }
+}
+
+/// Pooled person `p` (`0..pooled_people(n)`) of the `n`-company register of
+/// `seed`, with the companies of that register that list them.
+pub fn pooled_person(n: usize, seed: u64, p: usize) -> SharedPerson {
+    let (block, slots, mut rng) = pool_slots(seed, p);
+    let who = pool_identity(&mut rng);
+    let mut companies: Vec<usize> = slots
+        .iter()
+        .map(|&t| block_company(block, t))
+        .filter(|&i| i < n)
+        .collect();
+    companies.sort_unstable();
+    shared(&who, companies)
+}
+
+/// The person appointed in the first [`SHARED_PERSON_SPAN`] companies of
+/// the `n`-company register of `seed`; `None` below
+/// [`SHARED_PERSON_MIN_COMPANIES`] companies.
+pub fn shared_person(n: usize, seed: u64) -> Option<SharedPerson> {
+    (n >= SHARED_PERSON_MIN_COMPANIES).then(|| {
+        shared(
+            &shared_identity(seed),
+            (0..n.min(SHARED_PERSON_SPAN)).collect(),
+        )
+    })
+}
+
+fn shared(who: &Identity, companies: Vec<usize>) -> SharedPerson {
+    SharedPerson {
+        officer_id: who.officer_id.clone(),
+        name: who.person.officer_name(),
+        date_of_birth: who.person.dob,
+        company_numbers: companies
+            .into_iter()
+            .map(|i| format!("{:08}", FIRST_SYNTHETIC_NUMBER as usize + i))
+            .collect(),
+    }
+}
+
+/// Append to company `i` of an `n`-company register the appointments of
+/// the shared people it has: its block's pooled people, then [`shared_person`].
+fn append_shared_people(company: &mut Company, i: usize, n: usize, seed: u64) {
+    let (group, within) = (i / POOL_GROUP, i % POOL_GROUP);
+    let (r, t) = (within % POOL_STRIDE, within / POOL_STRIDE);
+    let block = group * POOL_STRIDE + r;
+    for j in 0..POOL_PEOPLE_PER_BLOCK {
+        let p = block * POOL_PEOPLE_PER_BLOCK + j;
+        let (_, slots, mut rng) = pool_slots(seed, p);
+        if slots.contains(&t) {
+            let who = pool_identity(&mut rng);
+            let mut rng = SplitMix64::new(mix(mix(seed ^ APPOINTMENT_SALT, p as u64), i as u64));
+            appoint(company, &who, &mut rng);
+        }
+    }
+    if n >= SHARED_PERSON_MIN_COMPANIES && i < SHARED_PERSON_SPAN {
+        let who = shared_identity(seed);
+        let mut rng = SplitMix64::new(mix(seed ^ SHARED_SALT, 1 + i as u64));
+        appoint(company, &who, &mut rng);
+    }
+}
+
+/// The last day appointments are drawn up to, and resignations.
+const LAST_APPOINTED: &str = "2024-12-31";
+const LAST_RESIGNED: &str = "2025-06-30";
+
+/// Appoint `who` in `company`, shaped like its own officers: a director (a
+/// member in an LLP) appointed after incorporation, resigned when the
+/// company is dissolved (on dissolution) and else one time in four.
+fn appoint(company: &mut Company, who: &Identity, rng: &mut SplitMix64) {
+    let p = &company.profile;
+    let number = p["company_number"].as_str().unwrap_or_default().to_owned();
+    let llp = p["type"] == "llp";
+    let created = p["date_of_creation"].as_str().unwrap_or("2000-01-01");
+    let ceased = p["date_of_cessation"].as_str().map(str::to_owned);
+    let office = p["registered_office_address"].clone();
+    let role = match (llp, rng.below(2)) {
+        (true, 0) => "llp-designated-member",
+        (true, _) => "llp-member",
+        _ => "director",
+    };
+    let last = ceased
+        .as_deref()
+        .unwrap_or(LAST_APPOINTED)
+        .min(LAST_APPOINTED);
+    let appointed = date_between(rng, created, last);
+    let resigned = match ceased {
+        Some(c) => Some(c),
+        None if rng.below(4) == 0 => day_number(&appointed)
+            .map(|d| iso_date(d + 1))
+            .filter(|from| from.as_str() <= LAST_RESIGNED)
+            .map(|from| date_between(rng, &from, LAST_RESIGNED)),
+        None => None,
+    };
+    let mut o = json!({
+        "name": who.person.officer_name(),
+        "officer_role": role,
+        "appointed_on": appointed,
+        "nationality": "British",
+        "address": office,
+        "links": {
+            "self": format!("/company/{number}/appointments/{}", opaque_id(rng)),
+            "officer": { "appointments": format!("/officers/{}/appointments", who.officer_id) },
+        },
+        "date_of_birth": { "month": who.person.dob.1, "year": who.person.dob.0 },
+        "country_of_residence": "United Kingdom",
+    });
+    if !llp {
+        o["occupation"] = json!(who.occupation);
+    }
+    if let Some(r) = resigned {
+        o["resigned_on"] = json!(r);
+    }
+    company.officers.push(o);
+}
+
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date (proleptic Gregorian).
+fn day_number(iso: &str) -> Option<i64> {
+    let mut parts = iso.get(..10)?.splitn(3, '-');
+    let y: i64 = parts.next()?.parse().ok()?;
+    let m: i64 = parts.next()?.parse().ok()?;
+    let d: i64 = parts.next()?.parse().ok()?;
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+/// The `YYYY-MM-DD` of a [`day_number`].
+fn iso_date(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// A day from `from` to `to` (inclusive; `from` when `to` is earlier).
+fn date_between(rng: &mut SplitMix64, from: &str, to: &str) -> String {
+    match (day_number(from), day_number(to)) {
+        (Some(a), Some(b)) if b > a => iso_date(a + rng.below((b - a + 1) as usize) as i64),
+        _ => from.get(..10).unwrap_or(from).to_owned(),
     }
 }
 

@@ -901,6 +901,490 @@ fn calibration_world_follows_the_spec_and_answers_the_calibration_set() {
     assert!(rows >= 100);
 }
 
+/// `/officers/{officer_id}/appointments` (officerAppointmentList.json) and
+/// the synthetic register's people with several appointments.
+mod appointments {
+    use super::*;
+    use crate::BurstKind;
+    use crate::synthetic::{self, SharedPerson};
+    use std::collections::BTreeMap;
+
+    /// officerAppointmentList.json: `appointmentList`'s members, then its required ones.
+    const LIST_MEMBERS: &[&str] = &[
+        "date_of_birth",
+        "etag",
+        "is_corporate_officer",
+        "items",
+        "items_per_page",
+        "kind",
+        "links",
+        "name",
+        "start_index",
+        "total_results",
+    ];
+    const LIST_REQUIRED: &[&str] = &[
+        "etag",
+        "is_corporate_officer",
+        "items",
+        "items_per_page",
+        "kind",
+        "links",
+        "name",
+        "start_index",
+        "total_results",
+    ];
+    /// `officerAppointmentSummary`'s members, then its required ones.
+    const ITEM_MEMBERS: &[&str] = &[
+        "address",
+        "appointed_before",
+        "appointed_on",
+        "appointed_to",
+        "contact_details",
+        "name",
+        "country_of_residence",
+        "former_names",
+        "identification",
+        "identity_verification_details",
+        "is_pre_1992_appointment",
+        "links",
+        "name_elements",
+        "nationality",
+        "occupation",
+        "officer_role",
+        "principal_office_address",
+        "resigned_on",
+        "responsibilities",
+    ];
+    const ITEM_REQUIRED: &[&str] = &["appointed_to", "links", "name", "officer_role"];
+    /// `appointedTo`, `nameElements`, `dateOfBirth`.
+    const APPOINTED_TO: &[&str] = &["company_name", "company_number", "company_status"];
+    const NAME_ELEMENTS: &[&str] = &["forename", "title", "other_forenames", "surname", "honours"];
+
+    const SEED: u64 = 21;
+    const SYNTHETIC: usize = 400;
+
+    fn world() -> Register {
+        Register::bundled()
+            .merged(&Register::synthetic(SYNTHETIC, SEED))
+            .expect("numbers do not clash")
+    }
+
+    fn config() -> FakeConfig {
+        let mut c = FakeConfig::new(world(), KEY);
+        c.quota_limit = 100_000;
+        c.stream.ambient = None;
+        c
+    }
+
+    fn keys(v: &Value) -> Vec<&str> {
+        v.as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    fn assert_shape(list: &Value) {
+        for k in keys(list) {
+            assert!(LIST_MEMBERS.contains(&k), "appointmentList has no {k}");
+        }
+        for k in LIST_REQUIRED {
+            assert!(list.get(*k).is_some(), "{k} missing");
+        }
+        assert_eq!(list["kind"], "personal-appointment");
+        assert!(list["etag"].is_string() && list["is_corporate_officer"].is_boolean());
+        if let Some(dob) = list.get("date_of_birth") {
+            assert_eq!(keys(dob), ["month", "year"]);
+        }
+        for item in list["items"].as_array().unwrap() {
+            for k in keys(item) {
+                assert!(
+                    ITEM_MEMBERS.contains(&k),
+                    "officerAppointmentSummary has no {k}"
+                );
+            }
+            for k in ITEM_REQUIRED {
+                assert!(item.get(*k).is_some(), "{k} missing in {item}");
+            }
+            for k in keys(&item["appointed_to"]) {
+                assert!(APPOINTED_TO.contains(&k), "appointedTo has no {k}");
+            }
+            let number = item["appointed_to"]["company_number"].as_str().unwrap();
+            assert_eq!(keys(&item["links"]), ["company"]);
+            assert_eq!(item["links"]["company"], format!("/company/{number}"));
+            if let Some(elements) = item.get("name_elements") {
+                for k in keys(elements) {
+                    assert!(NAME_ELEMENTS.contains(&k), "nameElements has no {k}");
+                }
+                assert!(elements["surname"].is_string());
+            }
+        }
+    }
+
+    fn resigned(item: &Value) -> bool {
+        item.get("resigned_on").is_some()
+    }
+
+    /// Active by appointed_on descending, then resigned by resigned_on descending.
+    fn assert_order(items: &[Value]) {
+        let key = |i: &Value| {
+            let date = if resigned(i) {
+                &i["resigned_on"]
+            } else if i.get("appointed_on").is_some() {
+                &i["appointed_on"]
+            } else {
+                &i["appointed_before"]
+            };
+            (
+                resigned(i),
+                std::cmp::Reverse(date.as_str().unwrap().to_owned()),
+            )
+        };
+        for pair in items.windows(2) {
+            assert!(key(&pair[0]) <= key(&pair[1]), "out of order: {pair:?}");
+        }
+    }
+
+    /// A 200's JSON, through one client (making one per request is slow).
+    async fn json(client: &reqwest::Client, server: &FakeServer, path: &str) -> Value {
+        let response = client
+            .get(format!("{}{path}", server.base_url()))
+            .basic_auth(KEY, Some(""))
+            .send()
+            .await
+            .expect("request succeeds");
+        assert_eq!(response.status(), 200, "{path}");
+        response.json().await.expect("JSON body")
+    }
+
+    /// Every item of `path`, paged by 50, with the first page.
+    async fn all_items(
+        client: &reqwest::Client,
+        server: &FakeServer,
+        path: &str,
+        query: &str,
+    ) -> (Value, Vec<Value>) {
+        let first = json(client, server, &format!("{path}?items_per_page=50{query}")).await;
+        let total = first["total_results"].as_u64().unwrap() as usize;
+        let mut items = first["items"].as_array().unwrap().clone();
+        while items.len() < total {
+            let page = json(
+                client,
+                server,
+                &format!(
+                    "{path}?items_per_page=50&start_index={}{query}",
+                    items.len()
+                ),
+            )
+            .await;
+            assert_eq!(page["total_results"], first["total_results"]);
+            let more = page["items"].as_array().unwrap();
+            assert!(!more.is_empty(), "{path}: a page short of {total}");
+            items.extend(more.iter().cloned());
+        }
+        (first, items)
+    }
+
+    fn appointments_of(register: &Register, number: &str, name: &str) -> String {
+        register
+            .company(number)
+            .unwrap()
+            .officers
+            .iter()
+            .find(|o| o["name"] == name)
+            .and_then(|o| o["links"]["officer"]["appointments"].as_str())
+            .expect("the officer is listed")
+            .to_owned()
+    }
+
+    #[tokio::test]
+    async fn appointments_have_the_spec_shape_order_and_filter() {
+        let register = world();
+        let server = serve(config()).await;
+        let http = client();
+        // A person in two bundled companies, both active: the newer first.
+        let path = appointments_of(&register, "04567123", "ASHWORTH, Matthew");
+        let list = json(&http, &server, &path).await;
+        assert_shape(&list);
+        assert_eq!(list["name"], "Matthew ASHWORTH");
+        assert_eq!(list["is_corporate_officer"], false);
+        assert_eq!(
+            list["date_of_birth"],
+            serde_json::json!({"month": 1, "year": 1962})
+        );
+        assert_eq!(list["links"]["self"], path);
+        assert_eq!(
+            (
+                list["total_results"].as_u64(),
+                list["items_per_page"].as_u64()
+            ),
+            (Some(2), Some(35))
+        );
+        let item = &list["items"][0];
+        assert_eq!(
+            item["appointed_to"],
+            serde_json::json!({"company_number": "08567124",
+            "company_name": "ASHWORTH ENGINEERING HOLDINGS LIMITED", "company_status": "active"})
+        );
+        assert_eq!(item["name"], "Matthew ASHWORTH");
+        assert_eq!(
+            item["name_elements"],
+            serde_json::json!({"forename": "Matthew", "surname": "ASHWORTH"})
+        );
+        assert_eq!(
+            list["items"][1]["appointed_to"]["company_number"],
+            "04567123"
+        );
+
+        // A corporate officer: named as registered, no name elements or birth date.
+        let path = appointments_of(
+            &register,
+            "04567123",
+            "ASHWORTH HOLDINGS SECRETARIES LIMITED",
+        );
+        let list = json(&http, &server, &path).await;
+        assert_shape(&list);
+        assert_eq!(list["is_corporate_officer"], true);
+        assert_eq!(list["name"], "ASHWORTH HOLDINGS SECRETARIES LIMITED");
+        assert!(list.get("date_of_birth").is_none());
+        assert!(list["items"][0].get("name_elements").is_none());
+        assert!(list["items"][0]["identification"].is_object());
+
+        // Pre-1992 appointments keep their markers; two roles in one company are two items.
+        let mut pre_1992 = 0;
+        for c in register
+            .companies()
+            .iter()
+            .filter(|c| !c.number().starts_with('2'))
+        {
+            for o in c
+                .officers
+                .iter()
+                .filter(|o| o["is_pre_1992_appointment"] == true)
+                .take(1)
+            {
+                let (list, items) = all_items(
+                    &http,
+                    &server,
+                    o["links"]["officer"]["appointments"].as_str().unwrap(),
+                    "",
+                )
+                .await;
+                assert_shape(&list);
+                assert_order(&items);
+                let item = items
+                    .iter()
+                    .find(|i| i["appointed_to"]["company_number"] == c.number())
+                    .unwrap();
+                assert_eq!(item["appointed_before"], o["appointed_before"]);
+                assert_eq!(item["is_pre_1992_appointment"], true);
+                pre_1992 += 1;
+            }
+        }
+        assert!(pre_1992 > 0);
+        let path = appointments_of(&register, "04475590", "STEVENSON, Elizabeth Mary");
+        let list = json(&http, &server, &path).await;
+        let roles: HashSet<&str> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["officer_role"].as_str().unwrap())
+            .collect();
+        assert_eq!(roles, HashSet::from(["secretary", "director"]));
+        assert_eq!(
+            list["date_of_birth"],
+            serde_json::json!({"month": 3, "year": 1957})
+        );
+
+        // The synthetic person of 360 appointments: default page 35, at most 50.
+        let person = synthetic::shared_person(SYNTHETIC, SEED).unwrap();
+        let path = person.appointments_path();
+        let page = json(&http, &server, &path).await;
+        assert_shape(&page);
+        assert_eq!(page["items"].as_array().unwrap().len(), 35);
+        let page = json(&http, &server, &format!("{path}?items_per_page=500")).await;
+        assert_eq!(page["items_per_page"], 50);
+        assert_eq!(page["items"].as_array().unwrap().len(), 50);
+        let (_, all) = all_items(&http, &server, &path, "").await;
+        assert_order(&all);
+        let (active, items) = all_items(&http, &server, &path, "&filter=active").await;
+        assert_shape(&active);
+        assert!(items.iter().all(|i| !resigned(i)));
+        let expected: Vec<&Value> = all.iter().filter(|i| !resigned(i)).collect();
+        assert_eq!(items.iter().collect::<Vec<_>>(), expected);
+        assert!(
+            !items.is_empty() && items.len() < all.len(),
+            "some resigned, some not"
+        );
+
+        // Unknown: 404 with no body; counted as `appointments`.
+        let response = get(
+            &server,
+            "/officers/NoSuchOfficerId0000000000000/appointments",
+        )
+        .await;
+        assert_eq!(response.status(), 404);
+        assert!(response.bytes().await.unwrap().is_empty());
+        let stats = server.stats();
+        assert_eq!(stats.served_404, 1);
+        assert_eq!(stats.by_endpoint["appointments"], stats.requests);
+    }
+
+    #[tokio::test]
+    async fn pages_of_a_person_with_hundreds_of_appointments_agree() {
+        let server = serve(config()).await;
+        let http = client();
+        let person: SharedPerson = synthetic::shared_person(SYNTHETIC, SEED).unwrap();
+        let path = person.appointments_path();
+        let (first, all) = all_items(&http, &server, &path, "").await;
+        assert_eq!(first["total_results"], 360);
+        assert_eq!(first["name"], "Alistair Quentin PEMBERTON-HALE");
+        let numbers: Vec<String> = all
+            .iter()
+            .map(|i| {
+                i["appointed_to"]["company_number"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        let unique: HashSet<&String> = numbers.iter().collect();
+        assert_eq!(unique.len(), 360, "each company once");
+        assert_eq!(unique, person.company_numbers.iter().collect());
+        // Any page is the same slice of the whole list.
+        for (start, per_page) in [(0, 35), (35, 35), (7, 13), (349, 50), (360, 10)] {
+            let page = json(
+                &http,
+                &server,
+                &format!("{path}?start_index={start}&items_per_page={per_page}"),
+            )
+            .await;
+            assert_eq!(page["start_index"], start);
+            assert_eq!(page["total_results"], 360);
+            let end = (start + per_page).min(all.len());
+            assert_eq!(
+                page["items"].as_array().unwrap()[..],
+                all[start..end],
+                "{start}+{per_page}"
+            );
+        }
+    }
+
+    /// A person's appointment list agrees with the officer lists, on the
+    /// live register (after published officer changes).
+    #[tokio::test]
+    async fn appointments_agree_with_the_officer_lists() {
+        let server = serve(config()).await;
+        let http = client();
+        let burst = server.publish_burst(BurstKind::Officers, 12, 5);
+        let register = server.register();
+        let mut sample: Vec<(&str, &Value)> = Vec::new();
+        for (k, c) in register.companies().iter().enumerate() {
+            let changed = burst.companies.iter().any(|n| n == c.number());
+            let synthetic = c.number().starts_with('2');
+            for (j, o) in c.officers.iter().enumerate() {
+                if changed || (!synthetic && j < 12) || (synthetic && (k + j) % 9 == 0) {
+                    sample.push((c.number(), o));
+                }
+            }
+        }
+        assert!(sample.len() > 250, "{}", sample.len());
+        let mut lists: HashMap<String, (Value, Vec<Value>)> = HashMap::new();
+        for (number, o) in sample {
+            let path = o["links"]["officer"]["appointments"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            if !lists.contains_key(&path) {
+                let fetched = all_items(&http, &server, &path, "").await;
+                lists.insert(path.clone(), fetched);
+            }
+            let (list, items) = &lists[&path];
+            let same = |key: &str| {
+                items.iter().any(|i| {
+                    i["appointed_to"]["company_number"] == number
+                        && i["officer_role"] == o["officer_role"]
+                        && i.get(key) == o.get(key)
+                })
+            };
+            for key in ["appointed_on", "appointed_before", "resigned_on"] {
+                assert!(same(key), "{number} {key} of {o} not in {path}");
+            }
+            let name = o["name"].as_str().unwrap();
+            if let Some((surname, forenames)) = name.split_once(", ") {
+                assert_eq!(list["name"], format!("{forenames} {surname}"), "{path}");
+            }
+            if let Some(dob) = o.get("date_of_birth") {
+                assert_eq!(&list["date_of_birth"], dob, "{path}");
+            }
+        }
+    }
+
+    #[test]
+    fn synthetic_people_hold_several_appointments_consistently() {
+        let n = 2_000;
+        let register = Register::synthetic(n, 9);
+        // Officer id -> (company number, name, date of birth), per item.
+        let mut people: BTreeMap<&str, Vec<(&str, &Value, &Value)>> = BTreeMap::new();
+        let mut items = 0;
+        for c in register.companies() {
+            for o in &c.officers {
+                items += 1;
+                let link = o["links"]["officer"]["appointments"].as_str().unwrap();
+                people
+                    .entry(link)
+                    .or_default()
+                    .push((c.number(), &o["name"], &o["date_of_birth"]));
+            }
+        }
+        for (link, seen) in &people {
+            assert!(
+                seen.iter().all(|s| s.1 == seen[0].1 && s.2 == seen[0].2),
+                "{link}: {seen:?}"
+            );
+            let companies: HashSet<&str> = seen.iter().map(|s| s.0).collect();
+            assert_eq!(companies.len(), seen.len(), "{link}: twice in one company");
+        }
+        let shared: usize = people.values().filter(|s| s.len() > 1).map(Vec::len).sum();
+        let big = synthetic::shared_person(n, 9).unwrap();
+        let share = (shared - 360) as f64 / items as f64;
+        assert!(
+            (0.07..0.13).contains(&share),
+            "{share} of officer items are pooled people's"
+        );
+        // The documented rules find them.
+        let listed = |path: &str| -> Vec<String> {
+            people
+                .get(path)
+                .map(|s| s.iter().map(|s| s.0.to_owned()).collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(listed(&big.appointments_path()), big.company_numbers);
+        assert_eq!(big.company_numbers.len(), 360);
+        assert_eq!(big.company_numbers[0], "20000000");
+        for p in 0..synthetic::pooled_people(n) {
+            let person = synthetic::pooled_person(n, 9, p);
+            assert!((2..=6).contains(&person.company_numbers.len()));
+            assert_eq!(
+                listed(&person.appointments_path()),
+                person.company_numbers,
+                "pooled person {p}"
+            );
+            let (_, name, dob) = people[person.appointments_path().as_str()][0];
+            assert_eq!(name, &person.name);
+            assert_eq!(dob["year"], person.date_of_birth.0);
+        }
+        // The big person only from 300 companies, after every other officer.
+        assert!(synthetic::shared_person(299, 9).is_none());
+        let small = Register::synthetic(299, 9);
+        for (a, b) in small.companies().iter().zip(register.companies()) {
+            assert_eq!(b.officers[..b.officers.len() - 1], a.officers[..]);
+            assert_eq!(
+                b.officers.last().unwrap()["links"]["officer"]["appointments"],
+                big.appointments_path()
+            );
+        }
+    }
+}
+
 mod social {
     use super::*;
     use crate::social::SocialData;
