@@ -475,6 +475,12 @@ pub struct DiscoverArgs {
     #[arg(long)]
     pub executives_only: bool,
 
+    /// Also list each officer's other appointments (appointments_count,
+    /// other_appointments): one call per distinct officer per page of
+    /// their appointments list, cached like every other call.
+    #[arg(long)]
+    pub appointments: bool,
+
     /// Companies looked up at once; output order stays the input order [default: 8].
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,

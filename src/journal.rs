@@ -78,7 +78,7 @@ impl RunIdentity {
         };
         let description = format!(
             "leadgen {}\ninput {}\nfingerprint {}\noutput {output}\nformat {:?}\n\
-             include_resigned {}\ninclude_birth {}\nexecutives_only {}\nrefresh {}\ncompanies_house {}\nindustry {:?}",
+             include_resigned {}\ninclude_birth {}\nexecutives_only {}\nappointments {}\nrefresh {}\ncompanies_house {}\nindustry {:?}",
             env!("CARGO_PKG_VERSION"),
             input.display(),
             fingerprint(&input)?,
@@ -86,6 +86,7 @@ impl RunIdentity {
             settings.merge.include_resigned,
             settings.merge.include_birth,
             settings.merge.executives_only,
+            settings.appointments,
             settings.cache.mode == crate::cache::CacheMode::Refresh,
             settings.companies_house_url,
             settings.industry,

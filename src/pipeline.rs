@@ -97,6 +97,8 @@ struct Context {
     register_searches: u32,
     /// `--sic`: the industry a matched company must be in.
     industry: Option<Arc<std::collections::BTreeSet<&'static str>>>,
+    /// `--appointments`.
+    appointments: bool,
 }
 
 impl Context {
@@ -126,6 +128,7 @@ impl Context {
             register,
             register_searches: settings.max_searches_per_row,
             industry: settings.industry.clone().map(Arc::new),
+            appointments: settings.appointments,
         }
     }
 }
@@ -502,6 +505,69 @@ where
     }
 }
 
+/// `--appointments`: each officer's appointments list (all pages, through
+/// the gateway and the cache, so a person met in several rows costs one
+/// fetch). A failure is noted on the person; the row stands.
+async fn directorships(
+    ch: &Client,
+    number: &crate::company_number::CompanyNumber,
+    executives: &mut [merge::Executive],
+    organisations: &mut [merge::Organisation],
+) {
+    let people = executives.iter_mut().map(|e| {
+        (
+            &e.officer_id,
+            &mut e.directorships,
+            e.roles.iter().all(|r| r == crate::model::PSC_ROLE),
+        )
+    });
+    let bodies = organisations.iter_mut().map(|o| {
+        (
+            &o.officer_id,
+            &mut o.directorships,
+            o.roles.iter().all(|r| r == crate::model::PSC_ROLE),
+        )
+    });
+    let lookups = people.chain(bodies).map(|(id, out, psc_only)| async move {
+        let Some(id) = id else {
+            out.note = Some(if psc_only {
+                "a person with significant control, not an officer: no appointments list".into()
+            } else {
+                "no appointments link in the officer list".into()
+            });
+            return;
+        };
+        match ch
+            .appointments(&format!("/officers/{id}/appointments"))
+            .await
+        {
+            Ok(Some(items)) => {
+                out.count = Some(items.iter().filter(|a| a.resigned_on.is_none()).count() as u64);
+                out.other = Some(
+                    items
+                        .into_iter()
+                        .filter_map(|a| {
+                            let to = a.appointed_to?;
+                            let company_number = to.company_number?;
+                            (company_number != number.as_str()).then(|| merge::Appointment {
+                                company_number,
+                                company_name: to.company_name,
+                                company_status: to.company_status,
+                                role: a.officer_role,
+                                appointed_on: a.appointed_on.or(a.appointed_before),
+                                resigned_on: a.resigned_on,
+                            })
+                        })
+                        .collect(),
+                );
+            }
+            Ok(None) => out.note = Some("the officer is not in the register (404)".into()),
+            Err(e) => out.note = Some(format!("appointments not fetched: {e}")),
+        }
+    });
+    futures::future::join_all(lookups).await;
+}
+
 /// With Redis configured, paces every provider in use through it, under
 /// its credential's fingerprint, so every process on the same key shares
 /// one quota ([`crate::gateway::shared`]). A Redis that cannot be reached
@@ -851,6 +917,10 @@ async fn fill(
         e.confidence >= ctx.min_confidence
             && (!ctx.merge.executives_only || e.seniority == crate::seniority::Seniority::Executive)
     });
+    let mut organisations = organisations;
+    if ctx.appointments {
+        directorships(&ctx.ch, &number, &mut executives, &mut organisations).await;
+    }
     outcome.executives = executives;
     outcome.organisations = organisations;
     outcome.accounts = social.accounts;

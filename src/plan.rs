@@ -61,6 +61,10 @@ pub struct Plan {
     /// counts for the first): what the progress bar's ETA starts from.
     #[serde(skip)]
     pub per_row: Vec<u64>,
+    /// `--appointments`: companies whose officers are not known from the
+    /// cache, so their officers' appointment calls could not be counted.
+    pub appointments_unknown: u64,
+    pub appointments: bool,
 }
 
 impl Plan {
@@ -121,6 +125,15 @@ impl Plan {
                 self.extra_searches_max, self.unsettled_names
             ));
         }
+        if self.appointments {
+            lines.push(format!(
+                "--appointments: one call per distinct officer shown is counted for companies \
+                 whose officer lists are cached (an officer with more appointments than a page \
+                 holds costs one more call per page); {} companies' officers are not known yet, \
+                 so their calls (one per officer) are not in the figure",
+                self.appointments_unknown
+            ));
+        }
         for source in &self.social_sources {
             lines.push(format!(
                 "{source}: not estimated (its calls depend on the register's answers)"
@@ -154,6 +167,7 @@ pub async fn plan(settings: &DiscoverSettings) -> Result<Plan, Error> {
     };
     let mut plan = Plan {
         register: register.as_ref().map(|r| r.label().to_owned()),
+        appointments: settings.appointments,
         ..Plan::default()
     };
     let budget = SearchBudget::cached_only(settings.max_searches_per_row);
@@ -201,6 +215,14 @@ pub async fn plan(settings: &DiscoverSettings) -> Result<Plan, Error> {
         if query.company_number.is_none() && !settled {
             plan.unsettled_names += 1;
         }
+        let mut needed = needed;
+        if settings.appointments {
+            let resigned = settings.merge.include_resigned;
+            match appointment_needs(&ch, &cache, &query, &budget, resigned).await {
+                Some(keys) => needed.extend(keys),
+                None => plan.appointments_unknown += 1,
+            }
+        }
         if needed.is_empty() {
             plan.cached += 1;
         }
@@ -230,6 +252,42 @@ pub async fn plan(settings: &DiscoverSettings) -> Result<Plan, Error> {
         }
     }
     Ok(plan)
+}
+
+/// The first page of each officer's appointments list the row's company
+/// needs and the cache lacks; `None` when its company or officers are not
+/// known from the cache.
+async fn appointment_needs(
+    ch: &Client,
+    cache: &Cache,
+    query: &CompanyQuery,
+    budget: &SearchBudget,
+    include_resigned: bool,
+) -> Option<Vec<CacheKey>> {
+    let number = match &query.company_number {
+        Some(n) => n.clone(),
+        None => match resolve::resolve(ch, query, budget).await {
+            Ok(Resolution::Matched { number, .. }) => number,
+            // Not a company: no officers. Not cached: unknown.
+            Ok(_) => return Some(Vec::new()),
+            Err(_) => return None,
+        },
+    };
+    // The offline gateway refuses the call when the list is not cached.
+    let officers = ch.officers(&number).await.ok()?;
+    let mut needed = Vec::new();
+    // The officers the run shows, as it looks them up.
+    for path in officers
+        .iter()
+        .filter(|o| include_resigned || o.resigned_on.is_none())
+        .filter_map(|o| o.links.as_ref()?.officer.as_ref()?.appointments.clone())
+    {
+        let key = keys::appointments(ch.base_url(), &path);
+        if !cache.contains(&key).await {
+            needed.push(key);
+        }
+    }
+    Some(needed)
 }
 
 /// What identifies a row's company before anything is looked up.

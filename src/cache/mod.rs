@@ -65,6 +65,8 @@ pub enum Resource {
     Psc,
     /// Companies House `/company/{n}/persons-with-significant-control-statements`, per page.
     PscStatements,
+    /// Companies House `/officers/{id}/appointments`, per page.
+    Appointments,
     /// X `/2/users/by`.
     XUsers,
     /// X `/2/tweets/search/recent`.
@@ -78,13 +80,14 @@ pub enum Resource {
 }
 
 impl Resource {
-    pub const ALL: [Resource; 11] = [
+    pub const ALL: [Resource; 12] = [
         Resource::Search,
         Resource::AdvancedSearch,
         Resource::Profile,
         Resource::Officers,
         Resource::Psc,
         Resource::PscStatements,
+        Resource::Appointments,
         Resource::XUsers,
         Resource::XRecentPosts,
         Resource::LinkedInOrganizations,
@@ -102,6 +105,7 @@ impl Resource {
             Resource::Officers => "officers",
             Resource::Psc => "psc",
             Resource::PscStatements => "psc_statements",
+            Resource::Appointments => "appointments",
             Resource::XUsers => "users/by",
             Resource::XRecentPosts => "tweets/search/recent",
             Resource::LinkedInOrganizations => "organizations",
@@ -136,7 +140,8 @@ impl Resource {
             | Resource::Profile
             | Resource::Officers
             | Resource::Psc
-            | Resource::PscStatements => Provider::CompaniesHouse,
+            | Resource::PscStatements
+            | Resource::Appointments => Provider::CompaniesHouse,
             Resource::XUsers | Resource::XRecentPosts => Provider::X,
             Resource::LinkedInOrganizations => Provider::LinkedIn,
             Resource::FacebookPageSearch | Resource::FacebookPage => Provider::Facebook,
@@ -275,7 +280,7 @@ impl Ttl {
         let ttl = match resource {
             Resource::Search | Resource::AdvancedSearch => self.search,
             Resource::Profile => self.profile,
-            Resource::Officers => self.officers,
+            Resource::Officers | Resource::Appointments => self.officers,
             Resource::Psc | Resource::PscStatements => self.psc,
             Resource::XUsers
             | Resource::XRecentPosts

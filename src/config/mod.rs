@@ -65,6 +65,8 @@ pub struct DiscoverSettings {
     /// Draw a progress bar on stderr (set by the binary when stderr is a
     /// terminal and `-q` is not given).
     pub progress: bool,
+    /// `--appointments`: fetch each officer's appointments list.
+    pub appointments: bool,
 }
 
 /// One optional source: where it is and how to authenticate, or why it is
@@ -156,6 +158,7 @@ impl DiscoverSettings {
                 .filter(&args.sic, &args.sic_section)
                 .map_err(|e| Error::Usage(e.to_string()))?,
             progress: false,
+            appointments: args.appointments,
         })
     }
 }

@@ -63,11 +63,43 @@ pub struct Executive {
     /// the rule that decided it.
     pub seniority: Seniority,
     pub seniority_basis: String,
+    /// With `--appointments`: who else they are.
+    #[serde(flatten)]
+    pub directorships: Directorships,
+    /// The register's officer id (from `links.officer.appointments`).
+    #[serde(skip)]
+    pub officer_id: Option<String>,
     pub links: BTreeMap<String, String>,
     /// The register's evidence before the match and social factors (see
     /// [`score`]); kept to rescore when social sources confirm the person.
     #[serde(skip)]
     pub evidence: f64,
+}
+
+/// An officer's other appointments (`--appointments`), from their
+/// appointments list: every page of `/officers/{id}/appointments`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Directorships {
+    /// Active appointments, at every company (this one included).
+    #[serde(rename = "appointments_count", skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    /// Appointments at other companies, active and resigned.
+    #[serde(rename = "other_appointments", skip_serializing_if = "Option::is_none")]
+    pub other: Option<Vec<Appointment>>,
+    /// Why there is no list (no appointments link, 404, a failed call).
+    #[serde(rename = "appointments_note", skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// One appointment at another company.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Appointment {
+    pub company_number: String,
+    pub company_name: Option<String>,
+    pub company_status: Option<String>,
+    pub role: Option<String>,
+    pub appointed_on: Option<String>,
+    pub resigned_on: Option<String>,
 }
 
 /// A verified social profile of an executive.
@@ -93,6 +125,11 @@ pub struct Organisation {
     pub natures_of_control: Vec<String>,
     pub identification: Option<Registration>,
     pub sources: Vec<SourceKind>,
+    /// With `--appointments`: the body's other appointments.
+    #[serde(flatten)]
+    pub directorships: Directorships,
+    #[serde(skip)]
+    pub officer_id: Option<String>,
     pub links: BTreeMap<String, String>,
 }
 
@@ -324,6 +361,11 @@ fn executive(records: &[&PersonRecord], options: MergeOptions, match_confidence:
         confidence: score::confidence(evidence, 0, match_confidence),
         seniority: Seniority::Unknown,
         seniority_basis: String::new(),
+        directorships: Directorships::default(),
+        officer_id: ordered
+            .iter()
+            .filter(|r| r.source == SourceKind::CompaniesHouseOfficers)
+            .find_map(|r| r.person_id.clone()),
         links,
     }
 }
@@ -390,6 +432,8 @@ fn organisations(records: &[OrganisationRecord], options: MergeOptions) -> Vec<O
                     natures_of_control: vec![],
                     identification: None,
                     sources: vec![],
+                    directorships: Directorships::default(),
+                    officer_id: None,
                     links: BTreeMap::new(),
                 });
                 out.last_mut().expect("just pushed")
@@ -422,6 +466,13 @@ fn organisations(records: &[OrganisationRecord], options: MergeOptions) -> Vec<O
         }
         if !org.sources.contains(&r.source) {
             org.sources.push(r.source);
+        }
+        if org.officer_id.is_none() && r.source == SourceKind::CompaniesHouseOfficers {
+            // The officer link is `.../officers/{id}/appointments`.
+            org.officer_id = r.link.as_deref().and_then(|l| {
+                let (_, rest) = l.split_once("/officers/")?;
+                Some(rest.split('/').next()?.to_owned()).filter(|id| !id.is_empty())
+            });
         }
         if let Some(link) = &r.link {
             org.links

@@ -100,7 +100,7 @@ enum Out<W: Write> {
 }
 
 /// CSV columns, one row per executive.
-const CSV_COLUMNS: [&str; 33] = [
+const CSV_COLUMNS: [&str; 35] = [
     "row",
     "input_id",
     "input_company_name",
@@ -117,6 +117,8 @@ const CSV_COLUMNS: [&str; 33] = [
     "roles",
     "seniority",
     "seniority_basis",
+    "appointments_count",
+    "other_appointments",
     "appointed_on",
     "resigned_on",
     "occupation",
@@ -285,6 +287,8 @@ enum Col {
     Roles,
     Seniority,
     SeniorityBasis,
+    AppointmentsCount,
+    OtherAppointments,
     AppointedOn,
     ResignedOn,
     Occupation,
@@ -438,6 +442,28 @@ fn executive_columns(line: &mut Line, e: &Executive) {
     line.set(Col::Roles, e.roles.join(";"));
     line.set(Col::Seniority, e.seniority.as_str());
     line.set(Col::SeniorityBasis, e.seniority_basis.clone());
+    let d = &e.directorships;
+    line.set(
+        Col::AppointmentsCount,
+        d.count.map(|n| n.to_string()).unwrap_or_default(),
+    );
+    if let Some(other) = &d.other {
+        let cells: Vec<String> = other
+            .iter()
+            .map(|a| {
+                format!(
+                    "{} {} ({}, {} to {}, {})",
+                    a.company_number,
+                    a.company_name.as_deref().unwrap_or(""),
+                    a.role.as_deref().unwrap_or("?"),
+                    a.appointed_on.as_deref().unwrap_or("?"),
+                    a.resigned_on.as_deref().unwrap_or("now"),
+                    a.company_status.as_deref().unwrap_or("?")
+                )
+            })
+            .collect();
+        line.set(Col::OtherAppointments, cells.join(";"));
+    }
     line.set(
         Col::AppointedOn,
         e.appointed_on
@@ -521,6 +547,8 @@ mod tests {
                 confidence: 0.95,
                 seniority: crate::seniority::Seniority::Unknown,
                 seniority_basis: String::new(),
+                directorships: Default::default(),
+                officer_id: None,
                 links: BTreeMap::new(),
                 evidence: 0.95,
             }],

@@ -172,3 +172,175 @@ fn every_executive_has_a_seniority_and_executives_only_keeps_the_executives() {
     let kept = seniority(&run(&["--executives-only"]));
     assert_eq!(kept.len(), all.iter().filter(|s| *s == "executive").count());
 }
+
+/// `--appointments`: each distinct officer's list is fetched once per page,
+/// across rows, and agrees with the register's officer lists.
+#[test]
+fn appointments_cost_one_call_per_distinct_officer_per_page() {
+    use leadgen_fakes::companies_house::Register;
+    let seed = 9;
+    let big = leadgen_fakes::synthetic::shared_person(400, seed).expect("a 360-company person");
+    let mut companies = Register::synthetic(400, seed).companies().to_vec();
+    // One officer whose list lost its appointments link.
+    let unlinked = companies[3].officers[0]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    companies[3].officers[0]["links"]
+        .as_object_mut()
+        .unwrap()
+        .remove("officer");
+    let register = Register::from_companies(companies).unwrap();
+    let fake = Fake::with(|c| c.data = register.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let rows: Vec<&str> = ["20000000", "20000001", "20000002", "20000003", "20000390"].to_vec();
+    let mut text = String::from("company_name,company_number\n");
+    for n in &rows {
+        text.push_str(&format!(",{n}\n"));
+    }
+    let input = super::common::csv_file(dir.path(), "in.csv", &text);
+    let plan = |fake: &Fake| {
+        let out = fake
+            .leadgen()
+            .args(["discover", "--plan", "--sources", "ch", "--appointments"])
+            .arg(&input)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // With the officer lists cached, --plan counts one call per officer shown.
+    let plain = fake
+        .leadgen()
+        .args(["discover", "-f", "jsonl", "--sources", "ch"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(plain.status.code(), Some(0 | 3)),
+        "{}",
+        stderr(&plain)
+    );
+    let planned = plan(&fake);
+    fake.server.reset_stats();
+    let out = fake
+        .leadgen()
+        .args([
+            "discover",
+            "-f",
+            "jsonl",
+            "--sources",
+            "ch",
+            "--appointments",
+        ])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 3)), "{}", stderr(&out));
+    // Expected: the distinct links of the officers shown (active ones), each
+    // ceil(appointments / 50) pages (the fake's page cap).
+    let mut per_path: BTreeMap<String, usize> = BTreeMap::new();
+    for c in register.companies() {
+        for o in &c.officers {
+            if let Some(p) = o["links"]["officer"]["appointments"].as_str() {
+                *per_path.entry(p.to_owned()).or_default() += 1;
+            }
+        }
+    }
+    let mut shown = std::collections::BTreeSet::new();
+    for n in &rows {
+        let c = register.company(n).unwrap();
+        for o in c.officers.iter().filter(|o| o["resigned_on"].is_null()) {
+            if let Some(p) = o["links"]["officer"]["appointments"].as_str() {
+                shown.insert(p.to_owned());
+            }
+        }
+    }
+    let expected: usize = shown.iter().map(|p| per_path[p].div_ceil(50)).sum();
+    assert!(
+        planned.contains(&format!("(appointments {})", shown.len())),
+        "one first page per officer shown ({}): {planned}",
+        shown.len()
+    );
+    let by = fake.stats().by_endpoint;
+    assert_eq!(
+        by.get("appointments").copied(),
+        Some(expected as u64),
+        "{by:?}"
+    );
+    assert!(shown.contains(&big.appointments_path()));
+
+    let rows_out = jsonl(&out);
+    let executives: Vec<&serde_json::Value> = rows_out
+        .iter()
+        .flat_map(|r| r["executives"].as_array().unwrap())
+        .collect();
+    let big_name = big
+        .name
+        .split(", ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    let theirs: Vec<&&serde_json::Value> = executives
+        .iter()
+        .filter(|e| {
+            e["given_name"]
+                .as_str()
+                .is_some_and(|g| g.starts_with(&big_name))
+        })
+        .collect();
+    let active_in = rows
+        .iter()
+        .filter(|n| {
+            register.company(n).unwrap().officers.iter().any(|o| {
+                o["resigned_on"].is_null()
+                    && o["links"]["officer"]["appointments"] == big.appointments_path().as_str()
+            })
+        })
+        .count();
+    assert!(active_in >= 2, "the test needs the person in several rows");
+    assert_eq!(theirs.len(), active_in);
+    for e in theirs {
+        let others = e["other_appointments"].as_array().unwrap();
+        assert_eq!(others.len(), per_path[&big.appointments_path()] - 1);
+        assert!(e["appointments_count"].as_u64().unwrap() > 0);
+    }
+    let noted = executives
+        .iter()
+        .find(|e| e["appointments_note"].is_string())
+        .unwrap_or_else(|| panic!("{unlinked} has a note"));
+    assert!(
+        noted["appointments_note"]
+            .as_str()
+            .unwrap()
+            .contains("no appointments link"),
+        "{noted}"
+    );
+
+    // A second run is served by the cache.
+    fake.server.reset_stats();
+    let again = fake
+        .leadgen()
+        .args([
+            "discover",
+            "-f",
+            "jsonl",
+            "--sources",
+            "ch",
+            "--appointments",
+        ])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(matches!(again.status.code(), Some(0 | 3)));
+    assert_eq!(fake.stats().by_endpoint.get("appointments"), None);
+    // --plan counts none on this warm cache.
+    let text = plan(&fake);
+    assert!(
+        text.contains("--appointments: one call per distinct officer"),
+        "{text}"
+    );
+    assert!(text.contains("Companies House: 0 calls (none)"), "{text}");
+}

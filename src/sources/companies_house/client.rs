@@ -7,8 +7,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 
 use super::types::{
-    AdvancedCompany, AdvancedCompanySearch, CompanyProfile, CompanySearch, CompanySearchItem,
-    OfficerList, OfficerSummary, Psc, PscList, PscStatementItem, PscStatementList,
+    AdvancedCompany, AdvancedCompanySearch, AppointmentItem, AppointmentList, CompanyProfile,
+    CompanySearch, CompanySearchItem, OfficerList, OfficerSummary, Psc, PscList, PscStatementItem,
+    PscStatementList,
 };
 use crate::cache::{Cache, CacheKey, Resource};
 use crate::company_number::CompanyNumber;
@@ -149,6 +150,36 @@ impl Client {
             (page.items, page.total_results)
         })
         .await
+    }
+
+    /// Every appointment of an officer, all pages, from the path in their
+    /// officer item's `links.officer.appointments`; `None` when the API
+    /// answers 404 (an officer id it does not know).
+    pub async fn appointments(
+        &self,
+        path: &str,
+    ) -> Result<Option<Vec<AppointmentItem>>, SourceError> {
+        let what = format!("the appointments of officer {path}");
+        let first = [
+            ("items_per_page", PAGE_SIZE.to_string()),
+            ("start_index", "0".to_string()),
+        ];
+        if self
+            .get_json::<AppointmentList>(Resource::Appointments, path, &first, &what)
+            .await?
+            .is_none()
+        {
+            return Ok(None);
+        }
+        // The first page is cached now: all_pages reads it again for free.
+        self.all_pages(
+            Resource::Appointments,
+            path,
+            &what,
+            |page: AppointmentList| (page.items, page.total_results),
+        )
+        .await
+        .map(Some)
     }
 
     /// Every person with significant control; none when the API answers 404.
@@ -363,6 +394,12 @@ pub mod keys {
             ADVANCED_PATH,
             &advanced_query(name_includes, location),
         )
+    }
+
+    /// The first page of an officer's appointments list (`path` as in
+    /// `links.officer.appointments`).
+    pub fn appointments(base: &str, path: &str) -> CacheKey {
+        first_page(base, Resource::Appointments, path.to_owned())
     }
 
     pub fn profile(base: &str, number: &CompanyNumber) -> CacheKey {

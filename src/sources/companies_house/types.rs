@@ -97,6 +97,33 @@ pub struct OfficerList {
     pub resigned_count: Option<u64>,
 }
 
+/// `appointmentList` (`/officers/{officer_id}/appointments`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct AppointmentList {
+    #[serde(default)]
+    pub items: Vec<AppointmentItem>,
+    pub total_results: Option<u64>,
+    pub is_corporate_officer: Option<bool>,
+}
+
+/// `officerAppointmentSummary`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AppointmentItem {
+    pub appointed_to: Option<AppointedTo>,
+    pub officer_role: Option<String>,
+    pub appointed_on: Option<String>,
+    pub appointed_before: Option<String>,
+    pub resigned_on: Option<String>,
+}
+
+/// `appointed_to`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AppointedTo {
+    pub company_number: Option<String>,
+    pub company_name: Option<String>,
+    pub company_status: Option<String>,
+}
+
 /// `officerSummary`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct OfficerSummary {
