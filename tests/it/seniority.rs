@@ -190,6 +190,13 @@ fn appointments_cost_one_call_per_distinct_officer_per_page() {
         .as_object_mut()
         .unwrap()
         .remove("officer");
+    // A company whose officers have all resigned.
+    assert_eq!(companies[390].number(), "20000390");
+    for o in &mut companies[390].officers {
+        if o["resigned_on"].is_null() {
+            o["resigned_on"] = "2024-01-31".into();
+        }
+    }
     let register = Register::from_companies(companies).unwrap();
     let fake = Fake::with(|c| c.data = register.clone());
     let dir = tempfile::tempdir().unwrap();
@@ -270,6 +277,19 @@ fn appointments_cost_one_call_per_distinct_officer_per_page() {
     assert!(shown.contains(&big.appointments_path()));
 
     let rows_out = jsonl(&out);
+    let emptied = rows_out
+        .iter()
+        .find(|r| r["company"]["company_number"] == "20000390")
+        .unwrap();
+    assert_eq!(emptied["status"], "matched", "{emptied}");
+    assert!(
+        emptied["executives"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["roles"] == serde_json::json!(["person-with-significant-control"])),
+        "{emptied}"
+    );
     let executives: Vec<&serde_json::Value> = rows_out
         .iter()
         .flat_map(|r| r["executives"].as_array().unwrap())
@@ -343,4 +363,22 @@ fn appointments_cost_one_call_per_distinct_officer_per_page() {
         "{text}"
     );
     assert!(text.contains("Companies House: 0 calls (none)"), "{text}");
+}
+
+#[test]
+fn an_officer_the_register_does_not_know_is_none_not_an_error() {
+    let fake = Fake::start();
+    let gateway = leadgen::sources::gateway(std::collections::HashMap::new()).unwrap();
+    let client = leadgen::sources::companies_house::Client::new(
+        gateway,
+        leadgen::cache::Cache::in_memory(100),
+        &fake.server.base_url(),
+        secrecy::SecretString::from(super::common::KEY.to_owned()),
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let got = rt
+        .block_on(client.appointments("/officers/NoSuchOfficer000/appointments"))
+        .unwrap();
+    assert!(got.is_none());
+    assert_eq!(fake.stats().by_endpoint.get("appointments"), Some(&1));
 }
