@@ -185,6 +185,9 @@ struct Ctx {
     runs: Mutex<BTreeMap<Stream, StreamRun>>,
     /// Redis missed a drop: its mirrored states must restart their cover.
     redis_gap: Mutex<Option<SystemTime>>,
+    /// When Redis was last back after missing drops: its copies are
+    /// covered only since then.
+    redis_since: Mutex<Option<SystemTime>>,
     redis_warned: AtomicBool,
 }
 
@@ -268,6 +271,7 @@ pub async fn follow(
         out: Mutex::new(out),
         runs: Mutex::new(BTreeMap::new()),
         redis_gap: Mutex::new(None),
+        redis_since: Mutex::new(None),
         redis_warned: AtomicBool::new(false),
     });
     let ticker = ctx
@@ -523,7 +527,7 @@ async fn connect_and_read(
                 resume.map_or_else(|| "-".into(), |t| t.to_string()),
                 crate::report::rfc3339(SystemTime::now())
             ));
-            save(ctx, stream, s.clone()).await?;
+            save(ctx, s.clone()).await?;
             return Ok(Ended::TooOld);
         }
         429 => {
@@ -642,7 +646,7 @@ async fn connect_and_read(
             // Only heartbeats: the lag is still zero, and says so.
             s.applied_until = SystemTime::now();
             s.updated_at = s.applied_until;
-            save(ctx, stream, s.clone()).await?;
+            save(ctx, s.clone()).await?;
             last_saved = Instant::now();
         }
         {
@@ -808,8 +812,7 @@ async fn apply(
 }
 
 /// Write a state with no events (a 416, heartbeats).
-async fn save(ctx: &Ctx, stream: Stream, state: StreamState) -> Result<(), Error> {
-    let _ = stream;
+async fn save(ctx: &Ctx, state: StreamState) -> Result<(), Error> {
     let saved = state.clone();
     ctx.sqlite
         .db()
@@ -826,23 +829,27 @@ async fn mirror(ctx: &Ctx, state: &StreamState) {
     let Some(redis) = &ctx.redis else {
         return;
     };
+    let now = SystemTime::now();
     let gap = *lock(&ctx.redis_gap);
+    let since = if gap.is_some() {
+        Some(now)
+    } else {
+        *lock(&ctx.redis_since)
+    };
     let mut mirrored = state.clone();
-    if let Some(gap) = gap {
-        mirrored.covered_since = mirrored.covered_since.max(SystemTime::now().max(gap));
+    if let Some(since) = since {
+        mirrored.covered_since = mirrored.covered_since.max(since);
     }
     match redis.put_stream_state(&mirrored).await {
         Ok(()) => {
             if gap.is_some() {
-                // Back: from now on its drops are made again.
+                // Back: drops reach it again from now on.
                 *lock(&ctx.redis_gap) = None;
-                let mut again = mirrored;
-                again.updated_at = SystemTime::now();
-                let _ = redis.put_stream_state(&again).await;
+                *lock(&ctx.redis_since) = Some(now);
             }
         }
         Err(e) => {
-            lock(&ctx.redis_gap).get_or_insert_with(SystemTime::now);
+            lock(&ctx.redis_gap).get_or_insert(now);
             tracing::debug!(error = %e, "Cannot mirror the stream state to Redis.");
         }
     }

@@ -143,20 +143,23 @@ fn seniority_agrees_with_the_labels_on_the_holdout() {
     assert!(hold_share >= 0.9, "holdout {hold_share:.3}");
 }
 
+/// `discover -f jsonl --sources ch EXTRA INPUT`, which must finish (exit 0 or 3).
+fn discover(fake: &Fake, extra: &[&str], input: &std::path::Path) -> std::process::Output {
+    let out = fake
+        .leadgen()
+        .args(["discover", "-f", "jsonl", "--sources", "ch"])
+        .args(extra)
+        .arg(input)
+        .output()
+        .unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 3)), "{}", stderr(&out));
+    out
+}
+
 #[test]
 fn every_executive_has_a_seniority_and_executives_only_keeps_the_executives() {
     let fake = Fake::start();
-    let run = |extra: &[&str]| {
-        let out = fake
-            .leadgen()
-            .args(["discover", "-f", "jsonl", "--sources", "ch"])
-            .args(extra)
-            .arg("fixtures/companies.csv")
-            .output()
-            .unwrap();
-        assert!(matches!(out.status.code(), Some(0 | 3)), "{}", stderr(&out));
-        jsonl(&out)
-    };
+    let run = |extra: &[&str]| jsonl(&discover(&fake, extra, "fixtures/companies.csv".as_ref()));
     let seniority = |rows: &[serde_json::Value]| -> Vec<String> {
         rows.iter()
             .flat_map(|r| r["executives"].as_array().cloned().unwrap_or_default())
@@ -216,33 +219,10 @@ fn appointments_cost_one_call_per_distinct_officer_per_page() {
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     // With the officer lists cached, --plan counts one call per officer shown.
-    let plain = fake
-        .leadgen()
-        .args(["discover", "-f", "jsonl", "--sources", "ch"])
-        .arg(&input)
-        .output()
-        .unwrap();
-    assert!(
-        matches!(plain.status.code(), Some(0 | 3)),
-        "{}",
-        stderr(&plain)
-    );
+    discover(&fake, &[], &input);
     let planned = plan(&fake);
     fake.server.reset_stats();
-    let out = fake
-        .leadgen()
-        .args([
-            "discover",
-            "-f",
-            "jsonl",
-            "--sources",
-            "ch",
-            "--appointments",
-        ])
-        .arg(&input)
-        .output()
-        .unwrap();
-    assert!(matches!(out.status.code(), Some(0 | 3)), "{}", stderr(&out));
+    let out = discover(&fake, &["--appointments"], &input);
     // Expected: the distinct links of the officers shown (active ones), each
     // ceil(appointments / 50) pages (the fake's page cap).
     let mut per_path: BTreeMap<String, usize> = BTreeMap::new();
@@ -341,20 +321,7 @@ fn appointments_cost_one_call_per_distinct_officer_per_page() {
 
     // A second run is served by the cache.
     fake.server.reset_stats();
-    let again = fake
-        .leadgen()
-        .args([
-            "discover",
-            "-f",
-            "jsonl",
-            "--sources",
-            "ch",
-            "--appointments",
-        ])
-        .arg(&input)
-        .output()
-        .unwrap();
-    assert!(matches!(again.status.code(), Some(0 | 3)));
+    discover(&fake, &["--appointments"], &input);
     assert_eq!(fake.stats().by_endpoint.get("appointments"), None);
     // --plan counts none on this warm cache.
     let text = plan(&fake);
