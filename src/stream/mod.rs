@@ -18,7 +18,8 @@
 //!   written in the same SQLite transaction as the cache drops of the
 //!   events it covers, so a kill -9 loses nothing; the service replays from
 //!   the timepoint (an event seen again is skipped).
-//! - reconnect rules: after a disconnect, reconnect at once; if that fails,
+//! - reconnect rules: after a disconnect, reconnect at once (unless the
+//!   connection lived under 10 s: then as a network error); if that fails,
 //!   wait: a 429 at least a minute, another HTTP error 10 s, a network error
 //!   2 s, doubling while failures repeat. A 401 stops (the key is refused,
 //!   likely a REST key). A 416 (timepoint too old) is said plainly; the
@@ -131,6 +132,9 @@ pub enum Failure {
     Http(u16),
     Network,
 }
+
+/// A connection dropped sooner than this after opening counts as a failure.
+const SHORT_LIVED: Duration = Duration::from_secs(10);
 
 /// How long a freed connection slot rests (see [`StreamSettings::handover`]).
 pub const DEFAULT_HANDOVER: Duration = Duration::from_secs(2);
@@ -400,6 +404,7 @@ async fn follow_one(ctx: &Ctx, stream: Stream) -> Result<(), Error> {
                 _ = stop.wait_for(|s| *s) => return Ok(()),
             }
         }
+        let opened = Instant::now();
         let ended = connect_and_read(ctx, stream, &mut state).await;
         *lock(&ctx.released) = Some(Instant::now());
         drop(permit);
@@ -411,10 +416,24 @@ async fn follow_one(ctx: &Ctx, stream: Stream) -> Result<(), Error> {
                 Duration::ZERO
             }
             Ended::Dropped(why) => {
-                tracing::info!(stream = %stream, "The {stream} stream {why}; reconnecting.");
-                failures = 0;
                 count_reconnect(ctx, stream, why);
-                Duration::ZERO
+                // A connection that lived is reopened at once; one dropped
+                // soon after opening counts as a failed attempt, so a
+                // service that keeps closing it is not hammered.
+                if opened.elapsed() >= SHORT_LIVED {
+                    failures = 0;
+                    tracing::info!(stream = %stream, "The {stream} stream {why}; reconnecting.");
+                    Duration::ZERO
+                } else {
+                    failures += 1;
+                    let wait = ctx.settings.waits.before_retry(Failure::Network, failures);
+                    tracing::warn!(
+                        stream = %stream,
+                        "The {stream} stream {why} soon after opening; reconnecting in {}.",
+                        crate::progress::duration(wait)
+                    );
+                    wait
+                }
             }
             Ended::TooOld => {
                 count_reconnect(ctx, stream, "416");
