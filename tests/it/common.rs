@@ -122,3 +122,17 @@ pub fn files_in(dir: &Path) -> Vec<std::ffi::OsString> {
         .filter(|n| !n.to_string_lossy().ends_with(".lock"))
         .collect()
 }
+
+/// `leadgen discover -f jsonl --sources ch EXTRA INPUT` against `fake`,
+/// which must finish (exit 0, or 3 for rows in error).
+pub fn discover_jsonl(fake: &Fake, extra: &[&str], input: &Path) -> Output {
+    let out = fake
+        .leadgen()
+        .args(["discover", "-f", "jsonl", "--sources", "ch"])
+        .args(extra)
+        .arg(input)
+        .output()
+        .unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 3)), "{}", stderr(&out));
+    out
+}

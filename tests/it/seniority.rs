@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use leadgen::seniority::{Board, Person, Seniority, classify};
 
-use super::common::{Fake, fixture, jsonl, stderr};
+use super::common::{Fake, discover_jsonl as discover, fixture, jsonl};
 
 struct Row {
     company: String,
@@ -141,19 +141,6 @@ fn seniority_agrees_with_the_labels_on_the_holdout() {
     assert!(dev_n >= 50 && hold_n >= 50, "{dev_n} and {hold_n} rows");
     assert!(dev_share >= 0.85, "development half {dev_share:.3}");
     assert!(hold_share >= 0.9, "holdout {hold_share:.3}");
-}
-
-/// `discover -f jsonl --sources ch EXTRA INPUT`, which must finish (exit 0 or 3).
-fn discover(fake: &Fake, extra: &[&str], input: &std::path::Path) -> std::process::Output {
-    let out = fake
-        .leadgen()
-        .args(["discover", "-f", "jsonl", "--sources", "ch"])
-        .args(extra)
-        .arg(input)
-        .output()
-        .unwrap();
-    assert!(matches!(out.status.code(), Some(0 | 3)), "{}", stderr(&out));
-    out
 }
 
 #[test]

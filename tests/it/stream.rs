@@ -9,7 +9,7 @@ use leadgen::stream_kind::Stream;
 use leadgen_fakes::stream::{BurstKind, Stream as FakeStream};
 use leadgen_fakes::{DEMO_STREAM_KEY, FakeConfig};
 
-use super::common::{Fake, csv_file, jsonl, stderr};
+use super::common::{Fake, csv_file, discover_jsonl, jsonl, stderr};
 use super::redis_server::RedisServer;
 
 /// Heartbeats and background events fast enough for tests.
@@ -65,17 +65,9 @@ fn discover(
     input: &std::path::Path,
     extra: &[&str],
 ) -> std::process::Output {
-    let out = fake
-        .leadgen()
-        .arg("--config")
-        .arg(config)
-        .args(["discover", "-f", "jsonl", "--sources", "ch"])
-        .args(extra)
-        .arg(input)
-        .output()
-        .unwrap();
-    assert!(matches!(out.status.code(), Some(0 | 3)), "{}", stderr(&out));
-    out
+    let config = config.to_str().unwrap();
+    let args: Vec<&str> = ["--config", config].iter().chain(extra).copied().collect();
+    discover_jsonl(fake, &args, input)
 }
 
 #[test]
