@@ -10,7 +10,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::company_number::CompanyNumber;
 use crate::stream_kind::Stream;
@@ -29,10 +29,14 @@ pub enum Line {
     },
 }
 
-/// An event about a company.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An event about a company. Serialised, it is the change line `leadgen
+/// stream` writes for a company the cache knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Event {
+    #[serde(rename = "company_number")]
     pub company: String,
+    /// The stream it came on (its path).
+    pub stream: &'static str,
     pub resource_kind: String,
     pub resource_id: Option<String>,
     /// `changed` or `deleted`.
@@ -126,6 +130,7 @@ pub fn parse(stream: Stream, line: &[u8]) -> Line {
     });
     Line::Event(Event {
         company,
+        stream: stream.path(),
         resource_kind: kind,
         resource_id: envelope.resource_id,
         event_type: meta.kind.unwrap_or_else(|| "changed".into()),

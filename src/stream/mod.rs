@@ -150,7 +150,6 @@ pub struct StreamRun {
     pub reconnects_after: BTreeMap<String, u64>,
     pub caught_up: bool,
     pub timepoint: Option<u64>,
-    pub lag_seconds: Option<f64>,
     /// Seconds spent applying events (their cache drops and records).
     pub applying_seconds: f64,
 }
@@ -160,19 +159,6 @@ pub struct StreamRun {
 pub struct Summary {
     pub streams: BTreeMap<Stream, StreamRun>,
     pub elapsed: Duration,
-}
-
-/// One change line (and `stream_changes` row).
-#[derive(Debug, Clone, Serialize)]
-pub struct Change {
-    pub company_number: String,
-    pub stream: &'static str,
-    pub resource_kind: String,
-    pub resource_id: Option<String>,
-    pub event_type: String,
-    pub fields_changed: Option<Vec<String>>,
-    pub timepoint: u64,
-    pub published_at: Option<String>,
 }
 
 struct Ctx {
@@ -756,20 +742,12 @@ async fn apply(
         })
         .await
         .map_err(cache::CacheError::from)?;
-    let changes: Vec<Change> = events
+    // An event about a company the cache knows is a change.
+    let changes: Vec<Event> = events
         .iter()
         .zip(&known)
         .filter(|(_, known)| **known)
-        .map(|(e, _)| Change {
-            company_number: e.company.clone(),
-            stream: stream.path(),
-            resource_kind: e.resource_kind.clone(),
-            resource_id: e.resource_id.clone(),
-            event_type: e.event_type.clone(),
-            fields_changed: e.fields_changed.clone(),
-            timepoint: e.timepoint,
-            published_at: e.published_at.clone(),
-        })
+        .map(|(e, _)| e.clone())
         .collect();
     if !changes.is_empty() {
         let mut text = String::new();
@@ -801,7 +779,7 @@ async fn apply(
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )?
                 .execute(rusqlite::params![
-                    change.company_number,
+                    change.company,
                     change.stream,
                     change.resource_kind,
                     change.resource_id,
