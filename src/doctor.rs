@@ -135,7 +135,13 @@ pub async fn run(
     ok &= cache_report(&resolved.cache, &mut lines).await;
     probe.cache.close().await;
     quota_report(&resolved, env, &mut lines).await;
-    ok &= stream_report(&resolved.cache, env, &mut lines).await;
+    ok &= stream_report(
+        &resolved.cache,
+        resolved.companies_house_key.as_ref(),
+        env,
+        &mut lines,
+    )
+    .await;
     lines.push(String::new());
     lines.push(if ok {
         "doctor: everything configured works".into()
@@ -403,6 +409,7 @@ async fn cache_report(settings: &CacheSettings, lines: &mut Vec<String>) -> bool
 /// stream is. Fails only on a REST key given as the streaming key.
 async fn stream_report(
     settings: &CacheSettings,
+    rest_key: Option<&SecretString>,
     env: &impl Fn(&str) -> Option<String>,
     lines: &mut Vec<String>,
 ) -> bool {
@@ -418,7 +425,7 @@ async fn stream_report(
                 "  key: {STREAM_KEY_VAR} = {} (not tried: a connection would close a running follower's oldest)",
                 mask(key.trim())
             ));
-            if env(COMPANIES_HOUSE_KEY_VAR).is_some_and(|rest| rest.trim() == key.trim()) {
+            if crate::config::is_rest_key(&key, rest_key) {
                 ok = false;
                 lines.push(format!(
                     "  WRONG: it is the REST key of {COMPANIES_HOUSE_KEY_VAR}; the streaming API takes a Streaming API key"

@@ -419,19 +419,27 @@ fn companies_house(
             )));
         }
     }
-    let companies_house_key = layers.get(
-        &Key::file("companies_house", "api_key").var(COMPANIES_HOUSE_KEY_VAR),
+    Ok((companies_house_url, companies_house_key(layers)))
+}
+
+/// The Companies House REST key: the environment, else the file.
+pub fn companies_house_key(layers: &Layers) -> Option<SecretString> {
+    let key = Key::file("companies_house", "api_key").var(COMPANIES_HOUSE_KEY_VAR);
+    let found = layers.get(
+        &key,
         None,
-        file.companies_house.api_key.clone(),
+        layers.config().file.companies_house.api_key.clone(),
         Secret::Whole,
     );
-    if companies_house_key.is_none() {
-        layers.default_shown(
-            &Key::file("companies_house", "api_key").var(COMPANIES_HOUSE_KEY_VAR),
-            None,
-        );
+    if found.is_none() {
+        layers.default_shown(&key, None);
     }
-    Ok((companies_house_url, companies_house_key))
+    found
+}
+
+/// Whether `stream_key` is the REST key (which the streaming API refuses).
+pub fn is_rest_key(stream_key: &str, rest: Option<&SecretString>) -> bool {
+    rest.is_some_and(|rest| secrecy::ExposeSecret::expose_secret(rest).trim() == stream_key.trim())
 }
 
 /// A social source's base URL (`None` for Companies House, resolved apart).

@@ -30,9 +30,8 @@ pub fn resolve(
                  (the REST key in {COMPANIES_HOUSE_KEY_VAR} does not work there)."
             ))
         })?;
-    if env(COMPANIES_HOUSE_KEY_VAR)
-        .is_some_and(|rest| rest.trim() == secrecy::ExposeSecret::expose_secret(&key))
-    {
+    let rest = crate::config::companies_house_key(&layers);
+    if crate::config::is_rest_key(secrecy::ExposeSecret::expose_secret(&key), rest.as_ref()) {
         return Err(Error::Usage(format!(
             "{STREAM_KEY_VAR} is the same key as {COMPANIES_HOUSE_KEY_VAR}: a REST API key does \
              not work on the streaming API. Add a Streaming API key to your application and use that."
